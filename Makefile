@@ -1,0 +1,39 @@
+# The two commands: `make run` starts the whole system, `make test` passes the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test lint format bench clean servers
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+servers: install  ## RabbitMQ and PostgreSQL packages (installed from Debian if missing, as root)
+	$(PY) -m oms.infra ensure
+
+run: install  ## all five services on SQLite in var/, with a local RabbitMQ unless one answers
+	$(PY) -m oms.run
+
+test: install servers lint  ## the whole suite against a throwaway RabbitMQ and PostgreSQL
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check shared services oms tests bench
+	$(VENV)/bin/ruff format --check shared services oms tests bench
+
+format: install
+	$(VENV)/bin/ruff format shared services oms tests bench
+	$(VENV)/bin/ruff check --fix shared services oms tests bench
+
+bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see docs/benchmarks.md
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var *.egg-info

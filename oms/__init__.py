@@ -1,0 +1,1 @@
+"""The operators' side: running the system, the `oms` command line, local servers."""

@@ -1,0 +1,60 @@
+"""Run services in this process: `python -m oms.serve orders billing` (all five when none named)."""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import signal  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from shared import logging as oms_logging  # noqa: E402
+from shared import settings  # noqa: E402
+
+SERVICE_CLASSES = {
+    "orders": "services.orders.service:OrdersService",
+    "billing": "services.billing.service:BillingService",
+    "fulfilment": "services.fulfilment.service:FulfilmentService",
+    "production": "services.production.service:ProductionService",
+    "notify": "services.notify.service:NotifyService",
+}
+
+
+def service_class(name: str):
+    module, cls = SERVICE_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_runner(names, config: dict | None = None) -> ServiceRunner:
+    runner = ServiceRunner(config or settings.nameko_config())
+    for name in names:
+        runner.add_service(service_class(name))
+    return runner
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICE_CLASSES))
+    names = parser.parse_args(argv).services or list(SERVICE_CLASSES)
+    unknown = sorted(set(names) - set(SERVICE_CLASSES))
+    if unknown:
+        parser.error(
+            f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICE_CLASSES)}"
+        )
+    oms_logging.configure("+".join(names))
+    log = oms_logging.get("serve")
+    runner = build_runner(names)
+    stopping = eventlet.event.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.ready() or stopping.send(True))
+    runner.start()
+    log.info("services_started", services=names, amqp=settings.amqp_uri().split("@")[-1])
+    stopping.wait()
+    log.info("services_stopping", services=names)
+    runner.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Fulfilment use cases: a shipped shipping raises one purchase order per distributor."""
+
+from uuid import NAMESPACE_URL, uuid5
+
+from services.fulfilment.domain import PurchaseOrder
+from shared.contracts import load
+from shared.store import OrderIndexed, ServiceApplication
+
+PURCHASE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/purchase-orders")
+
+
+class FulfilmentApplication(OrderIndexed, ServiceApplication):
+    service = "fulfilment"
+    follows = ("orders",)
+
+    def react(self, envelope: dict) -> list:
+        if envelope["type"] != "orders.shipping_shipped":
+            return []
+        shipped = load("orders.shipping_shipped", envelope["data"])
+        by_distributor: dict[str, list] = {}
+        for line in shipped["lines"]:
+            if line["distributor"] and not line["made_in_house"]:
+                by_distributor.setdefault(line["distributor"], []).append(
+                    {k: line[k] for k in ("sku", "name", "quantity", "unit_price", "currency")}
+                )
+        raised = []
+        for distributor, lines in sorted(by_distributor.items()):
+            po_id = uuid5(PURCHASE_IDS, f"{shipped['shipping_id']}:{distributor}")
+            if not self.exists(po_id):
+                raised.append(
+                    PurchaseOrder(
+                        id=po_id,
+                        order_id=shipped["order_id"],
+                        order_reference=shipped["reference"],
+                        shipping_id=shipped["shipping_id"],
+                        distributor=distributor,
+                        lines=lines,
+                    )
+                )
+        return raised
+
+    def integration_event(self, domain_event):
+        if not isinstance(domain_event, PurchaseOrder.Raised):
+            return None
+        po = self.state_at(domain_event)
+        return "purchase_order_raised", {
+            "purchase_order_id": str(po.id),
+            "order_id": po.order_id,
+            "order_reference": po.order_reference,
+            "shipping_id": po.shipping_id,
+            "distributor": po.distributor,
+            "lines": po.lines,
+            "status": po.status,
+        }

@@ -1,0 +1,48 @@
+"""Notify use cases: every status event of the other services queues one notification."""
+
+from uuid import NAMESPACE_URL, uuid5
+
+from services.notify.domain import Notification
+from services.notify.templates import render
+from shared import settings
+from shared.store import OrderIndexed, ServiceApplication
+
+NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")
+
+
+class NotifyApplication(OrderIndexed, ServiceApplication):
+    service = "notify"
+    follows = ("orders", "billing", "production", "fulfilment")
+
+    def react(self, envelope: dict) -> list:
+        rendered = render(envelope["type"], envelope["data"])
+        notification_id = uuid5(NOTIFICATION_IDS, envelope["id"])
+        if rendered is None or self.exists(notification_id):
+            return []
+        data = envelope["data"]
+        client = data.get("client")
+        return [
+            Notification(
+                id=notification_id,
+                order_id=data.get("order_id"),
+                source_event=envelope["id"],
+                event_type=envelope["type"],
+                recipient=client["email"] if client else settings.ops_email(),
+                channel="email",
+                subject=rendered[0],
+                body=rendered[1],
+            )
+        ]
+
+    def integration_event(self, domain_event):
+        if not isinstance(domain_event, Notification.Queued):
+            return None
+        n = self.state_at(domain_event)
+        return "notification_queued", {
+            "notification_id": str(n.id),
+            "order_id": n.order_id,
+            "recipient": n.recipient,
+            "channel": n.channel,
+            "subject_": n.subject,
+            "status": n.status,
+        }

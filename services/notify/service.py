@@ -1,0 +1,31 @@
+"""The notify service: a notification for every status event of the other services."""
+
+from marshmallow import Schema, fields
+from nameko.rpc import rpc
+
+from services.notify.application import NotifyApplication
+from shared.errors import EXPECTED
+from shared.service import EventLogRpc, EventSourced, check_id
+
+
+class NotificationOut(Schema):
+    id = fields.String()
+    order_id = fields.String(allow_none=True)
+    source_event = fields.String()
+    event_type = fields.String()
+    recipient = fields.String()
+    channel = fields.String()
+    subject = fields.String()
+    body = fields.String()
+    status = fields.String()
+
+
+class NotifyService(EventLogRpc):
+    name = "notify"
+    store = EventSourced(NotifyApplication)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def notifications_for_order(self, order_id):
+        """`[{"event_type": "orders.order_accepted", "recipient": "ada@example.com", "status": "pending", …}]`."""
+        check_id(order_id=order_id)
+        return NotificationOut(many=True).dump(self.store.for_order(order_id))

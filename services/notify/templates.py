@@ -1,0 +1,48 @@
+"""Message templates, one per status event: (subject, body), filled from the event's data."""
+
+TEMPLATES = {
+    "orders.order_placed": (
+        "Order {reference} received",
+        "Hello {client_name}, we received your order {reference} ({total} {currency}).",
+    ),
+    "orders.order_accepted": (
+        "Order {reference} accepted",
+        "Hello {client_name}, your order {reference} is accepted.",
+    ),
+    "orders.order_declined": (
+        "Order {reference} declined",
+        "Hello {client_name}, we could not take your order {reference}: {reason}.",
+    ),
+    "orders.shipping_shipped": (
+        "Order {reference}: a shipping is on its way",
+        "Hello {client_name}, shipping {shipping_id} of order {reference} has shipped.",
+    ),
+    "billing.invoice_issued": (
+        "Invoice for order {order_reference}",
+        "Hello {client_name}, your invoice of {total} {currency} for order "
+        "{order_reference} is issued; status {status}.",
+    ),
+    "production.production_order_created": (
+        "Production order for {order_reference}",
+        "Produce {quantity} x {sku} ({product_name}) for order {order_reference}.",
+    ),
+    "fulfilment.purchase_order_raised": (
+        "Purchase order to {distributor} for {order_reference}",
+        "A purchase order went to {distributor} for order {order_reference}.",
+    ),
+}
+
+
+def render(event_type: str, data: dict) -> tuple[str, str] | None:
+    template = TEMPLATES.get(event_type)
+    if template is None:
+        return None
+    values = dict(data)
+    values["client_name"] = (data.get("client") or {}).get("name", "")
+    subject, body = template
+    return subject.format_map(_Missing(values)), body.format_map(_Missing(values))
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return "?"

@@ -1,0 +1,48 @@
+"""Production use cases: each made-in-house line of an accepted order gets one production order."""
+
+from uuid import NAMESPACE_URL, uuid5
+
+from services.production.domain import ProductionOrder
+from shared.contracts import load
+from shared.store import OrderIndexed, ServiceApplication
+
+PRODUCTION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/production-orders")
+
+
+class ProductionApplication(OrderIndexed, ServiceApplication):
+    service = "production"
+    follows = ("orders",)
+
+    def react(self, envelope: dict) -> list:
+        if envelope["type"] != "orders.order_accepted":
+            return []
+        order = load("orders.order_accepted", envelope["data"])
+        planned = []
+        for line in order["lines"]:
+            production_id = uuid5(PRODUCTION_IDS, f"{order['order_id']}:{line['sku']}")
+            if line["made_in_house"] and not self.exists(production_id):
+                planned.append(
+                    ProductionOrder(
+                        id=production_id,
+                        order_id=order["order_id"],
+                        order_reference=order["reference"],
+                        sku=line["sku"],
+                        name=line["name"],
+                        quantity=line["quantity"],
+                    )
+                )
+        return planned
+
+    def integration_event(self, domain_event):
+        if not isinstance(domain_event, ProductionOrder.Planned):
+            return None
+        po = self.state_at(domain_event)
+        return "production_order_created", {
+            "production_order_id": str(po.id),
+            "order_id": po.order_id,
+            "order_reference": po.order_reference,
+            "sku": po.sku,
+            "name_": po.name,
+            "quantity": po.quantity,
+            "status": po.status,
+        }

@@ -1,0 +1,18 @@
+"""The ProductionOrder aggregate: a made-in-house line of an accepted order, to be produced."""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+
+class ProductionOrder(Aggregate):
+    @event("Planned")
+    def __init__(
+        self, id: UUID, order_id: str, order_reference: str, sku: str, name: str, quantity: int
+    ):
+        self.order_id = order_id
+        self.order_reference = order_reference
+        self.sku = sku
+        self.name = name
+        self.quantity = quantity
+        self.status = "planned"

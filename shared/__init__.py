@@ -1,0 +1,1 @@
+"""What every service shares: settings, logging, contracts, the event store, relay and follower."""

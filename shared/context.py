@@ -1,0 +1,45 @@
+"""The correlation context of the command or event being handled, carried into every event saved."""
+
+import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import structlog
+
+_current: ContextVar[dict | None] = ContextVar("oms_context", default=None)
+
+
+def current() -> dict:
+    return _current.get() or {}
+
+
+@contextmanager
+def bound(
+    correlation_id: str | None = None, causation_id: str | None = None, actor: str | None = None
+):
+    """Run a block as part of a correlation; logs and saved events carry its ids."""
+    ctx = {
+        "correlation_id": correlation_id or str(uuid.uuid4()),
+        "causation_id": causation_id,
+        "actor": actor,
+    }
+    token = _current.set(ctx)
+    structlog.contextvars.bind_contextvars(correlation_id=ctx["correlation_id"])
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+        structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def enter(
+    correlation_id: str | None = None, causation_id: str | None = None, actor: str | None = None
+):
+    """Like `bound`, for callers with separate set-up and tear-down hooks; returns a token for `exit`."""
+    manager = bound(correlation_id, causation_id, actor)
+    manager.__enter__()
+    return manager
+
+
+def exit(token) -> None:  # noqa: A001 - pairs with enter()
+    token.__exit__(None, None, None)

@@ -1,0 +1,53 @@
+"""Integration-event contracts: one marshmallow schema per public event type, each versioned."""
+
+from marshmallow import Schema, fields
+
+REGISTRY: dict[str, type["Contract"]] = {}
+
+
+class Contract(Schema):
+    """Subclasses set `service`, `name` and `version`; they are registered as `service.name`."""
+
+    service: str = ""
+    name: str = ""
+    version: int = 1
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            REGISTRY[f"{cls.service}.{cls.name}"] = cls
+
+
+def contract_for(event_type: str) -> type[Contract]:
+    return REGISTRY[event_type]
+
+
+def dump(event_type: str, data: dict) -> dict:
+    """Validate and serialise `data` as the contract of `event_type` requires."""
+    schema = contract_for(event_type)()
+    payload = schema.dump(data)
+    errors = schema.validate(payload)
+    if errors:
+        raise ValueError(f"{event_type} payload breaks its contract: {errors}")
+    return payload
+
+
+def load(event_type: str, data: dict) -> dict:
+    return contract_for(event_type)().load(data)
+
+
+class Money(fields.Decimal):
+    """A Decimal carried as a string, never a float."""
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, **kwargs)
+
+
+class Client(Schema):
+    name = fields.String(required=True)
+    email = fields.Email(required=True)
+    phone = fields.String(required=True)
+
+
+# Register every service's contracts (they subclass Contract, defined above).
+from shared.contracts import billing, fulfilment, notify, orders, production  # noqa: E402, F401

@@ -1,0 +1,31 @@
+"""structlog JSON logs, one line an event, carrying the correlation id of the work in hand."""
+
+import logging
+import sys
+
+import structlog
+
+from shared import settings
+
+
+def configure(service: str | None = None) -> None:
+    level = getattr(logging, settings.log_level(), logging.INFO)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    if service:
+        structlog.contextvars.bind_contextvars(service=service)
+
+
+def get(name: str):
+    return structlog.get_logger(name)

@@ -1,0 +1,184 @@
+"""The relay: publishes a service's notification log (its outbox) in order, with publisher confirms."""
+
+import threading
+import time
+import zlib
+
+import eventlet
+import sqlalchemy as sa
+from kombu import Connection, Exchange
+
+from shared import envelope, faults
+from shared import logging as oms_logging
+
+log = oms_logging.get("relay")
+
+
+def event_exchange(service: str) -> Exchange:
+    """The topic exchange a service publishes to; nameko's `@event_handler` binds the same one."""
+    return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
+
+
+class Relay:
+    """Reads the log from its durable position, publishes each integration event, then advances.
+
+    A crash between publishing and advancing republishes a few events: followers drop them by
+    their tracking records. `prompt()` wakes it after a save; it also polls every `poll_seconds`.
+    """
+
+    def __init__(self, app, amqp_uri: str, poll_seconds: float = 1.0, batch: int = 200):
+        self.app, self.amqp_uri, self.poll_seconds, self.batch = app, amqp_uri, poll_seconds, batch
+        self.exchange = event_exchange(app.service)
+        self.positions = sa.Table(
+            f"{app.service}_relay_position",
+            sa.MetaData(),
+            sa.Column("relay", sa.String(64), primary_key=True),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+        self.positions.create(app.engine, checkfirst=True)
+        self._wake = threading.Event()
+        self._stopping = False
+        self._connection: Connection | None = None
+        self._leader = _leader_lock(app)
+
+    def prompt(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                if self._leader.acquire():
+                    self.relay_pending()
+                backoff = 0.1
+            except Exception as exc:  # noqa: BLE001 - the loop must survive broker and store outages
+                log.warning("relay_failed", error=repr(exc), retry_in=backoff)
+                self._disconnect()
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+        self._disconnect()
+        self._leader.release()
+
+    def relay_pending(self) -> int:
+        """Publish everything after the durable position; return how many events went out."""
+        sent = 0
+        while not self._stopping:
+            position = self.position()
+            notifications = self.app.notifications_after(position, self.batch)
+            if not notifications:
+                return sent
+            for env in self.app.envelopes(notifications):
+                faults.crash_before_publish(envelope.name_of(env))
+                self.publish(env)
+                sent += 1
+            self.save_position(notifications[-1].id)
+        return sent
+
+    def publish(self, env: dict) -> None:
+        producer = self._producer()
+        producer.publish(
+            env,
+            exchange=self.exchange,
+            routing_key=envelope.name_of(env),
+            declare=[self.exchange],
+            serializer="json",
+            delivery_mode=2,
+            retry=False,
+            message_id=env["id"],
+            correlation_id=env["correlationid"],
+            timestamp=int(time.time()),
+        )
+
+    def position(self) -> int:
+        query = sa.select(self.positions.c.position).where(self.positions.c.relay == "main")
+        with self.app.engine.connect() as conn:
+            return conn.execute(query).scalar() or 0
+
+    def save_position(self, position: int) -> None:
+        with self.app.engine.begin() as conn:
+            updated = conn.execute(
+                self.positions.update()
+                .where(self.positions.c.relay == "main")
+                .values(position=position)
+            ).rowcount
+            if not updated:
+                conn.execute(self.positions.insert().values(relay="main", position=position))
+
+    def _producer(self):
+        if self._connection is None:
+            self._connection = Connection(
+                self.amqp_uri, transport_options={"confirm_publish": True}
+            )
+            self._connection.ensure_connection(max_retries=1)
+            self._producer_obj = self._connection.Producer()
+        return self._producer_obj
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
+            self._connection = None
+
+
+class _ProcessLock:
+    """SQLite: one process owns the file's relay; a process-local lock is enough."""
+
+    def __init__(self):
+        self._held = False
+
+    def acquire(self) -> bool:
+        self._held = True
+        return True
+
+    def release(self) -> None:
+        self._held = False
+
+
+class _AdvisoryLock:
+    """PostgreSQL: the relay leader holds a session advisory lock on a connection of its own."""
+
+    def __init__(self, app):
+        self.app = app
+        self.key = _lock_key(app.service)
+        self._conn = None
+
+    def acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                self._conn.execute(sa.text("SELECT 1"))
+                return True
+            except Exception:  # noqa: BLE001 - lost connection means lost lock
+                self.release()
+        conn = self.app.engine.connect()
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+        conn.commit()
+        if got:
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._conn = None
+
+
+def _lock_key(service: str) -> int:
+    return zlib.crc32(f"oms-relay-{service}".encode())
+
+
+def _leader_lock(app):
+    return _AdvisoryLock(app) if app.dialect == "postgresql" else _ProcessLock()

@@ -1,0 +1,269 @@
+"""The event store every service owns: an eventsourcing application on SQLAlchemy (SQLite or PostgreSQL)."""
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+
+from shared import context, envelope
+from shared.contracts import dump
+from shared.errors import Conflict, NotFound
+
+
+class Datastore(SQLAlchemyDatastore):
+    """Adds a connection pool big enough for a service's workers, relay and followers."""
+
+    def __init__(self, *, url: str | None = None, **kwargs):
+        if url and url.startswith("postgresql"):
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 30)
+            kwargs.setdefault("pool_pre_ping", True)
+        super().__init__(url=url, **kwargs)
+
+
+class Factory(SQLAlchemyFactory):
+    datastore_class = Datastore
+
+
+def environment(service: str, url: str) -> dict:
+    return {"PERSISTENCE_MODULE": "shared.store:Factory", "SQLALCHEMY_URL": url}
+
+
+class ServiceApplication(Application):
+    """Base of every service's application.
+
+    Each save records, in one transaction, the domain events, the tracking record of the upstream
+    event that caused them (if any), each event's correlation metadata and the read-model rows the
+    subclass projects. After the commit, listeners (the relay) are prompted.
+    """
+
+    service: str = ""
+    #: the upstream services whose events this one reacts to
+    follows: tuple[str, ...] = ()
+
+    def __init__(self, url: str):
+        super().__init__(env=environment(self.service, url))
+        self.metadata = sa.MetaData()
+        self.event_meta = sa.Table(
+            f"{self.service}_event_meta",
+            self.metadata,
+            sa.Column(
+                "position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+            ),
+            sa.Column("correlation_id", sa.String(64)),
+            sa.Column("causation_id", sa.String(128)),
+            sa.Column("actor", sa.String(200)),
+        )
+        self.define_tables(self.metadata)
+        self.metadata.create_all(self.engine)
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- infrastructure -------------------------------------------------------------------------
+    def construct_recorder(self):
+        return self.factory.process_recorder()
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.recorder.datastore.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def transaction(self):
+        """A write transaction that saves (and projections) inside it join."""
+        return self.recorder.transaction(commit=True)
+
+    def reading(self):
+        return self.recorder.transaction(commit=False)
+
+    def define_tables(self, metadata: sa.MetaData) -> None:
+        """Subclasses add their read-model tables here."""
+
+    def project(self, session, recordings) -> None:
+        """Subclasses update their read-model tables from newly recorded events."""
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _record(self, processing_event):
+        with self.transaction() as session:
+            recordings = super()._record(processing_event)
+            self._record_meta(session, recordings)
+            self.project(session, recordings)
+        return recordings
+
+    def _record_meta(self, session, recordings) -> None:
+        ctx = context.current()
+        if not recordings or not ctx:
+            return
+        session.execute(
+            self.event_meta.insert(),
+            [
+                {
+                    "position": r.notification.id,
+                    "correlation_id": ctx.get("correlation_id"),
+                    "causation_id": ctx.get("causation_id"),
+                    "actor": ctx.get("actor"),
+                }
+                for r in recordings
+            ],
+        )
+
+    def _notify(self, recordings) -> None:
+        if recordings:
+            for listener in self._listeners:
+                listener()
+
+    # -- use-case helpers -----------------------------------------------------------------------
+    def get(self, aggregate_id: UUID | str, what: str = "aggregate"):
+        try:
+            return self.repository.get(UUID(str(aggregate_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(
+                f"{what} {aggregate_id} not found", {"id": str(aggregate_id), "kind": what}
+            ) from None
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def retrying(self, command: Callable[[], object]):
+        """Run a read-decide-save command; on a concurrent write, once more on a fresh read."""
+        try:
+            return command()
+        except IntegrityError:
+            try:
+                return command()
+            except IntegrityError:
+                raise Conflict("a concurrent change won; read again and retry", {}) from None
+
+    # -- the log, as integration events ---------------------------------------------------------
+    def integration_event(self, domain_event) -> tuple[str, dict] | None:
+        """Map a private domain event to a public (name, data), or None if it is not published."""
+        raise NotImplementedError
+
+    def notifications_after(self, position: int, limit: int) -> list[Notification]:
+        return self.recorder.select_notifications(position, limit, inclusive_of_start=False)
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def envelopes(self, notifications: Iterable[Notification]) -> list[dict]:
+        notifications = list(notifications)
+        metas = self._metas([n.id for n in notifications])
+        result = []
+        for n in notifications:
+            domain_event = self.mapper.to_domain_event(n)
+            mapped = self.integration_event(domain_event)
+            if mapped is None:
+                continue
+            name, data = mapped
+            meta = metas.get(n.id, {})
+            result.append(
+                envelope.build(
+                    self.service,
+                    n.id,
+                    name,
+                    _version(self.service, name),
+                    str(n.originator_id),
+                    _iso(domain_event.timestamp),
+                    dump(f"{self.service}.{name}", data),
+                    meta.get("correlation_id"),
+                    meta.get("causation_id"),
+                )
+            )
+        return result
+
+    def events_after(self, position: int, limit: int) -> list[dict]:
+        return self.envelopes(self.notifications_after(position, limit))
+
+    def _metas(self, positions: list[int]) -> dict[int, dict]:
+        if not positions:
+            return {}
+        query = sa.select(self.event_meta).where(self.event_meta.c.position.in_(positions))
+        with self.engine.connect() as conn:
+            return {row.position: row._asdict() for row in conn.execute(query)}
+
+    def status(self) -> dict:
+        relay = getattr(self, "relay", None)
+        parking = getattr(self, "parking", None)
+        return {
+            "service": self.service,
+            "last_position": self.last_position(),
+            "relayed_position": relay.position() if relay else None,
+            "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
+            "parked": len(parking.list()) if parking else 0,
+        }
+
+    # -- tracking (what this service has consumed from each upstream) --------------------------
+    def tracked_position(self, upstream: str) -> int:
+        return self.recorder.max_tracking_id(upstream) or 0
+
+    def save_reaction(self, tracking: Tracking, *aggregates) -> None:
+        """Save what an upstream event led to together with its tracking record (even if nothing)."""
+        processing_event = ProcessingEvent(tracking=tracking)
+        processing_event.collect_events(*aggregates)
+        self._notify(self._record(processing_event))
+
+    def react(self, envelope: dict) -> list:
+        """The policy: the new or changed aggregates an upstream event leads to (saved by the caller)."""
+        return []
+
+    def state_at(self, domain_event):
+        """The aggregate as it was right after `domain_event`: what integration events describe."""
+        return self.repository.get(
+            domain_event.originator_id, version=domain_event.originator_version
+        )
+
+
+class OrderIndexed:
+    """Mixin for services whose aggregates belong to an order: a read model order -> aggregates."""
+
+    def define_tables(self, metadata: sa.MetaData) -> None:
+        self.by_order = sa.Table(
+            f"{self.service}_by_order",
+            metadata,
+            sa.Column("aggregate_id", sa.String(36), primary_key=True),
+            sa.Column("order_id", sa.String(36), nullable=False, index=True),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+
+    def project(self, session, recordings) -> None:
+        rows = [
+            {
+                "aggregate_id": str(r.domain_event.originator_id),
+                "order_id": str(r.domain_event.order_id),
+                "position": r.notification.id,
+            }
+            for r in recordings
+            if r.domain_event.originator_version == 1 and getattr(r.domain_event, "order_id", None)
+        ]
+        if rows:
+            session.execute(self.by_order.insert(), rows)
+
+    def for_order(self, order_id: str) -> list:
+        query = (
+            sa.select(self.by_order.c.aggregate_id)
+            .where(self.by_order.c.order_id == str(order_id))
+            .order_by(self.by_order.c.position)
+        )
+        with self.engine.connect() as conn:
+            ids = [row.aggregate_id for row in conn.execute(query)]
+        return [self.repository.get(UUID(i)) for i in ids]
+
+
+def _version(service: str, name: str) -> int:
+    from shared.contracts import contract_for
+
+    return contract_for(f"{service}.{name}").version
+
+
+def _iso(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.isoformat()

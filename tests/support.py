@@ -1,0 +1,143 @@
+"""Test helpers: run the services for real, call them over RPC, wait for eventual effects."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import eventlet
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from oms.serve import SERVICE_CLASSES, build_runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def management(node, method: str, path: str, body: dict | None = None):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{node.management_port}/api/{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json",
+                 "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def create_vhost(node, vhost: str) -> None:
+    management(node, "PUT", f"vhosts/{vhost}", {})
+    management(node, "PUT", f"permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+
+
+def delete_vhost(node, vhost: str) -> None:
+    try:
+        management(node, "DELETE", f"vhosts/{vhost}")
+    except OSError:
+        pass  # the node may have been killed by the test
+
+
+def eventually(check, timeout: float = 30.0, interval: float = 0.1):
+    """Poll `check` until it returns a truthy value; fail with its last result after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
+        eventlet.sleep(interval)
+
+
+def random_ref(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def order_payload(**overrides) -> dict:
+    """The README's example order, with a unique client name."""
+    order = {
+        "client": {"name": f"Ada Lovelace {random_ref()}", "email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        "channel": "storefront",
+        "lines": [
+            {"sku": "MUG-1", "name": "Mug", "quantity": 3, "unit_price": "9.50", "currency": "EUR",
+             "distributor": "acme", "made_in_house": False},
+            {"sku": "CARD-9", "name": "Printed card", "quantity": 100, "unit_price": "0.35",
+             "currency": "EUR", "distributor": None, "made_in_house": True},
+        ],
+        "shippings": [{
+            "planned_date": "2026-12-01",
+            "address": {"line1": "12 St James's Sq", "city": "London", "postcode": "SW1Y 4JH", "country": "GB"},
+            "lines": [{"sku": "MUG-1", "quantity": 3}, {"sku": "CARD-9", "quantity": 100}],
+        }],
+        "payment_method": "card",
+        "note": "Ring twice",
+    }
+    order.update(overrides)
+    return order
+
+
+class System:
+    """The services running in this process (nameko ServiceRunners), one runner per service."""
+
+    def __init__(self, amqp_uri: str, database_urls: dict, services=tuple(SERVICE_CLASSES)):
+        self.amqp_uri, self.database_urls = amqp_uri, database_urls
+        self.config = {"AMQP_URI": amqp_uri, "DATABASE_URLS": database_urls, "max_workers": 20,
+                       "serializer": "json"}
+        self.runners = {}
+        self.initial = services
+
+    def __enter__(self):
+        self.start(*self.initial)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(*list(self.runners))
+
+    def start(self, *names) -> None:
+        for name in names:
+            self.runners[name] = build_runner([name], self.config)
+        pool = eventlet.GreenPool()
+        for name in names:
+            pool.spawn(self.runners[name].start)
+        pool.waitall()
+
+    def stop(self, *names) -> None:
+        """Stop the named services together (each takes about a second to wind down)."""
+        pool = eventlet.GreenPool()
+        for name in names:
+            pool.spawn(self.runners.pop(name).stop)
+        pool.waitall()
+
+    def restart(self) -> None:
+        names = list(self.runners)
+        self.stop(*names)
+        self.start(*names)
+
+    def app(self, name: str):
+        """The service's application object (for white-box checks of its store)."""
+        container = self.runners[name].containers[0]
+        provider = next(d for d in container.dependencies if hasattr(d, "app"))
+        return provider.app
+
+    @contextmanager
+    def rpc(self, timeout: float = 15.0, **context_data):
+        with ClusterRpcProxy(self.config, timeout=timeout, context_data=context_data or None) as proxy:
+            yield proxy
+
+
+def serve_subprocess(names, amqp_uri: str, database_urls: dict, faults: dict | None = None,
+                     log_path: Path | None = None) -> subprocess.Popen:
+    """Run services in a child process (for tests that SIGKILL it)."""
+    env = dict(os.environ, OMS_AMQP_URI=amqp_uri, PYTHONPATH=str(ROOT))
+    for service, url in database_urls.items():
+        env[f"OMS_{service.upper()}_DATABASE_URL"] = url
+    env["OMS_FAULTS"] = json.dumps(faults or {})
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "oms.serve", *names], env=env, stdout=out, stderr=out,
+                            cwd=ROOT)
