@@ -20,6 +20,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 EPMD = "epmd"
 # rabbitmqctl and rabbitmq-plugins listen on these distribution ports (rabbitmq-env default).
 CLI_DIST_PORTS = range(35672, 35683)
+LOOPBACK_DIST = "-kernel inet_dist_use_interface {127,0,0,1}"
 
 
 class InfraError(RuntimeError):
@@ -163,6 +164,13 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _first_errors(path: Path, lines: int = 15) -> str:
+    if not path.exists():
+        return ""
+    errors = [line for line in path.read_text(errors="replace").splitlines() if "[error]" in line]
+    return "\n".join(errors[:lines])
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while _pid_alive(pid):
@@ -239,6 +247,9 @@ class RabbitNode:
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "advanced.config"),
                 "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
                 "ERL_CRASH_DUMP": str(base / "log" / "erl_crash.dump"),
+                # Erlang distribution (server and CLI) listens on loopback only, like everything else.
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": LOOPBACK_DIST,
+                "RABBITMQ_CTL_ERL_ARGS": LOOPBACK_DIST,
             }
         )
         return env
@@ -247,7 +258,7 @@ class RabbitNode:
         for sub in ("home", "mnesia", "log"):
             (self.base_dir / sub).mkdir(exist_ok=True)
         (self.base_dir / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = {self.amqp_port}\n"
+            f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
             "# guest may log in from anywhere: every listener is bound to 127.0.0.1 anyway\n"
             "loopback_users = none\n"
             f"management.tcp.port = {self.management_port}\n"
@@ -286,9 +297,10 @@ class RabbitNode:
         args = _cmdline(pid)
         if not args or not args[0].endswith("beam.smp") or not _pid_alive(pid):
             return False
-        # The node name is not on the command line (rabbit sets it at boot), but HOME is.
-        home = str(self.base_dir / "home")
-        return any(a == "-home" and b == home for a, b in zip(args, args[1:], strict=False))
+        # The node name is not on the command line (rabbit sets it at boot), but HOME is;
+        # `-s rabbit` tells the server from a rabbitmqctl VM, which has the same HOME.
+        pairs = set(zip(args, args[1:], strict=False))
+        return ("-home", str(self.base_dir / "home")) in pairs and ("-s", "rabbit") in pairs
 
     def is_running(self) -> bool:
         return self.beam_pid() is not None
@@ -330,8 +342,13 @@ class RabbitNode:
             time.sleep(0.2)
 
     def _logs(self) -> str:
+        """What to show when start fails: the first errors (the cause) and the log's end."""
         startup = self.base_dir / "log" / "startup.log"
-        return f"--- {startup}\n{_tail(startup, 15)}\n--- {self.log_file}\n{_tail(self.log_file)}"
+        return (
+            f"--- {startup}\n{_tail(startup, 15)}\n"
+            f"--- first errors in {self.log_file}\n{_first_errors(self.log_file)}\n"
+            f"--- end of {self.log_file}\n{_tail(self.log_file, 15)}"
+        )
 
     def stop(self) -> None:
         """Stop the node cleanly (SIGKILL if it does not go) and end its private epmd."""
@@ -425,35 +442,39 @@ class PostgresCluster:
             os.chown(self.data_dir, *_postgres_ids())
 
     def _initdb(self) -> None:
-        self._pg(
-            "initdb",
-            "-D",
-            str(self.data_dir),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
+        options = ["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]
+        self._pg("initdb", "-D", str(self.data_dir), *options)
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write("\ninclude_if_exists = 'oms.conf'\n")
 
     def _write_settings(self) -> None:
+        # A socket path must fit in 107 bytes; past that, TCP only (the URLs use TCP anyway).
+        socket_dir = str(self.base_dir) if len(str(self.base_dir)) < 80 else ""
         settings = {
             **self.SETTINGS,
             "port": str(self.port),
-            "unix_socket_directories": f"'{self.base_dir}'",
+            "unix_socket_directories": f"'{socket_dir}'",
         }
         conf = self.data_dir / "oms.conf"
         conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
         if os.geteuid() == 0:
             os.chown(conf, *_postgres_ids())
 
+    def postmaster_pid(self) -> int | None:
+        """The postmaster's pid, or None.
+
+        Not `pg_ctl status`: it takes an unreaped zombie (left by SIGKILL here) for a live server.
+        """
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        args = _cmdline(pid)
+        alive = _pid_alive(pid) and str(self.data_dir) in args and args[0].endswith("postgres")
+        return pid if alive else None
+
     def is_running(self) -> bool:
-        if not (self.data_dir / "PG_VERSION").exists():
-            return False
-        return self._pg("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
+        return self.postmaster_pid() is not None
 
     def start(self) -> None:
         """initdb when needed, then start and wait; does nothing if already running."""
@@ -462,26 +483,26 @@ class PostgresCluster:
             self._initdb()
         if self.is_running():
             return
+        # Stale after a crash; postgres itself would refuse to start while the pid is a zombie.
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
         self._write_settings()
-        proc = self._pg(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_file),
-            "-w",
-            "-t",
-            "60",
-            "start",
-            check=False,
-        )
+        options = ["-l", str(self.log_file), "-w", "-t", "60"]
+        proc = self._pg("pg_ctl", "-D", str(self.data_dir), *options, "start", check=False)
         if proc.returncode != 0:
             raise InfraError(f"PostgreSQL did not start:\n{proc.stdout}\n{_tail(self.log_file)}")
 
     def stop(self) -> None:
         """Fast shutdown; nothing happens if the cluster is not running."""
-        if self.is_running():
-            self._pg("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+        pid = self.postmaster_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGCONT)  # a fault test may have left it SIGSTOPped
+        for mode in ("fast", "immediate"):
+            stop = self._pg(
+                "pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", check=False
+            )
+            if stop.returncode == 0:
+                return
 
     def _connect(self):
         import psycopg2

@@ -7,6 +7,7 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import signal  # noqa: E402
+import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
@@ -46,15 +47,17 @@ def main(argv=None) -> None:
     oms_logging.configure("+".join(names))
     log = oms_logging.get("serve")
     runner = build_runner(names)
-    stopping = eventlet.event.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.ready() or stopping.send(True))
+        signal.signal(sig, lambda *_: eventlet.spawn_n(runner.stop))
     runner.start()
     log.info("services_started", services=names, amqp=settings.amqp_uri().split("@")[-1])
-    stopping.wait()
-    log.info("services_stopping", services=names)
-    runner.stop()
-
+    try:
+        runner.wait()  # returns when stopped; raises if a service container died
+    except Exception as exc:  # noqa: BLE001 - exit non-zero so a supervisor restarts us
+        log.error("service_died", services=names, error=repr(exc))
+        runner.kill()
+        sys.exit(1)
+    log.info("services_stopped", services=names)
 
 if __name__ == "__main__":
     main()

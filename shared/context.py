@@ -28,7 +28,10 @@ def bound(
     try:
         yield ctx
     finally:
-        _current.reset(token)
+        try:
+            _current.reset(token)
+        except ValueError:  # closed from another greenthread (a killed worker): just clear it
+            _current.set(None)
         structlog.contextvars.unbind_contextvars("correlation_id")
 
 

@@ -1,13 +1,38 @@
 """The nameko side of the reliability core: one dependency provider and the RPC every service offers."""
 
+import amqp.exceptions
+import kombu.exceptions
+import nameko.rpc
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from shared import context, settings
+from shared import logging as oms_logging
 from shared.errors import EXPECTED, ValidationFailed
 from shared.follower import Follower
 from shared.parking import Parking
 from shared.relay import Relay
+
+log = oms_logging.get("rpc")
+BROKER_ERRORS = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError)
+
+
+class Rpc(nameko.rpc.Rpc):
+    """nameko's RPC entrypoint, except that a reply lost to a broker outage does not kill the service.
+
+    nameko retries the reply a few times, then raises in a managed thread, which kills the whole
+    container (relay and followers with it). The caller has timed out by then; the command itself
+    is saved or not, and a retry with the same idempotency key returns the same result.
+    """
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_ERRORS as exc:
+            log.warning("rpc_reply_lost", method=worker_ctx.entrypoint.method_name, error=repr(exc))
+            return result, exc_info
+
+
+rpc = Rpc.decorator
 
 
 class EventSourced(DependencyProvider):

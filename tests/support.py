@@ -121,7 +121,7 @@ class System:
 
     def app(self, name: str):
         """The service's application object (for white-box checks of its store)."""
-        container = self.runners[name].containers[0]
+        container = next(iter(self.runners[name].containers))
         provider = next(d for d in container.dependencies if hasattr(d, "app"))
         return provider.app
 

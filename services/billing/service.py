@@ -1,11 +1,10 @@
 """The billing service: invoices for accepted orders."""
 
 from marshmallow import Schema, fields
-from nameko.rpc import rpc
 
 from services.billing.application import BillingApplication
 from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id
+from shared.service import EventLogRpc, EventSourced, check_id, rpc
 
 
 class InvoiceOut(Schema):

@@ -1,11 +1,10 @@
 """The fulfilment service: purchase orders to distributors for shipped shippings."""
 
 from marshmallow import Schema, fields
-from nameko.rpc import rpc
 
 from services.fulfilment.application import FulfilmentApplication
 from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id
+from shared.service import EventLogRpc, EventSourced, check_id, rpc
 
 
 class PurchaseOrderOut(Schema):

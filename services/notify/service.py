@@ -1,11 +1,10 @@
 """The notify service: a notification for every status event of the other services."""
 
 from marshmallow import Schema, fields
-from nameko.rpc import rpc
 
 from services.notify.application import NotifyApplication
 from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id
+from shared.service import EventLogRpc, EventSourced, check_id, rpc
 
 
 class NotificationOut(Schema):

@@ -2,13 +2,11 @@
 
 import functools
 
-from nameko.rpc import rpc
-
 from services.orders.application import OrdersApplication
 from services.orders.domain import TransitionRefused, UnknownShipping
 from services.orders.schemas import DeclineIn, OrderIn, OrderOut
 from shared.errors import EXPECTED, InvalidTransition, NotFound, ValidationFailed
-from shared.service import EventLogRpc, EventSourced, check_id
+from shared.service import EventLogRpc, EventSourced, check_id, rpc
 from shared.validation import load
 
 

@@ -1,11 +1,10 @@
 """The production service: production orders for made-in-house lines."""
 
 from marshmallow import Schema, fields
-from nameko.rpc import rpc
 
 from services.production.application import ProductionApplication
 from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id
+from shared.service import EventLogRpc, EventSourced, check_id, rpc
 
 
 class ProductionOrderOut(Schema):
