@@ -59,5 +59,6 @@ def main(argv=None) -> None:
         sys.exit(1)
     log.info("services_stopped", services=names)
 
+
 if __name__ == "__main__":
     main()

@@ -6,7 +6,6 @@ no-op. A gap in the sequence, a (re)start or an idle spell makes it pull the mis
 the upstream's own log over RPC (`<upstream>.events_after`): the upstream's store is the truth.
 """
 
-
 import eventlet
 from eventsourcing.persistence import IntegrityError, Tracking
 from kombu import Connection, Queue
@@ -137,9 +136,11 @@ class Follower:
                     error = exc
                 except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
                     error = exc
-                log.warning("reaction_failed", event=env["id"], attempt=attempt, error=repr(error))
+                log.warning(
+                    "reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error)
+                )
                 eventlet.sleep(self.backoff * 2 ** (attempt - 1))
             else:
-                log.error("reaction_parked", event=env["id"], error=repr(error))
+                log.error("reaction_parked", event_id=env["id"], error=repr(error))
                 self.parking.park(env, tracking, error, self.attempts)
         self.position = tracking.notification_id

@@ -7,6 +7,7 @@ eventlet.monkey_patch()  # before anything else, or pytest hangs under nameko
 import os  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -19,6 +20,7 @@ os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 
 from oms.infra import PostgresCluster, RabbitNode  # noqa: E402
 from shared import logging as oms_logging  # noqa: E402
+from shared.settings import SERVICES  # noqa: E402
 from tests.support import System, create_vhost, delete_vhost  # noqa: E402
 
 oms_logging.configure("tests")
@@ -47,34 +49,54 @@ def postgres(servers_dir):
     cluster.stop()
 
 
-@pytest.fixture
-def amqp_uri(rabbit):
-    """A fresh virtual host per test, so no queue or message outlives its test."""
+@contextmanager
+def fresh_vhost(node):
+    """A virtual host of its own, so no queue or message outlives its user."""
     vhost = f"t-{uuid.uuid4().hex[:12]}"
-    create_vhost(rabbit, vhost)
-    yield f"{rabbit.amqp_uri}{vhost}"
-    delete_vhost(rabbit, vhost)
+    create_vhost(node, vhost)
+    yield f"{node.amqp_uri}{vhost}"
+    delete_vhost(node, vhost)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    """Per-service database URLs for one test, on SQLite files or fresh PostgreSQL databases."""
-    services = ("orders", "billing", "fulfilment", "production", "notify")
-    if request.param == "sqlite":
-        yield {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in services}
+@contextmanager
+def fresh_store(kind: str, directory: Path, request):
+    """Per-service database URLs, on SQLite files or fresh PostgreSQL databases."""
+    if kind == "sqlite":
+        yield {s: f"sqlite:///{directory}/{s}.sqlite3" for s in SERVICES}
         return
     cluster = request.getfixturevalue("postgres")
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    urls = {s: cluster.create_database(f"{prefix}_{s}") for s in services}
-    yield urls
-    for s in services:
+    yield {s: cluster.create_database(f"{prefix}_{s}") for s in SERVICES}
+    for s in SERVICES:
         cluster.drop_database(f"{prefix}_{s}")
 
 
 @pytest.fixture
+def amqp_uri(rabbit):
+    with fresh_vhost(rabbit) as uri:
+        yield uri
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    with fresh_store(request.param, tmp_path, request) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_system(request, rabbit, tmp_path_factory):
+    """The five services shared by a module's tests (for tests that only read or add their own data)."""
+    with (
+        fresh_vhost(rabbit) as uri,
+        fresh_store(request.param, tmp_path_factory.mktemp("db"), request) as urls,
+    ):
+        with System(uri, urls) as running:
+            yield running
+
+
+@pytest.fixture
 def sqlite_store(tmp_path):
-    services = ("orders", "billing", "fulfilment", "production", "notify")
-    return {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in services}
+    return {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in SERVICES}
 
 
 @pytest.fixture

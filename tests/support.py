@@ -21,10 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def management(node, method: str, path: str, body: dict | None = None):
     request = urllib.request.Request(
-        f"http://127.0.0.1:{node.management_port}/api/{path}", method=method,
+        f"http://127.0.0.1:{node.management_port}/api/{path}",
+        method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"content-type": "application/json",
-                 "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()},
+        headers={
+            "content-type": "application/json",
+            "authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         raw = response.read()
@@ -33,7 +36,9 @@ def management(node, method: str, path: str, body: dict | None = None):
 
 def create_vhost(node, vhost: str) -> None:
     management(node, "PUT", f"vhosts/{vhost}", {})
-    management(node, "PUT", f"permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+    management(
+        node, "PUT", f"permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
+    )
 
 
 def delete_vhost(node, vhost: str) -> None:
@@ -62,19 +67,44 @@ def random_ref(prefix: str = "") -> str:
 def order_payload(**overrides) -> dict:
     """The README's example order, with a unique client name."""
     order = {
-        "client": {"name": f"Ada Lovelace {random_ref()}", "email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        "client": {
+            "name": f"Ada Lovelace {random_ref()}",
+            "email": "ada@example.com",
+            "phone": "+44 20 7946 0000",
+        },
         "channel": "storefront",
         "lines": [
-            {"sku": "MUG-1", "name": "Mug", "quantity": 3, "unit_price": "9.50", "currency": "EUR",
-             "distributor": "acme", "made_in_house": False},
-            {"sku": "CARD-9", "name": "Printed card", "quantity": 100, "unit_price": "0.35",
-             "currency": "EUR", "distributor": None, "made_in_house": True},
+            {
+                "sku": "MUG-1",
+                "name": "Mug",
+                "quantity": 3,
+                "unit_price": "9.50",
+                "currency": "EUR",
+                "distributor": "acme",
+                "made_in_house": False,
+            },
+            {
+                "sku": "CARD-9",
+                "name": "Printed card",
+                "quantity": 100,
+                "unit_price": "0.35",
+                "currency": "EUR",
+                "distributor": None,
+                "made_in_house": True,
+            },
         ],
-        "shippings": [{
-            "planned_date": "2026-12-01",
-            "address": {"line1": "12 St James's Sq", "city": "London", "postcode": "SW1Y 4JH", "country": "GB"},
-            "lines": [{"sku": "MUG-1", "quantity": 3}, {"sku": "CARD-9", "quantity": 100}],
-        }],
+        "shippings": [
+            {
+                "planned_date": "2026-12-01",
+                "address": {
+                    "line1": "12 St James's Sq",
+                    "city": "London",
+                    "postcode": "SW1Y 4JH",
+                    "country": "GB",
+                },
+                "lines": [{"sku": "MUG-1", "quantity": 3}, {"sku": "CARD-9", "quantity": 100}],
+            }
+        ],
         "payment_method": "card",
         "note": "Ring twice",
     }
@@ -87,8 +117,12 @@ class System:
 
     def __init__(self, amqp_uri: str, database_urls: dict, services=tuple(SERVICE_CLASSES)):
         self.amqp_uri, self.database_urls = amqp_uri, database_urls
-        self.config = {"AMQP_URI": amqp_uri, "DATABASE_URLS": database_urls, "max_workers": 20,
-                       "serializer": "json"}
+        self.config = {
+            "AMQP_URI": amqp_uri,
+            "DATABASE_URLS": database_urls,
+            "max_workers": 20,
+            "serializer": "json",
+        }
         self.runners = {}
         self.initial = services
 
@@ -127,17 +161,25 @@ class System:
 
     @contextmanager
     def rpc(self, timeout: float = 15.0, **context_data):
-        with ClusterRpcProxy(self.config, timeout=timeout, context_data=context_data or None) as proxy:
+        with ClusterRpcProxy(
+            self.config, timeout=timeout, context_data=context_data or None
+        ) as proxy:
             yield proxy
 
 
-def serve_subprocess(names, amqp_uri: str, database_urls: dict, faults: dict | None = None,
-                     log_path: Path | None = None) -> subprocess.Popen:
+def serve_subprocess(
+    names,
+    amqp_uri: str,
+    database_urls: dict,
+    faults: dict | None = None,
+    log_path: Path | None = None,
+) -> subprocess.Popen:
     """Run services in a child process (for tests that SIGKILL it)."""
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, PYTHONPATH=str(ROOT))
     for service, url in database_urls.items():
         env[f"OMS_{service.upper()}_DATABASE_URL"] = url
     env["OMS_FAULTS"] = json.dumps(faults or {})
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "oms.serve", *names], env=env, stdout=out, stderr=out,
-                            cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "oms.serve", *names], env=env, stdout=out, stderr=out, cwd=ROOT
+    )

@@ -89,12 +89,12 @@ class OrderError(Exception):
 
 
 class TransitionRefused(OrderError):
-    def __init__(self, id: UUID, command: str, status: str, rule: str):
+    def __init__(self, command: str, status: str, rule: str):
         super().__init__(f"cannot {command} an order that is {status}")
         self.command, self.status, self.rule = command, status, rule
 
 
 class UnknownShipping(OrderError):
-    def __init__(self, id: UUID, shipping_id: str):
+    def __init__(self, shipping_id: str):
         super().__init__(f"the order has no shipping {shipping_id}")
         self.shipping_id = shipping_id

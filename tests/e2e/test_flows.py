@@ -3,8 +3,8 @@
 from tests.support import eventually, order_payload
 
 
-def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(system):
-    with system.rpc() as rpc:
+def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(module_system):
+    with module_system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload(), idempotency_key="flow-1")
         assert order["status"] == "new" and order["reference"].count("-") == 1
         accepted = rpc.orders.accept_order(order["id"])
@@ -19,50 +19,102 @@ def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(sys
     assert [(p["sku"], p["quantity"]) for p in production] == [("CARD-9", 100)]
 
 
-def test_shipping_a_shipping_raises_one_purchase_order_per_distributor(system):
+def test_shipping_a_shipping_raises_one_purchase_order_per_distributor(module_system):
     payload = order_payload(
         lines=[
-            {"sku": "MUG-1", "name": "Mug", "quantity": 3, "unit_price": "9.50", "currency": "EUR",
-             "distributor": "acme", "made_in_house": False},
-            {"sku": "PEN-2", "name": "Pen", "quantity": 10, "unit_price": "1.20", "currency": "EUR",
-             "distributor": "globex", "made_in_house": False},
-            {"sku": "CAP-3", "name": "Cap", "quantity": 2, "unit_price": "7.00", "currency": "EUR",
-             "distributor": "acme", "made_in_house": False},
+            {
+                "sku": "MUG-1",
+                "name": "Mug",
+                "quantity": 3,
+                "unit_price": "9.50",
+                "currency": "EUR",
+                "distributor": "acme",
+                "made_in_house": False,
+            },
+            {
+                "sku": "PEN-2",
+                "name": "Pen",
+                "quantity": 10,
+                "unit_price": "1.20",
+                "currency": "EUR",
+                "distributor": "globex",
+                "made_in_house": False,
+            },
+            {
+                "sku": "CAP-3",
+                "name": "Cap",
+                "quantity": 2,
+                "unit_price": "7.00",
+                "currency": "EUR",
+                "distributor": "acme",
+                "made_in_house": False,
+            },
         ],
         shippings=[
-            {"planned_date": "2026-12-01",
-             "address": {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"},
-             "lines": [{"sku": "MUG-1", "quantity": 3}, {"sku": "PEN-2", "quantity": 4}, {"sku": "CAP-3", "quantity": 2}]},
-            {"planned_date": "2026-12-08",
-             "address": {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"},
-             "lines": [{"sku": "PEN-2", "quantity": 6}]},
+            {
+                "planned_date": "2026-12-01",
+                "address": {
+                    "line1": "1 Main St",
+                    "city": "Leeds",
+                    "postcode": "LS1 1AA",
+                    "country": "GB",
+                },
+                "lines": [
+                    {"sku": "MUG-1", "quantity": 3},
+                    {"sku": "PEN-2", "quantity": 4},
+                    {"sku": "CAP-3", "quantity": 2},
+                ],
+            },
+            {
+                "planned_date": "2026-12-08",
+                "address": {
+                    "line1": "1 Main St",
+                    "city": "Leeds",
+                    "postcode": "LS1 1AA",
+                    "country": "GB",
+                },
+                "lines": [{"sku": "PEN-2", "quantity": 6}],
+            },
         ],
     )
-    with system.rpc() as rpc:
+    with module_system.rpc() as rpc:
         order = rpc.orders.place_order(payload)
         rpc.orders.accept_order(order["id"])
         first = order["shippings"][0]["id"]
         shipped = rpc.orders.ship_shipping(order["id"], first)
         assert shipped["status"] == "partially_shipped"
 
-        pos = eventually(lambda: (lambda p: p if len(p) == 2 else None)(
-            rpc.fulfilment.purchase_orders_for_order(order["id"])))
+        pos = eventually(
+            lambda: (lambda p: p if len(p) == 2 else None)(
+                rpc.fulfilment.purchase_orders_for_order(order["id"])
+            )
+        )
 
     by_distributor = {p["distributor"]: p for p in pos}
     assert sorted(by_distributor) == ["acme", "globex"]
-    assert {(line["sku"], line["quantity"]) for line in by_distributor["acme"]["lines"]} == {("MUG-1", 3), ("CAP-3", 2)}
-    assert [(line["sku"], line["quantity"]) for line in by_distributor["globex"]["lines"]] == [("PEN-2", 4)]
+    assert {(line["sku"], line["quantity"]) for line in by_distributor["acme"]["lines"]} == {
+        ("MUG-1", 3),
+        ("CAP-3", 2),
+    }
+    assert [(line["sku"], line["quantity"]) for line in by_distributor["globex"]["lines"]] == [
+        ("PEN-2", 4)
+    ]
     assert all(p["shipping_id"] == first for p in pos)
 
 
-def test_every_status_change_leads_to_a_notification(system):
-    with system.rpc() as rpc:
+def test_every_status_change_leads_to_a_notification(module_system):
+    with module_system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload())
         rpc.orders.accept_order(order["id"])
         rpc.orders.ship_shipping(order["id"], order["shippings"][0]["id"])
-        expected = {"orders.order_placed", "orders.order_accepted", "orders.shipping_shipped",
-                    "billing.invoice_issued", "production.production_order_created",
-                    "fulfilment.purchase_order_raised"}
+        expected = {
+            "orders.order_placed",
+            "orders.order_accepted",
+            "orders.shipping_shipped",
+            "billing.invoice_issued",
+            "production.production_order_created",
+            "fulfilment.purchase_order_raised",
+        }
 
         def notified():
             types = [n["event_type"] for n in rpc.notify.notifications_for_order(order["id"])]
@@ -72,16 +124,22 @@ def test_every_status_change_leads_to_a_notification(system):
         notes = rpc.notify.notifications_for_order(order["id"])
     assert len(types) == len(expected)  # one notification per status event, no duplicates
     client_facing = [n for n in notes if n["event_type"].startswith("orders.")]
-    assert all(n["recipient"] == "ada@example.com" and n["status"] == "pending" for n in client_facing)
+    assert all(
+        n["recipient"] == "ada@example.com" and n["status"] == "pending" for n in client_facing
+    )
     accepted = next(n for n in notes if n["event_type"] == "orders.order_accepted")
     assert order["reference"] in accepted["subject"]
 
 
-def test_declining_a_new_order_notifies_the_client_and_bills_nothing(system):
-    with system.rpc() as rpc:
+def test_declining_a_new_order_notifies_the_client_and_bills_nothing(module_system):
+    with module_system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload())
         declined = rpc.orders.decline_order(order["id"], "out of stock")
         assert declined["status"] == "declined" and declined["decline_reason"] == "out of stock"
-        eventually(lambda: any(n["event_type"] == "orders.order_declined"
-                               for n in rpc.notify.notifications_for_order(order["id"])))
+        eventually(
+            lambda: any(
+                n["event_type"] == "orders.order_declined"
+                for n in rpc.notify.notifications_for_order(order["id"])
+            )
+        )
         assert rpc.billing.invoices_for_order(order["id"]) == []

@@ -50,7 +50,9 @@ def test_every_successful_acceptance_gets_exactly_one_invoice(tmp_path, sqlite_s
             accepted, failed, progress = [], [], []
             pool = eventlet.GreenPool()
             for i in range(CALLERS):
-                pool.spawn(accept_all, system.config, order_ids[i::CALLERS], accepted, failed, progress)
+                pool.spawn(
+                    accept_all, system.config, order_ids[i::CALLERS], accepted, failed, progress
+                )
             eventually(lambda: len(progress) >= ORDERS // 4, timeout=120)
             node.kill()
             eventlet.sleep(1)
@@ -58,7 +60,9 @@ def test_every_successful_acceptance_gets_exactly_one_invoice(tmp_path, sqlite_s
             pool.waitall()
 
             assert len(progress) == ORDERS
-            assert len(accepted) > ORDERS // 4  # the test did accept orders on both sides of the kill
+            assert (
+                len(accepted) > ORDERS // 4
+            )  # the test did accept orders on both sides of the kill
 
             def settled():
                 try:
@@ -67,7 +71,11 @@ def test_every_successful_acceptance_gets_exactly_one_invoice(tmp_path, sqlite_s
                         billing = rpc.billing.log_status()
                 except Exception as exc:  # noqa: BLE001 - services still reconnecting to the restarted broker
                     return Unsettled(repr(exc))
-                positions = (status["last_position"], status["relayed_position"], billing["tracking"]["orders"])
+                positions = (
+                    status["last_position"],
+                    status["relayed_position"],
+                    billing["tracking"]["orders"],
+                )
                 return len(set(positions)) == 1 or Unsettled(str(positions))
 
             eventually(settled, timeout=120)

@@ -1,0 +1,139 @@
+"""The follower heals from lost queues and ignores duplicates; failing reactions park and the rest flows."""
+
+import json
+
+from kombu import Connection
+
+from services.orders.application import order_id_for
+from shared import faults
+from shared.relay import event_exchange
+from tests.support import System, eventually, management, order_payload
+
+
+def settled(rpc, consumer: str = "billing") -> bool:
+    orders = rpc.orders.log_status()
+    tracked = getattr(rpc, consumer).log_status()["tracking"]["orders"]
+    return orders["relayed_position"] == orders["last_position"] == tracked
+
+
+def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp_uri, sqlite_store):
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    with System(amqp_uri, sqlite_store, services=("orders", "billing")) as system:
+        system.stop("billing")
+        management(rabbit, "DELETE", f"queues/{vhost}/billing.from.orders")
+        with system.rpc() as rpc:
+            ids = [rpc.orders.place_order(order_payload())["id"] for _ in range(5)]
+            for order_id in ids:
+                rpc.orders.accept_order(order_id)
+            eventually(lambda: rpc.orders.log_status()["relayed_position"] == 10)
+        system.start("billing")
+        with system.rpc() as rpc:
+            eventually(lambda: settled(rpc))
+            assert [len(rpc.billing.invoices_for_order(order_id)) for order_id in ids] == [1] * 5
+
+
+def test_an_event_published_again_five_times_creates_nothing_new(amqp_uri, sqlite_store):
+    with System(amqp_uri, sqlite_store) as system, system.rpc() as rpc:
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        eventually(lambda: len(rpc.notify.notifications_for_order(order["id"])) == 4)
+        before = snapshot(rpc, order["id"])
+        events = rpc.orders.events_after(0, 100)
+        with Connection(amqp_uri) as conn:
+            producer = conn.Producer()
+            for env in events * 5:
+                name = env["type"].split(".", 1)[1]
+                producer.publish(
+                    env, exchange=event_exchange("orders"), routing_key=name, serializer="json"
+                )
+        # a later event, processed after the duplicates (each follower keeps log order)
+        marker = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(marker["id"])
+        eventually(lambda: rpc.billing.invoices_for_order(marker["id"]))
+        eventually(lambda: len(rpc.notify.notifications_for_order(marker["id"])) == 4)
+        eventually(lambda: rpc.production.production_orders_for_order(marker["id"]))
+        assert snapshot(rpc, order["id"]) == before
+
+
+def snapshot(rpc, order_id):
+    return (
+        rpc.billing.invoices_for_order(order_id),
+        rpc.production.production_orders_for_order(order_id),
+        sorted(n["id"] for n in rpc.notify.notifications_for_order(order_id)),
+    )
+
+
+def test_a_failing_reaction_is_retried_then_parked_and_later_events_keep_flowing(
+    amqp_uri, sqlite_store
+):
+    faulty_id = str(order_id_for("will-fail"))
+    faults.set_fault("fail_reaction", [faulty_id])
+    try:
+        with (
+            System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+            system.rpc() as rpc,
+        ):
+            rpc.orders.place_order(order_payload(), idempotency_key="will-fail")
+            rpc.orders.accept_order(faulty_id)
+            healthy = rpc.orders.place_order(order_payload())
+            rpc.orders.accept_order(healthy["id"])
+
+            assert len(eventually(lambda: rpc.billing.invoices_for_order(healthy["id"]))) == 1
+            parked = eventually(lambda: rpc.billing.parked_events())
+            assert {p["event_type"] for p in parked} == {
+                "orders.order_placed",
+                "orders.order_accepted",
+            }
+            assert all(p["attempts"] == 5 and "injected failure" in p["error"] for p in parked)
+            assert all(p["envelope"]["subject"] == faulty_id for p in parked)
+            assert rpc.billing.invoices_for_order(faulty_id) == []
+
+            faults.clear()
+            accepted = next(p for p in parked if p["event_type"] == "orders.order_accepted")
+            retried = rpc.billing.retry_parked(accepted["id"])
+            assert retried["status"] == "retried"
+            assert len(rpc.billing.invoices_for_order(faulty_id)) == 1
+            assert accepted["id"] not in [p["id"] for p in rpc.billing.parked_events()]
+            assert (
+                rpc.billing.retry_parked(accepted["id"])["status"] == "retried"
+            )  # a second retry is a no-op
+            assert len(rpc.billing.invoices_for_order(faulty_id)) == 1
+    finally:
+        faults.clear()
+
+
+def test_all_services_restarted_answer_every_query_as_before(amqp_uri, store):
+    with System(amqp_uri, store) as system:
+        with system.rpc() as rpc:
+            first = rpc.orders.place_order(order_payload())
+            rpc.orders.accept_order(first["id"])
+            rpc.orders.ship_shipping(first["id"], first["shippings"][0]["id"])
+            declined = rpc.orders.place_order(order_payload())
+            rpc.orders.decline_order(declined["id"], "duplicate order")
+            eventually(lambda: len(rpc.notify.notifications_for_order(first["id"])) == 6)
+            eventually(lambda: len(rpc.notify.notifications_for_order(declined["id"])) == 2)
+            before = answers(rpc, [first["id"], declined["id"]])
+        system.restart()
+        with system.rpc() as rpc:
+            assert answers(rpc, [first["id"], declined["id"]]) == before
+            third = rpc.orders.place_order(order_payload())
+            rpc.orders.accept_order(third["id"])
+            assert eventually(lambda: rpc.billing.invoices_for_order(third["id"]))
+
+
+def answers(rpc, order_ids):
+    per_order = {
+        order_id: (
+            rpc.orders.get_order(order_id),
+            rpc.billing.invoices_for_order(order_id),
+            rpc.production.production_orders_for_order(order_id),
+            rpc.fulfilment.purchase_orders_for_order(order_id),
+            sorted(rpc.notify.notifications_for_order(order_id), key=lambda n: n["id"]),
+        )
+        for order_id in order_ids
+    }
+    logs = {
+        name: json.dumps(getattr(rpc, name).events_after(0, 1000), sort_keys=True)
+        for name in ("orders", "billing", "production", "fulfilment", "notify")
+    }
+    return per_order, logs

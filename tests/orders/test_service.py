@@ -1,0 +1,187 @@
+"""The orders RPC surface: concurrency, idempotency and every kind of bad input, against real servers."""
+
+import copy
+import re
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from tests.support import order_payload
+
+
+@pytest.fixture
+def orders(module_system):
+    return module_system
+
+
+def test_twenty_concurrent_acceptances_of_one_order_accept_it_once(orders):
+    with orders.rpc() as rpc:
+        order = rpc.orders.place_order(order_payload())
+    outcomes = []
+
+    def accept():
+        with ClusterRpcProxy(orders.config, timeout=30) as rpc:
+            try:
+                outcomes.append(rpc.orders.accept_order(order["id"])["status"])
+            except Conflict as exc:
+                outcomes.append(type(exc).__name__)
+
+    pool = eventlet.GreenPool()
+    for _ in range(20):
+        pool.spawn(accept)
+    pool.waitall()
+
+    assert len(outcomes) == 20
+    assert set(outcomes) <= {"accepted", "Conflict"} and "accepted" in outcomes
+    with orders.rpc() as rpc:
+        log = rpc.orders.events_after(0, 100)
+    accepted = [
+        e for e in log if e["type"] == "orders.order_accepted" and e["subject"] == order["id"]
+    ]
+    assert len(accepted) == 1
+
+
+def test_the_same_idempotency_key_returns_the_first_order_and_creates_nothing(orders):
+    with orders.rpc() as rpc:
+        first = rpc.orders.place_order(order_payload(), idempotency_key="cart-42")
+        before = rpc.orders.log_status()["last_position"]
+        again = rpc.orders.place_order(order_payload(), idempotency_key="cart-42")
+        assert again == first
+        assert rpc.orders.log_status()["last_position"] == before
+
+
+def bad(mutate):
+    order = order_payload()
+    mutate(order)
+    return order
+
+
+def drop(path):
+    def mutate(order):
+        *parents, last = path
+        target = order
+        for key in parents:
+            target = target[key]
+        del target[last]
+
+    return mutate
+
+
+def setting(path, value):
+    def mutate(order):
+        *parents, last = path
+        target = order
+        for key in parents:
+            target = target[key]
+        target[last] = value
+
+    return mutate
+
+
+BAD_ORDERS = [
+    ("missing client", drop(["client"]), "client"),
+    ("missing e-mail", drop(["client", "email"]), "client.email"),
+    ("bad e-mail", setting(["client", "email"], "not-an-email"), "client.email"),
+    ("no lines", setting(["lines"], []), "lines"),
+    ("quantity as text", setting(["lines", 0, "quantity"], "3"), "lines.0.quantity"),
+    ("zero quantity", setting(["lines", 0, "quantity"], 0), "lines.0.quantity"),
+    ("negative quantity", setting(["lines", 0, "quantity"], -2), "lines.0.quantity"),
+    ("float price", setting(["lines", 0, "unit_price"], 9.5), "lines.0.unit_price"),
+    ("negative price", setting(["lines", 0, "unit_price"], "-1.00"), "lines.0.unit_price"),
+    ("bad currency", setting(["lines", 0, "currency"], "euro"), "lines.0.currency"),
+    (
+        "made_in_house not a boolean",
+        setting(["lines", 0, "made_in_house"], "yes"),
+        "lines.0.made_in_house",
+    ),
+    (
+        "bought line without distributor",
+        setting(["lines", 0, "distributor"], None),
+        "lines.0.distributor",
+    ),
+    ("unknown channel", setting(["channel"], "carrier-pigeon"), "channel"),
+    ("no shippings", setting(["shippings"], []), "shippings"),
+    (
+        "bad planned date",
+        setting(["shippings", 0, "planned_date"], "next tuesday"),
+        "shippings.0.planned_date",
+    ),
+    (
+        "shipping line of an unknown sku",
+        setting(["shippings", 0, "lines", 0, "sku"], "NOPE-0"),
+        "shippings.0.lines.0.sku",
+    ),
+    (
+        "shipping quantities do not add up",
+        setting(["shippings", 0, "lines", 0, "quantity"], 2),
+        "shippings",
+    ),
+    ("a 1 MB string", setting(["note"], "x" * 1_000_000), "note"),
+    ("an unknown field", setting(["coupon"], "FREE"), "coupon"),
+    ("mixed currencies", setting(["lines", 1, "currency"], "USD"), "lines.currency"),
+]
+
+
+@pytest.mark.parametrize(
+    "mutate,field", [(m, f) for _, m, f in BAD_ORDERS], ids=[n for n, _, _ in BAD_ORDERS]
+)
+def test_bad_orders_are_refused_naming_the_field_and_nothing_is_stored(orders, mutate, field):
+    with orders.rpc() as rpc:
+        before = rpc.orders.log_status()["last_position"]
+        with pytest.raises(ValidationFailed) as refused:
+            rpc.orders.place_order(bad(mutate))
+        assert field in refused.value.details, refused.value.details
+        assert rpc.orders.log_status()["last_position"] == before
+
+
+def test_commands_on_unknown_or_declined_orders_get_typed_errors_and_change_nothing(orders):
+    with orders.rpc() as rpc:
+        with pytest.raises(NotFound):
+            rpc.orders.accept_order("00000000-0000-0000-0000-000000000000")
+        with pytest.raises(NotFound):
+            rpc.orders.get_order("not-a-uuid")
+        with pytest.raises(ValidationFailed) as refused:
+            rpc.orders.accept_order(12)
+        assert "order_id" in refused.value.details
+
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.decline_order(order["id"], "client cancelled")
+        before = rpc.orders.log_status()["last_position"]
+        with pytest.raises(InvalidTransition) as refused:
+            rpc.orders.accept_order(order["id"])
+        assert refused.value.details["rule"] == "accept_requires_status_new"
+        with pytest.raises(InvalidTransition):
+            rpc.orders.ship_shipping(order["id"], order["shippings"][0]["id"])
+        with pytest.raises(ValidationFailed) as refused:
+            rpc.orders.decline_order(order["id"], "")
+        assert "reason" in refused.value.details
+        assert rpc.orders.log_status()["last_position"] == before
+        assert rpc.orders.get_order(order["id"])["status"] == "declined"
+
+
+def test_shipping_an_unknown_shipping_names_it(orders):
+    with orders.rpc() as rpc:
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        with pytest.raises(NotFound) as missing:
+            rpc.orders.ship_shipping(order["id"], "no-such-shipping")
+        assert missing.value.details == {"shipping_id": "no-such-shipping"}
+
+
+def test_events_after_refuses_bad_positions(orders):
+    with orders.rpc() as rpc:
+        with pytest.raises(ValidationFailed) as refused:
+            rpc.orders.events_after(-1, 5000)
+        assert set(refused.value.details) == {"position", "limit"}
+
+
+def test_the_readme_example_is_accepted_as_is(orders):
+    example = copy.deepcopy(order_payload())
+    example["client"]["name"] = "Ada Lovelace"
+    with orders.rpc() as rpc:
+        placed = rpc.orders.place_order(example)
+    assert placed["total"] == "63.50" and placed["currency"] == "EUR"
+    assert re.fullmatch(r"20\d\d-\d{6}", placed["reference"])
+    assert [s["status"] for s in placed["shippings"]] == ["pending"]

@@ -1,0 +1,138 @@
+"""The public event contract, pinned: a sample of every event type, its envelope and its version."""
+
+import pytest
+
+from shared import envelope
+from shared.contracts import REGISTRY, dump, load
+
+CLIENT = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000"}
+LINE = {
+    "sku": "MUG-1",
+    "name": "Mug",
+    "quantity": 3,
+    "unit_price": "9.50",
+    "currency": "EUR",
+    "distributor": "acme",
+    "made_in_house": False,
+}
+ADDRESS = {
+    "line1": "12 St James's Sq",
+    "line2": None,
+    "city": "London",
+    "postcode": "SW1Y 4JH",
+    "country": "GB",
+}
+ORDER = {
+    "order_id": "8157fe76-2dff-568d-976a-d19994d6762f",
+    "reference": "2026-000001",
+    "client": CLIENT,
+}
+
+SAMPLES = {
+    "orders.order_placed": dict(
+        ORDER,
+        status="new",
+        channel="storefront",
+        lines=[LINE],
+        payment_method="card",
+        note=None,
+        total="28.50",
+        currency="EUR",
+        shippings=[
+            {
+                "id": "s1",
+                "planned_date": "2026-12-01",
+                "address": ADDRESS,
+                "lines": [{"sku": "MUG-1", "quantity": 3}],
+                "status": "pending",
+            }
+        ],
+    ),
+    "orders.order_accepted": dict(
+        ORDER, status="accepted", lines=[LINE], total="28.50", currency="EUR"
+    ),
+    "orders.order_declined": dict(ORDER, status="declined", reason="out of stock"),
+    "orders.shipping_shipped": dict(
+        ORDER,
+        status="shipped",
+        shipping_id="s1",
+        planned_date="2026-12-01",
+        address=ADDRESS,
+        lines=[LINE],
+    ),
+    "billing.invoice_issued": {
+        "invoice_id": "i1",
+        "order_id": "o1",
+        "order_reference": "2026-000001",
+        "client": CLIENT,
+        "status": "unpaid",
+        "total": "28.50",
+        "currency": "EUR",
+    },
+    "production.production_order_created": {
+        "production_order_id": "p1",
+        "order_id": "o1",
+        "order_reference": "2026-000001",
+        "sku": "CARD-9",
+        "product_name": "Printed card",
+        "quantity": 100,
+        "status": "planned",
+    },
+    "fulfilment.purchase_order_raised": {
+        "purchase_order_id": "po1",
+        "order_id": "o1",
+        "order_reference": "2026-000001",
+        "shipping_id": "s1",
+        "distributor": "acme",
+        "lines": [{k: LINE[k] for k in ("sku", "name", "quantity", "unit_price", "currency")}],
+        "status": "raised",
+    },
+    "notify.notification_queued": {
+        "notification_id": "n1",
+        "order_id": "o1",
+        "recipient": "ada@example.com",
+        "channel": "email",
+        "subject": "Order 2026-000001 accepted",
+        "status": "pending",
+    },
+}
+
+
+def test_every_registered_contract_has_a_pinned_sample():
+    assert set(REGISTRY) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_a_sample_payload_survives_load_and_dump_unchanged(event_type):
+    sample = SAMPLES[event_type]
+    assert dump(event_type, load(event_type, sample)) == sample
+    assert REGISTRY[event_type].version == 1
+
+
+def test_a_payload_that_breaks_its_contract_is_refused():
+    broken = dict(SAMPLES["orders.order_accepted"])
+    del broken["lines"]
+    with pytest.raises(ValueError, match="lines"):
+        dump("orders.order_accepted", broken)
+
+
+def test_the_envelope_is_cloudevents_with_sequence_and_correlation():
+    env = envelope.build(
+        "orders",
+        7,
+        "order_accepted",
+        1,
+        "o1",
+        "2026-11-22T10:00:00+00:00",
+        SAMPLES["orders.order_accepted"],
+        "corr-1",
+        "rpc:42",
+    )
+    assert (
+        env["specversion"] == "1.0"
+        and env["id"] == "orders:7"
+        and env["type"] == "orders.order_accepted"
+    )
+    assert (env["sequence"], env["correlationid"], env["causationid"]) == (7, "corr-1", "rpc:42")
+    assert envelope.name_of(env) == "order_accepted" and envelope.service_of(env) == "orders"
+    assert envelope.EnvelopeSchema().load(env)["subject"] == "o1"
