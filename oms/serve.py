@@ -1,6 +1,10 @@
 """Run services in this process: `python -m oms.serve orders billing` (all five when none named)."""
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

@@ -1,6 +1,10 @@
 """Test session set-up: a throwaway RabbitMQ and PostgreSQL on free loopback ports, started once."""
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything else, or pytest hangs under nameko
 

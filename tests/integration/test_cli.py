@@ -1,0 +1,51 @@
+"""The operator's `oms` command over running services: status and lag, events, parked events and retry."""
+
+import json
+import re
+
+from oms import cli
+from services.orders.application import order_id_for
+from shared import faults
+from tests.support import System, eventually, order_payload
+
+
+def run(capsys, amqp_uri, *argv) -> tuple[int, str]:
+    code = cli.main(["--amqp-uri", amqp_uri, *argv])
+    return code, capsys.readouterr().out
+
+
+def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlite_store, capsys):
+    order_id = str(order_id_for("cli-parked"))
+    faults.set_fault("fail_reaction", [order_id])
+    try:
+        with System(amqp_uri, sqlite_store) as system, system.rpc() as rpc:
+            rpc.orders.place_order(order_payload(), idempotency_key="cli-parked")
+            rpc.orders.accept_order(order_id)
+            eventually(lambda: len(rpc.billing.parked_events()) == 2)
+            eventually(lambda: rpc.notify.log_status()["tracking"]["orders"] == 2)
+
+            code, out = run(capsys, amqp_uri, "parked", "billing")
+            assert code == 0
+            accepted = re.search(r"billing #(\d+) parked orders:2 orders.order_accepted after 5 tries", out)
+            assert accepted, out
+
+            code, out = run(capsys, amqp_uri, "status")
+            assert code == 0
+            assert re.search(r"^billing\s+0\s+0\s+2\s+orders 2/0$", out, re.M), out
+
+            faults.clear()
+            code, out = run(capsys, amqp_uri, "retry", "billing", accepted.group(1))
+            assert (code, out.strip()) == (0, f"billing #{accepted.group(1)} retried")
+            assert len(rpc.billing.invoices_for_order(order_id)) == 1
+
+            code, out = run(capsys, amqp_uri, "events", "billing")
+            assert [json.loads(line)["type"] for line in out.splitlines()] == ["billing.invoice_issued"]
+    finally:
+        faults.clear()
+
+
+def test_retrying_an_unknown_parked_event_is_a_clear_error(amqp_uri, sqlite_store, capsys):
+    with System(amqp_uri, sqlite_store, services=("billing",)):
+        code = cli.main(["--amqp-uri", amqp_uri, "retry", "billing", "999"])
+    assert code == 2
+    assert "parked event 999 not found" in capsys.readouterr().err
