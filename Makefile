@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+CODE := $(wildcard shared services oms tests bench)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install run test lint format bench clean servers
@@ -25,12 +26,12 @@ test: install servers lint  ## the whole suite against a throwaway RabbitMQ and 
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check shared services oms tests bench
-	$(VENV)/bin/ruff format --check shared services oms tests bench
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
 
 format: install
-	$(VENV)/bin/ruff format shared services oms tests bench
-	$(VENV)/bin/ruff check --fix shared services oms tests bench
+	$(VENV)/bin/ruff format $(CODE)
+	$(VENV)/bin/ruff check --fix $(CODE)
 
 bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see docs/benchmarks.md
 	$(PY) -m bench.run
