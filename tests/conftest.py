@@ -101,10 +101,3 @@ def module_system(request, rabbit, tmp_path_factory):
 @pytest.fixture
 def sqlite_store(tmp_path):
     return {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in SERVICES}
-
-
-@pytest.fixture
-def system(amqp_uri, store):
-    """The five services, in this process, on the test's broker vhost and stores."""
-    with System(amqp_uri, store) as running:
-        yield running

@@ -143,3 +143,22 @@ def test_declining_a_new_order_notifies_the_client_and_bills_nothing(module_syst
             )
         )
         assert rpc.billing.invoices_for_order(order["id"]) == []
+
+
+def test_every_effect_carries_the_correlation_id_of_the_command_that_caused_it(module_system):
+    with module_system.rpc(correlation_id="checkout-77") as rpc:
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))[0]
+        orders_log = rpc.orders.events_after(0, 1000)
+        billing_log = rpc.billing.events_after(0, 1000)
+
+    accepted = next(
+        e
+        for e in orders_log
+        if e["type"] == "orders.order_accepted" and e["subject"] == order["id"]
+    )
+    issued = next(e for e in billing_log if e["subject"] == invoice["id"])
+    assert accepted["correlationid"] == issued["correlationid"] == "checkout-77"
+    assert accepted["causationid"].startswith("rpc:")
+    assert issued["causationid"] == accepted["id"]

@@ -26,7 +26,9 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
 
             code, out = run(capsys, amqp_uri, "parked", "billing")
             assert code == 0
-            accepted = re.search(r"billing #(\d+) parked orders:2 orders.order_accepted after 5 tries", out)
+            accepted = re.search(
+                r"billing #(\d+) parked orders:2 orders.order_accepted after 5 tries", out
+            )
             assert accepted, out
 
             code, out = run(capsys, amqp_uri, "status")
@@ -39,7 +41,9 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             assert len(rpc.billing.invoices_for_order(order_id)) == 1
 
             code, out = run(capsys, amqp_uri, "events", "billing")
-            assert [json.loads(line)["type"] for line in out.splitlines()] == ["billing.invoice_issued"]
+            assert [json.loads(line)["type"] for line in out.splitlines()] == [
+                "billing.invoice_issued"
+            ]
     finally:
         faults.clear()
 
