@@ -155,6 +155,7 @@ class _AdvisoryLock:
         if self._conn is not None:
             try:
                 self._conn.execute(sa.text("SELECT 1"))
+                self._conn.commit()  # never sit idle in a transaction
                 return True
             except Exception:  # noqa: BLE001 - lost connection means lost lock
                 self.release()
@@ -168,11 +169,16 @@ class _AdvisoryLock:
         return False
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001
-                pass
+        """Unlock explicitly: a pooled connection's session (and its lock) outlives close()."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._conn.commit()
+        except Exception:  # noqa: BLE001 - a broken session: never hand it back to the pool
+            self._conn.invalidate()
+        finally:
+            self._conn.close()
             self._conn = None
 
 

@@ -137,3 +137,57 @@ def answers(rpc, order_ids):
         for name in ("orders", "billing", "production", "fulfilment", "notify")
     }
     return per_order, logs
+
+
+def unbind(rabbit, vhost: str, queue: str, exchange: str) -> bool:
+    """Cut the queue off its exchange (messages published meanwhile are lost to it)."""
+    bindings = management(rabbit, "GET", f"exchanges/{vhost}/{exchange}/bindings/source")
+    mine = [b for b in bindings if b["destination"] == queue]
+    for binding in mine:
+        props = binding["properties_key"]
+        management(rabbit, "DELETE", f"bindings/{vhost}/e/{exchange}/q/{queue}/{props}")
+    return bool(mine)
+
+
+def test_a_message_lost_in_the_middle_is_pulled_from_the_log_when_the_next_one_shows_the_gap(
+    rabbit, amqp_uri, sqlite_store, monkeypatch
+):
+    monkeypatch.setenv(
+        "OMS_FOLLOWER_POLL_SECONDS", "600"
+    )  # no idle pulls: only the gap can heal it
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    with (
+        System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+        system.rpc() as rpc,
+    ):
+        warm = rpc.orders.place_order(order_payload())
+        eventually(lambda: rpc.billing.log_status()["tracking"]["orders"] == 1)
+        assert unbind(rabbit, vhost, "billing.from.orders", "orders.events")
+        lost = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(lost["id"])
+        eventually(lambda: rpc.orders.log_status()["relayed_position"] == 3)
+        assert rpc.billing.log_status()["tracking"]["orders"] == 1  # billing never saw them
+
+        management(
+            rabbit,
+            "POST",
+            f"bindings/{vhost}/e/orders.events/q/billing.from.orders",
+            {"routing_key": "#"},
+        )
+        rpc.orders.accept_order(warm["id"])
+        assert len(eventually(lambda: rpc.billing.invoices_for_order(lost["id"]))) == 1
+        assert len(eventually(lambda: rpc.billing.invoices_for_order(warm["id"]))) == 1
+
+
+def test_a_lost_last_message_is_pulled_from_the_log_when_the_follower_is_idle(
+    rabbit, amqp_uri, sqlite_store
+):
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    with (
+        System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+        system.rpc() as rpc,
+    ):
+        eventually(lambda: unbind(rabbit, vhost, "billing.from.orders", "orders.events"))
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        assert len(eventually(lambda: rpc.billing.invoices_for_order(order["id"]))) == 1

@@ -1,0 +1,41 @@
+"""The relay: one active per service on PostgreSQL, and its position survives restarts."""
+
+from kombu import Connection, Queue
+
+from services.orders.application import OrdersApplication
+from services.orders.schemas import OrderIn
+from shared.relay import Relay, event_exchange
+from shared.validation import load
+from tests.support import order_payload
+
+
+def test_only_one_relay_per_service_holds_the_lead_on_postgresql(store, amqp_uri):
+    app = OrdersApplication(store["orders"])
+    first, second = Relay(app, amqp_uri), Relay(app, amqp_uri)
+    assert first._leader.acquire()
+    assert second._leader.acquire() is (
+        app.dialect == "sqlite"
+    )  # SQLite: one process owns the file
+    first._leader.release()
+    assert second._leader.acquire()
+    second._leader.release()
+
+
+def test_the_relay_publishes_in_log_order_and_resumes_from_its_durable_position(store, amqp_uri):
+    app = OrdersApplication(store["orders"])
+    with Connection(amqp_uri) as conn:
+        queue = Queue("integrator", exchange=event_exchange("orders"), routing_key="#")
+        queue(conn.default_channel).declare()
+        for _ in range(3):
+            app.place_order(load(OrderIn(), order_payload()))
+        assert Relay(app, amqp_uri).relay_pending() == 3
+        app.place_order(load(OrderIn(), order_payload()))
+        restarted = Relay(app, amqp_uri)
+        assert restarted.position() == 3
+        assert restarted.relay_pending() == 1
+        received = []
+        with conn.Consumer(queue, callbacks=[lambda body, msg: (received.append(body), msg.ack())]):
+            while len(received) < 4:
+                conn.drain_events(timeout=5)
+    assert [e["sequence"] for e in received] == [1, 2, 3, 4]
+    assert {e["type"] for e in received} == {"orders.order_placed"}
