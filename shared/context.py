@@ -19,9 +19,9 @@ def bound(
 ):
     """Run a block as part of a correlation; logs and saved events carry its ids."""
     ctx = {
-        "correlation_id": correlation_id or str(uuid.uuid4()),
-        "causation_id": causation_id,
-        "actor": actor,
+        "correlation_id": _bounded(correlation_id) or str(uuid.uuid4()),
+        "causation_id": _bounded(causation_id),
+        "actor": _bounded(actor),
     }
     token = _current.set(ctx)
     structlog.contextvars.bind_contextvars(correlation_id=ctx["correlation_id"])
@@ -46,3 +46,8 @@ def enter(
 
 def exit(token) -> None:  # noqa: A001 - pairs with enter()
     token.__exit__(None, None, None)
+
+
+def _bounded(value, limit: int = 200) -> str | None:
+    """Ids come from callers: keep them strings of a sane length."""
+    return None if value is None else str(value)[:limit]

@@ -30,7 +30,8 @@ class Factory(SQLAlchemyFactory):
     datastore_class = Datastore
 
 
-def environment(service: str, url: str) -> dict:
+def environment(url: str) -> dict:
+    """The eventsourcing settings of a store at `url` (SQLite or PostgreSQL)."""
     return {"PERSISTENCE_MODULE": "shared.store:Factory", "SQLALCHEMY_URL": url}
 
 
@@ -47,7 +48,7 @@ class ServiceApplication(Application):
     follows: tuple[str, ...] = ()
 
     def __init__(self, url: str):
-        super().__init__(env=environment(self.service, url))
+        super().__init__(env=environment(url))
         self.metadata = sa.MetaData()
         self.event_meta = sa.Table(
             f"{self.service}_event_meta",
@@ -55,9 +56,9 @@ class ServiceApplication(Application):
             sa.Column(
                 "position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
             ),
-            sa.Column("correlation_id", sa.String(64)),
-            sa.Column("causation_id", sa.String(128)),
-            sa.Column("actor", sa.String(200)),
+            sa.Column("correlation_id", sa.Text),
+            sa.Column("causation_id", sa.Text),
+            sa.Column("actor", sa.Text),
         )
         self.define_tables(self.metadata)
         self.metadata.create_all(self.engine)
@@ -219,42 +220,6 @@ class ServiceApplication(Application):
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
-
-
-class OrderIndexed:
-    """Mixin for services whose aggregates belong to an order: a read model order -> aggregates."""
-
-    def define_tables(self, metadata: sa.MetaData) -> None:
-        self.by_order = sa.Table(
-            f"{self.service}_by_order",
-            metadata,
-            sa.Column("aggregate_id", sa.String(36), primary_key=True),
-            sa.Column("order_id", sa.String(36), nullable=False, index=True),
-            sa.Column("position", sa.BigInteger, nullable=False),
-        )
-
-    def project(self, session, recordings) -> None:
-        rows = [
-            {
-                "aggregate_id": str(r.domain_event.originator_id),
-                "order_id": str(r.domain_event.order_id),
-                "position": r.notification.id,
-            }
-            for r in recordings
-            if r.domain_event.originator_version == 1 and getattr(r.domain_event, "order_id", None)
-        ]
-        if rows:
-            session.execute(self.by_order.insert(), rows)
-
-    def for_order(self, order_id: str) -> list:
-        query = (
-            sa.select(self.by_order.c.aggregate_id)
-            .where(self.by_order.c.order_id == str(order_id))
-            .order_by(self.by_order.c.position)
-        )
-        with self.engine.connect() as conn:
-            ids = [row.aggregate_id for row in conn.execute(query)]
-        return [self.repository.get(UUID(i)) for i in ids]
 
 
 def _version(service: str, name: str) -> int:

@@ -4,7 +4,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 from services.fulfilment.domain import PurchaseOrder
 from shared.contracts import load
-from shared.store import OrderIndexed, ServiceApplication
+from shared.readmodels import OrderIndexed
+from shared.store import ServiceApplication
 
 PURCHASE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/purchase-orders")
 

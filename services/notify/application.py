@@ -5,7 +5,8 @@ from uuid import NAMESPACE_URL, uuid5
 from services.notify.domain import Notification
 from services.notify.templates import render
 from shared import settings
-from shared.store import OrderIndexed, ServiceApplication
+from shared.readmodels import OrderIndexed
+from shared.store import ServiceApplication
 
 NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")
 

@@ -4,7 +4,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 from services.production.domain import ProductionOrder
 from shared.contracts import load
-from shared.store import OrderIndexed, ServiceApplication
+from shared.readmodels import OrderIndexed
+from shared.store import ServiceApplication
 
 PRODUCTION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/production-orders")
 
