@@ -16,9 +16,9 @@ def settled(rpc, consumer: str = "billing") -> bool:
     return orders["relayed_position"] == orders["last_position"] == tracked
 
 
-def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp_uri, sqlite_store):
+def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp_uri, store):
     vhost = amqp_uri.rsplit("/", 1)[1]
-    with System(amqp_uri, sqlite_store, services=("orders", "billing")) as system:
+    with System(amqp_uri, store, services=("orders", "billing")) as system:
         system.stop("billing")
         management(rabbit, "DELETE", f"queues/{vhost}/billing.from.orders")
         with system.rpc() as rpc:
@@ -32,8 +32,8 @@ def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp
             assert [len(rpc.billing.invoices_for_order(order_id)) for order_id in ids] == [1] * 5
 
 
-def test_an_event_published_again_five_times_creates_nothing_new(amqp_uri, sqlite_store):
-    with System(amqp_uri, sqlite_store) as system, system.rpc() as rpc:
+def test_an_event_published_again_five_times_creates_nothing_new(amqp_uri, store):
+    with System(amqp_uri, store) as system, system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload())
         rpc.orders.accept_order(order["id"])
         eventually(lambda: len(rpc.notify.notifications_for_order(order["id"])) == 4)
@@ -63,14 +63,12 @@ def snapshot(rpc, order_id):
     )
 
 
-def test_a_failing_reaction_is_retried_then_parked_and_later_events_keep_flowing(
-    amqp_uri, sqlite_store
-):
+def test_a_failing_reaction_is_retried_then_parked_and_later_events_keep_flowing(amqp_uri, store):
     faulty_id = str(order_id_for("will-fail"))
     faults.set_fault("fail_reaction", [faulty_id])
     try:
         with (
-            System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+            System(amqp_uri, store, services=("orders", "billing")) as system,
             system.rpc() as rpc,
         ):
             rpc.orders.place_order(order_payload(), idempotency_key="will-fail")
@@ -150,14 +148,14 @@ def unbind(rabbit, vhost: str, queue: str, exchange: str) -> bool:
 
 
 def test_a_message_lost_in_the_middle_is_pulled_from_the_log_when_the_next_one_shows_the_gap(
-    rabbit, amqp_uri, sqlite_store, monkeypatch
+    rabbit, amqp_uri, store, monkeypatch
 ):
     monkeypatch.setenv(
         "OMS_FOLLOWER_POLL_SECONDS", "600"
     )  # no idle pulls: only the gap can heal it
     vhost = amqp_uri.rsplit("/", 1)[1]
     with (
-        System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+        System(amqp_uri, store, services=("orders", "billing")) as system,
         system.rpc() as rpc,
     ):
         warm = rpc.orders.place_order(order_payload())
@@ -180,11 +178,11 @@ def test_a_message_lost_in_the_middle_is_pulled_from_the_log_when_the_next_one_s
 
 
 def test_a_lost_last_message_is_pulled_from_the_log_when_the_follower_is_idle(
-    rabbit, amqp_uri, sqlite_store
+    rabbit, amqp_uri, store
 ):
     vhost = amqp_uri.rsplit("/", 1)[1]
     with (
-        System(amqp_uri, sqlite_store, services=("orders", "billing")) as system,
+        System(amqp_uri, store, services=("orders", "billing")) as system,
         system.rpc() as rpc,
     ):
         eventually(lambda: unbind(rabbit, vhost, "billing.from.orders", "orders.events"))
