@@ -5,8 +5,10 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.orders.domain import Order
+from shared.errors import Conflict
 from shared.store import ServiceApplication
 
 ORDER_IDS = uuid5(NAMESPACE_URL, "https://oms.example/orders")
@@ -41,7 +43,7 @@ class OrdersApplication(ServiceApplication):
         except IntegrityError:
             if idempotency_key:  # a concurrent call with the same key won
                 return self.get(order_id, "order")
-            raise
+            raise Conflict("a concurrent change won; place the order again", {}) from None
         return placed
 
     def accept_order(self, order_id: str) -> Order:
@@ -77,16 +79,17 @@ class OrdersApplication(ServiceApplication):
     def _next_reference(self, session) -> str:
         """`2026-000123`: sequential per year, taken in the transaction that saves the order."""
         year = datetime.now(UTC).year
-        updated = session.execute(
+        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
+            self.counters
+        )
+        session.execute(insert.values(year=year, last=0).on_conflict_do_nothing())
+        last = session.execute(
             self.counters.update()
             .where(self.counters.c.year == year)
             .values(last=self.counters.c.last + 1)
             .returning(self.counters.c.last)
-        ).scalar()
-        if updated is None:
-            session.execute(self.counters.insert().values(year=year, last=1))
-            updated = 1
-        return f"{year}-{updated:06d}"
+        ).scalar_one()
+        return f"{year}-{last:06d}"
 
     # -- publishing -----------------------------------------------------------------------------
     def integration_event(self, domain_event):

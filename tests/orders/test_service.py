@@ -8,7 +8,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from tests.support import order_payload
+from tests.support import System, order_payload
 
 
 @pytest.fixture
@@ -185,3 +185,26 @@ def test_the_readme_example_is_accepted_as_is(orders):
     assert placed["total"] == "63.50" and placed["currency"] == "EUR"
     assert re.fullmatch(r"20\d\d-\d{6}", placed["reference"])
     assert [s["status"] for s in placed["shippings"]] == ["pending"]
+
+
+def test_concurrent_first_orders_of_a_fresh_store_get_distinct_sequential_references(
+    amqp_uri, store
+):
+    with System(amqp_uri, store, services=("orders",)) as system:
+        references, errors = [], []
+
+        def place():
+            with ClusterRpcProxy(system.config, timeout=30) as rpc:
+                try:
+                    references.append(rpc.orders.place_order(order_payload())["reference"])
+                except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+                    errors.append(repr(exc))
+
+        pool = eventlet.GreenPool()
+        for _ in range(20):
+            pool.spawn(place)
+        pool.waitall()
+
+    assert errors == []
+    year = references[0].split("-")[0]
+    assert sorted(references) == [f"{year}-{n:06d}" for n in range(1, 21)]

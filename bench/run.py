@@ -1,0 +1,474 @@
+"""`make bench`: system throughput and latency, and the raw limits under it, on SQLite and PostgreSQL."""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import sqlite3  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from kombu import Connection  # noqa: E402
+
+from bench import raw  # noqa: E402
+from bench.system import (  # noqa: E402
+    InvoiceListener,
+    Load,
+    Services,
+    cpu_snapshot,
+    drive,
+    invoice_check,
+    invoices_in_store,
+    latencies,
+    machine_busy_seconds,
+    settle,
+    spread,
+    system_figures,
+)
+from oms.infra import PostgresCluster, RabbitNode  # noqa: E402
+from shared.settings import SERVICES  # noqa: E402
+from tests.support import create_vhost  # noqa: E402
+
+DEFAULTS = {"orders": 400, "callers": 10, "messages": 5000, "saves": 2000, "paced_orders": 60}
+QUICK = {"orders": 40, "callers": 4, "messages": 500, "saves": 200, "paced_orders": 10}
+STORES = ("sqlite", "postgres")
+STARTED = time.monotonic()
+# py-amqp warns "Received method (60, 80) during closing channel" for every RPC proxy that closes
+# after an UnknownService while the services are still starting: noise here.
+logging.getLogger("amqp").setLevel(logging.ERROR)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument(
+        "--orders", type=int, help=f"orders to drive (default {DEFAULTS['orders']})"
+    )
+    parser.add_argument("--callers", type=int, help=f"concurrent callers ({DEFAULTS['callers']})")
+    parser.add_argument("--messages", type=int, help=f"raw publishes ({DEFAULTS['messages']})")
+    parser.add_argument("--saves", type=int, help=f"raw single-event saves ({DEFAULTS['saves']})")
+    parser.add_argument(
+        "--paced-orders",
+        type=int,
+        help=f"orders at a steady rate after ({DEFAULTS['paced_orders']}; 0: none)",
+    )
+    parser.add_argument("--paced-rate", type=float, default=3.0, help="their rate, orders/s (3)")
+    parser.add_argument("--stores", default=",".join(STORES), help="sqlite,postgres (default both)")
+    parser.add_argument("--quick", action="store_true", help=f"small numbers: {QUICK}")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    unknown = set(args.stores) - set(STORES)
+    if unknown or not args.stores:
+        parser.error(f"--stores: choose from {', '.join(STORES)}")
+    return args
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def servers(workdir: Path, with_postgres: bool):
+    """A private RabbitMQ node and PostgreSQL cluster under `workdir`, stopped whatever happens."""
+    node = RabbitNode(workdir / "rabbitmq")
+    cluster = PostgresCluster(workdir / "postgres") if with_postgres else None
+    try:
+        progress(f"starting a private RabbitMQ node on 127.0.0.1:{node.amqp_port}")
+        node.start()
+        if cluster:
+            progress(f"starting a throwaway PostgreSQL cluster on 127.0.0.1:{cluster.port}")
+            cluster.start()
+        yield node, cluster
+    finally:
+        progress("stopping RabbitMQ and PostgreSQL")
+        for server in (cluster, node):
+            try:
+                server and server.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the other one anyway
+                print(f"warning: could not stop {server}: {exc!r}", file=sys.stderr)
+
+
+def database_urls(store: str, cluster, directory: Path) -> tuple[dict, str]:
+    """Fresh databases: one per service, and one for the raw saves."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [*SERVICES, "saves"]
+    if store == "sqlite":
+        urls = {name: f"sqlite:///{directory / name}.sqlite3" for name in names}
+    else:
+        urls = {name: cluster.create_database(f"bench_{name}") for name in names}
+    return {s: urls[s] for s in SERVICES}, urls["saves"]
+
+
+def fresh_vhost(node, store: str) -> str:
+    vhost = f"bench-{store}"
+    create_vhost(node, vhost)
+    return f"{node.amqp_uri}{vhost}"
+
+
+def bench_store(store: str, node, cluster, workdir: Path, args) -> dict:
+    """Everything measured on one store: the system first, then (services stopped) the raw limits."""
+    uri = fresh_vhost(node, store)
+    urls, saves_url = database_urls(store, cluster, workdir / store)
+    services = Services(uri, urls, workdir / store)
+    progress(f"{store}: starting orders, billing, fulfilment, production, notify (5 processes)")
+    services.start()
+    try:
+        services.wait_ready()
+        progress(f"{store}: all five services answer log_status()")
+        watched = watched_processes(services, node, cluster if store == "postgres" else None)
+        results = run_system(store, uri, args, services, watched)
+    finally:
+        progress(f"{store}: stopping the services (SIGTERM)")
+        services.stop()
+    results.update(raw.measure(uri, saves_url, args.messages, args.saves, progress))
+    results["sqlite_pragmas"] = sqlite_pragmas(saves_url) if store == "sqlite" else None
+    return results
+
+
+def watched_processes(services, node, cluster) -> dict:
+    """The processes whose CPU time is counted: {name: (pid, with its children)}."""
+    pids = {name: (proc.pid, False) for name, proc in services.procs.items()}
+    pids["rabbitmq"] = (node.beam_pid(), True)
+    if cluster:
+        pids["postgres"] = (cluster.postmaster_pid(), True)
+    pids["driver"] = (os.getpid(), False)
+    return pids
+
+
+def run_system(store: str, uri: str, args, services, watched: dict) -> dict:
+    """Full load, then paced load, with every invoice and order_accepted timed on the wire."""
+    listener = InvoiceListener(uri)
+    listener.start()  # bound before any load
+    try:
+        services.mark_logs()
+        figures = full_load(store, uri, args, listener, watched)
+        paced, paced_complete = paced_load(store, uri, args, listener)
+        services.check_alive()
+        accepted = set(figures.pop("load").accepted_at) | set(paced.accepted_at)
+        in_store = invoices_in_store(uri, accepted)
+    finally:
+        listener.stop()
+    figures.update(
+        invoice_check(accepted, listener, figures["complete"] and paced_complete, in_store)
+    )
+    figures["paced"] = {
+        "latency": spread(latencies(paced, listener.first_arrival)),
+        "accepted_hop": spread(latencies(paced, listener.accepted_arrival)),
+        "accepted": len(paced.accepted_at),
+        "errors": paced.errors,
+    }
+    figures["ok"] = figures["exactly_one"] and not figures["errors"] and not paced.errors
+    figures["log_problems"] = services.log_problems()
+    return figures
+
+
+def full_load(store: str, uri: str, args, listener, watched: dict) -> dict:
+    """As fast as the callers are answered; figures up to the moment all five services are idle."""
+    progress(f"{store}: driving {args.orders} orders with {args.callers} callers")
+    cpu_before, machine_before = cpu_snapshot(watched), machine_busy_seconds()
+    load = drive(uri, args.orders, args.callers)
+    progress(f"{store}: {len(load.accepted_at)} accepted, {len(load.errors)} errors; invoices…")
+    complete = listener.wait_for(load.accepted_at, timeout=180)
+    progress(f"{store}: {len(listener.first_arrival)} invoices arrived; waiting until idle")
+    status, settled_at = settle(uri)
+    cpu = _cpu_used(cpu_before, cpu_snapshot(watched), time.monotonic() - load.first_place)
+    cpu["machine"] = machine_busy_seconds() - machine_before
+    figures = system_figures(args.orders, load, listener, status, settled_at, cpu)
+    return dict(figures, load=load, complete=complete)
+
+
+def paced_load(store: str, uri: str, args, listener):
+    """A steady rate well under the full-load throughput: the latency without a backlog."""
+    if not args.paced_orders:
+        return Load(), True
+    rate = args.paced_rate
+    progress(f"{store}: pacing {args.paced_orders} more orders at {rate:g}/s")
+    paced = drive(uri, args.paced_orders, args.callers, rate=rate)
+    complete = listener.wait_for(paced.accepted_at, timeout=180)
+    settle(uri)
+    return paced, complete
+
+
+def _cpu_used(before: dict, after: dict, wall: float) -> dict:
+    used = {name: after[name] - before[name] for name in before}
+    return {"seconds": used, "wall": wall}
+
+
+def run(args, argv) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+    os.chmod(workdir, 0o755)  # the postgres user must reach its cluster directory
+    progress(f"working directory {workdir}")
+    keep = args.keep
+    try:
+        with servers(workdir, "postgres" in args.stores) as (node, cluster):
+            about = facts(node, cluster, argv)
+            fsync = raw.fsync_latency(workdir)
+            about["disk"] = (
+                f"fsync after a 4 KiB write: p50 {fsync['p50']:.1f} ms, p99 {fsync['p99']:.1f} ms"
+            )
+            results = {
+                store: bench_store(store, node, cluster, workdir, args) for store in args.stores
+            }
+        keep = keep or not all(r["ok"] for r in results.values())
+        return {"facts": about, "results": results}
+    except BaseException:
+        keep = True
+        raise
+    finally:
+        if keep:
+            print(f"kept {workdir} (service logs under <store>/, server logs)", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- report
+
+LIBRARIES = (
+    "nameko",
+    "eventlet",
+    "kombu",
+    "eventsourcing",
+    "eventsourcing-sqlalchemy",
+    "SQLAlchemy",
+    "psycopg2-binary",
+)
+
+
+def facts(node, cluster, argv) -> dict:
+    """The command, the machine, the versions and the server settings the figures belong to."""
+    return {
+        "command": " ".join(["python -m bench.run", *argv]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "python": f"Python {platform.python_version()}",
+        "libraries": ", ".join(f"{name} {metadata.version(name)}" for name in LIBRARIES),
+        "rabbitmq": rabbitmq_version(node.amqp_uri),
+        "postgres": postgres_facts(cluster) if cluster else None,
+    }
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")),
+        "?",
+    )
+    mem = next(
+        ln.split()[1]
+        for ln in Path("/proc/meminfo").read_text().splitlines()
+        if ln.startswith("MemTotal")
+    )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"nproc {len(os.sched_getaffinity(0))} ({model}), {int(mem) / 2**20:.1f} GiB RAM, "
+        f"Linux {platform.release()}, load average at start {load}"
+    )
+
+
+def rabbitmq_version(uri: str) -> str:
+    with Connection(uri) as conn:
+        conn.connect()
+        props = conn.connection.server_properties
+    return f"RabbitMQ {props.get('version')} ({props.get('platform')}), private node, one durable disk node"
+
+
+def postgres_facts(cluster) -> str:
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
+    try:
+        with conn.cursor() as cur:
+            shown = {}
+            for name in ("server_version", *PG_SETTINGS):
+                cur.execute(f"SHOW {name}")
+                shown[name] = cur.fetchone()[0]
+    finally:
+        conn.close()
+    settings = ", ".join(f"{name}={shown[name]}" for name in PG_SETTINGS)
+    return f"PostgreSQL {shown['server_version']}, throwaway cluster: {settings}"
+
+
+PG_SETTINGS = (
+    "fsync",
+    "synchronous_commit",
+    "full_page_writes",
+    "shared_buffers",
+    "max_connections",
+)
+
+
+def sqlite_pragmas(url: str) -> str:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        conn.close()
+    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    path = url.removeprefix("sqlite:///")
+    return (
+        f"SQLite {sqlite3.sqlite_version}, journal_mode={journal}, "
+        f"synchronous={names.get(sync, sync)} (library defaults), files on {filesystem(path)}"
+    )
+
+
+def filesystem(path: str) -> str:
+    """The device and type of the mount holding `path` (longest matching mount point)."""
+    mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    dev, point, kind = max(
+        ((m[0], m[1], m[2]) for m in mounts if path.startswith(m[1].rstrip("/") + "/")),
+        key=lambda m: len(m[1]),
+    )
+    return f"{kind} ({dev} at {point})"
+
+
+def _ms(spread: dict, keys=("p50", "p99", "max")) -> str:
+    return " / ".join("–" if spread[k] is None else f"{spread[k]:.0f}" for k in keys)
+
+
+def _rate(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def _per_order(r: dict) -> str:
+    status = r["status"] or {}
+    return " / ".join(
+        f"{status[s]['last_position'] / max(r['accepted'], 1):.1f}" if s in status else "?"
+        for s in SERVICES
+    )
+
+
+def _cpu_per_order(r: dict) -> str:
+    used, orders = r["cpu"]["seconds"], max(r["accepted"], 1)
+    return ", ".join(f"{name} {seconds * 1000 / orders:.0f}" for name, seconds in used.items())
+
+
+def _cpu_busy(r: dict) -> str:
+    ours = sum(r["cpu"]["seconds"].values()) / r["cpu"]["wall"]
+    machine = r["cpu"]["machine"] / r["cpu"]["wall"]
+    return f"{ours:.2f} of {len(os.sched_getaffinity(0))} cores (whole machine: {machine:.2f})"
+
+
+def _exactly_one(r: dict) -> str:
+    verdict = "yes" if r["exactly_one"] else "**NO**"
+    return (
+        f"{verdict}: {r['invoiced']}/{r['checked']} accepted orders invoiced, {r['duplicated']} duplicated, "
+        f"{r['strangers']} unknown, billing store per order {r['store_counts']}"
+    )
+
+
+PACED_LABEL = "paced, {paced_orders} more orders at {paced_rate:g}/s: accept → invoice (ms)"
+
+ROWS = (
+    (
+        "orders placed + accepted",
+        lambda r: f"{r['accepted']}/{r['orders']} ({len(r['errors'])} RPC errors)",
+    ),
+    (
+        "throughput, first place → last invoice (orders/s)",
+        lambda r: f"{r['throughput']:.1f}" if r["throughput"] else "–",
+    ),
+    ("  wall time for all orders (s)", lambda r: f"{r['elapsed']:.1f}" if r["elapsed"] else "–"),
+    ("accept → invoice on the wire, p50 / p99 / max (ms)", lambda r: _ms(r["latency"])),
+    ("  of which accept → order_accepted on the wire (ms)", lambda r: _ms(r["accepted_hop"])),
+    (PACED_LABEL, lambda r: _ms(r["paced"]["latency"])),
+    (
+        "  of which accept → order_accepted on the wire (ms)",
+        lambda r: _ms(r["paced"]["accepted_hop"]),
+    ),
+    ("place_order RPC, p50 / p99 / max (ms)", lambda r: _ms(r["place"])),
+    ("accept_order RPC, p50 / p99 / max (ms)", lambda r: _ms(r["accept"])),
+    ("place + accept per order, p50 / p99 / max (ms)", lambda r: _ms(r["place_accept"])),
+    ("exactly one invoice per order (full and paced load)", _exactly_one),
+    ("  invoice messages redelivered (same id)", lambda r: str(r["redelivered"])),
+    (
+        "all five services idle after (s, ±0.5)",
+        lambda r: f"{r['settled']:.1f}" if r["settled"] else "not within 180 s",
+    ),
+    ("events stored per order: " + " / ".join(SERVICES), _per_order),
+    ("parked reactions", lambda r: str(sum(v["parked"] for v in (r["status"] or {}).values()))),
+    ("service log warnings+errors during the run", lambda r: str(sum(r["log_problems"].values()))),
+    ("CPU ms per order, by process", _cpu_per_order),
+    ("CPU busy, first place → idle (processes above)", _cpu_busy),
+    ("raw: kombu publish, confirm each (msg/s)", lambda r: _rate(r["publish_confirm"])),
+    ("raw: kombu publish, no confirms (msg/s)", lambda r: _rate(r["publish_plain"])),
+    ("raw: single-event saves, sequential (saves/s)", lambda r: _rate(r["saves_seq"])),
+    ("raw: single-event saves, 10 greenthreads (saves/s)", lambda r: _rate(r["saves_10"])),
+)
+
+
+def render(facts: dict, results: dict, args) -> str:
+    stores = list(results)
+    lines = [
+        "",
+        f"command:   {facts['command']}   (make bench runs it with defaults)",
+        f"date:      {facts['date']}",
+        f"machine:   {facts['machine']}",
+        f"disk:      {facts['disk']} (measured in the working directory at start)",
+        f"software:  {facts['python']}; {facts['libraries']}",
+        f"broker:    {facts['rabbitmq']}",
+    ]
+    if facts["postgres"]:
+        lines.append(f"postgres:  {facts['postgres']}")
+    lines += [f"sqlite:    {r['sqlite_pragmas']}" for r in results.values() if r["sqlite_pragmas"]]
+    lines.append(
+        f"load:      {args.orders} orders as fast as {args.callers} callers are answered, then "
+        f"{args.paced_orders} at {args.paced_rate:g}/s; raw: {args.messages} messages, "
+        f"{args.saves} saves; each service in its own process with its own database"
+    )
+    lines += ["", f"| figure | {' | '.join(stores)} |", f"|---|{'---|' * len(stores)}"]
+    for label, cell in ROWS:
+        cells = " | ".join(cell(results[s]) for s in stores)
+        lines.append(f"| {label.format(**vars(args))} | {cells} |")
+    lines += _problems(results)
+    return "\n".join(lines)
+
+
+def _problems(results: dict) -> list[str]:
+    out = []
+    for store, r in results.items():
+        errors = r["errors"] + r["paced"]["errors"]
+        for error in sorted(set(errors))[:5]:
+            out.append(f"{store}: RPC error ({errors.count(error)}x): {error}")
+        for problem in r.get("problems", []):
+            out.append(f"{store}: {problem}")
+        if r["log_problems"]:
+            out.append(
+                f"{store}: warning/error log lines (service.event: count): {r['log_problems']}"
+            )
+    return ["", *out] if out else []
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        outcome = run(args, argv)
+    except KeyboardInterrupt:
+        print("interrupted; servers and services stopped", file=sys.stderr)
+        return 130
+    print(render(outcome["facts"], outcome["results"], args), flush=True)
+    return 0 if all(r["ok"] for r in outcome["results"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
