@@ -1,0 +1,35 @@
+"""The store's tracking: each upstream position is recorded once, atomically with its reaction."""
+
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from services.billing.application import BillingApplication
+from services.billing.domain import Invoice
+
+
+def invoice() -> Invoice:
+    return Invoice(id=uuid4(), order_id="o1", order_reference="2026-000001", client={}, lines=[], currency="EUR")
+
+
+def test_a_position_is_tracked_once_and_never_moves_back(store):
+    app = BillingApplication(store["billing"])
+    app.save_reaction(Tracking("orders", 1))
+    with pytest.raises(IntegrityError):
+        app.save_reaction(Tracking("orders", 1))
+    app.save_reaction(Tracking("orders", 3))  # holes are fine: the upstream's log decides
+    with pytest.raises(IntegrityError):
+        app.save_reaction(Tracking("orders", 2))
+    assert app.tracked_position("orders") == 3
+    assert app.tracked_position("billing") == 0
+
+
+def test_a_refused_tracking_record_saves_nothing_of_its_reaction(store):
+    app = BillingApplication(store["billing"])
+    app.save_reaction(Tracking("orders", 5), invoice())
+    late = invoice()
+    with pytest.raises(IntegrityError):
+        app.save_reaction(Tracking("orders", 5), late)
+    assert not app.exists(late.id)
+    assert app.last_position() == 1
