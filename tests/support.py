@@ -153,12 +153,6 @@ class System:
         self.stop(*names)
         self.start(*names)
 
-    def app(self, name: str):
-        """The service's application object (for white-box checks of its store)."""
-        container = next(iter(self.runners[name].containers))
-        provider = next(d for d in container.dependencies if hasattr(d, "app"))
-        return provider.app
-
     @contextmanager
     def rpc(self, timeout: float = 15.0, **context_data):
         with ClusterRpcProxy(

@@ -1,5 +1,8 @@
 """The three flows of the product, through the five running services, on SQLite and PostgreSQL."""
 
+import pytest
+
+from shared.errors import NotFound
 from tests.support import eventually, order_payload
 
 
@@ -14,41 +17,33 @@ def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(mod
         production = eventually(lambda: rpc.production.production_orders_for_order(order["id"]))
 
     assert len(invoices) == 1
+    with module_system.rpc() as rpc:
+        assert rpc.billing.get_invoice(invoices[0]["id"]) == invoices[0]
+        with pytest.raises(NotFound):
+            rpc.billing.get_invoice(order["id"])  # an order id is no invoice id
     assert invoices[0]["status"] == "unpaid"
     assert invoices[0]["total"] == "63.50" and invoices[0]["currency"] == "EUR"
     assert [(p["sku"], p["quantity"]) for p in production] == [("CARD-9", 100)]
 
 
+def bought(sku, name, quantity, unit_price, distributor) -> dict:
+    return {
+        "sku": sku,
+        "name": name,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "currency": "EUR",
+        "distributor": distributor,
+        "made_in_house": False,
+    }
+
+
 def test_shipping_a_shipping_raises_one_purchase_order_per_distributor(module_system):
     payload = order_payload(
         lines=[
-            {
-                "sku": "MUG-1",
-                "name": "Mug",
-                "quantity": 3,
-                "unit_price": "9.50",
-                "currency": "EUR",
-                "distributor": "acme",
-                "made_in_house": False,
-            },
-            {
-                "sku": "PEN-2",
-                "name": "Pen",
-                "quantity": 10,
-                "unit_price": "1.20",
-                "currency": "EUR",
-                "distributor": "globex",
-                "made_in_house": False,
-            },
-            {
-                "sku": "CAP-3",
-                "name": "Cap",
-                "quantity": 2,
-                "unit_price": "7.00",
-                "currency": "EUR",
-                "distributor": "acme",
-                "made_in_house": False,
-            },
+            bought("MUG-1", "Mug", 3, "9.50", "acme"),
+            bought("PEN-2", "Pen", 10, "1.20", "globex"),
+            bought("CAP-3", "Cap", 2, "7.00", "acme"),
         ],
         shippings=[
             {

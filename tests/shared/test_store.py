@@ -10,7 +10,14 @@ from services.billing.domain import Invoice
 
 
 def invoice() -> Invoice:
-    return Invoice(id=uuid4(), order_id="o1", order_reference="2026-000001", client={}, lines=[], currency="EUR")
+    return Invoice(
+        id=uuid4(),
+        order_id="o1",
+        order_reference="2026-000001",
+        client={},
+        lines=[],
+        currency="EUR",
+    )
 
 
 def test_a_position_is_tracked_once_and_never_moves_back(store):
