@@ -8,9 +8,11 @@ import structlog
 from shared import settings
 
 
-def configure(service: str | None = None) -> None:
+def configure(service: str | None = None, stream=None) -> None:
+    """JSON lines on `stream` (stderr by default), each with the service and correlation id."""
+    stream = stream or sys.stderr
     level = getattr(logging, settings.log_level(), logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    logging.basicConfig(stream=stream, level=level, format="%(message)s")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -20,7 +22,7 @@ def configure(service: str | None = None) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )
     if service:
