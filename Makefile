@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 servers: install  ## RabbitMQ and PostgreSQL packages (installed from Debian if missing, as root)
-	$(PY) -m oms.infra ensure
+	$(PY) -m oms.servers ensure
 
 run: install  ## all five services on SQLite in var/, with a local RabbitMQ unless one answers
 	$(PY) -m oms.run

@@ -36,7 +36,8 @@ from bench.system import (  # noqa: E402
     spread,
     system_figures,
 )
-from oms.infra import PostgresCluster, RabbitNode  # noqa: E402
+from oms.postgres import PostgresCluster  # noqa: E402
+from oms.rabbitmq import RabbitNode  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support import create_vhost  # noqa: E402
 

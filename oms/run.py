@@ -9,7 +9,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from oms.infra import RabbitNode, amqp_answers, ensure_rabbitmq_installed, free_port
+from oms.infra import amqp_answers, ensure_rabbitmq_installed, free_port
+from oms.rabbitmq import RabbitNode
 from shared import settings
 
 

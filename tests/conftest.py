@@ -22,7 +22,8 @@ os.environ.setdefault("OMS_REACTION_BACKOFF_SECONDS", "0.02")
 os.environ.setdefault("OMS_RPC_TIMEOUT", "10")
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 
-from oms.infra import PostgresCluster, RabbitNode  # noqa: E402
+from oms.postgres import PostgresCluster  # noqa: E402
+from oms.rabbitmq import RabbitNode  # noqa: E402
 from shared import logging as oms_logging  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support import System, create_vhost, delete_vhost  # noqa: E402

@@ -3,7 +3,7 @@
 import eventlet
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from oms.infra import RabbitNode
+from oms.rabbitmq import RabbitNode
 from tests.support import System, eventually, order_payload
 
 ORDERS = 200
