@@ -245,6 +245,8 @@ class ServiceApplication(Application):
 
     def state_at(self, domain_event):
         """The aggregate as it was right after `domain_event`: what integration events describe."""
+        if domain_event.originator_version == 1:  # a creation event holds the whole first state
+            return domain_event.mutate(None)
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
