@@ -9,7 +9,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from oms.infra import amqp_answers, ensure_rabbitmq_installed, free_port
+from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, free_port
 from oms.rabbitmq import RabbitNode
 from shared import settings
 
@@ -103,7 +103,10 @@ def _interrupt(*_) -> None:
 
 
 def main() -> None:
-    amqp_uri, node = start_broker()
+    try:
+        amqp_uri, node = start_broker()
+    except InfraError as exc:
+        sys.exit(f"error: {exc}")
     log_dir = settings.var_dir() / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(amqp_uri, log_dir)
