@@ -6,6 +6,7 @@ import zlib
 
 import eventlet
 import sqlalchemy as sa
+from amqp import spec
 from kombu import Connection, Exchange
 
 from shared import envelope, faults
@@ -22,8 +23,10 @@ def event_exchange(service: str) -> Exchange:
 class Relay:
     """Reads the log from its durable position, publishes each integration event, then advances.
 
-    A crash between publishing and advancing republishes a few events: followers drop them by
-    their tracking records. `prompt()` wakes it after a save; it also polls every `poll_seconds`.
+    A batch is published with pipelined publisher confirms: the position advances only once the
+    broker has confirmed every message of it. A crash in between republishes that batch: followers
+    drop the repeats by their tracking records. `prompt()` wakes it after a save; it also polls
+    every `poll_seconds`.
     """
 
     def __init__(self, app, amqp_uri: str, poll_seconds: float = 1.0, batch: int = 200):
@@ -78,10 +81,12 @@ class Relay:
                 faults.crash_before_publish(envelope.name_of(env))
                 self.publish(env)
                 sent += 1
+            self._confirms.wait()
             self.save_position(notifications[-1].id)
         return sent
 
     def publish(self, env: dict) -> None:
+        """Send one envelope (confirmed later, with its batch)."""
         producer = self._producer()
         producer.publish(
             env,
@@ -95,6 +100,7 @@ class Relay:
             correlation_id=env["correlationid"],
             timestamp=int(time.time()),
         )
+        self._confirms.published()
 
     def position(self) -> int:
         query = sa.select(self.positions.c.position).where(self.positions.c.relay == "main")
@@ -113,11 +119,11 @@ class Relay:
 
     def _producer(self):
         if self._connection is None:
-            self._connection = Connection(
-                self.amqp_uri, transport_options={"confirm_publish": True}
-            )
+            self._connection = Connection(self.amqp_uri)
             self._connection.ensure_connection(max_retries=1)
-            self._producer_obj = self._connection.Producer()
+            channel = self._connection.channel()
+            self._confirms = _Confirms(channel)
+            self._producer_obj = self._connection.Producer(channel=channel)
         return self._producer_obj
 
     def _disconnect(self) -> None:
@@ -127,6 +133,38 @@ class Relay:
             except Exception:  # noqa: BLE001 - already broken
                 pass
             self._connection = None
+
+
+class _Confirms:
+    """A channel in confirm mode: publishes are not awaited one by one; `wait()` awaits them all."""
+
+    def __init__(self, channel, timeout: float = 30.0):
+        self.channel, self.timeout = channel, timeout
+        self.last_tag = 0
+        self.unconfirmed: set[int] = set()
+        self.refused = False
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._ack)
+        channel.events["basic_nack"].add(self._nack)
+
+    def published(self) -> None:
+        self.last_tag += 1  # the broker numbers a confirm-mode channel's publishes 1, 2, 3, ...
+        self.unconfirmed.add(self.last_tag)
+
+    def _ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self.unconfirmed = {tag for tag in self.unconfirmed if tag > delivery_tag}
+        else:
+            self.unconfirmed.discard(delivery_tag)
+
+    def _nack(self, delivery_tag: int, multiple: bool) -> None:
+        self.refused = True
+
+    def wait(self) -> None:
+        while self.unconfirmed and not self.refused:
+            self.channel.wait([spec.Basic.Ack, spec.Basic.Nack], timeout=self.timeout)
+        if self.refused:
+            raise ConnectionError("the broker refused (nacked) a published event")
 
 
 class _ProcessLock:
