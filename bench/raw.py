@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 from kombu import Connection, Queue
 
 from shared import envelope
+from shared.relay import PipelinedConfirms
 from shared.store import ServiceApplication
 
 RAW_QUEUE = "bench.raw"
@@ -74,6 +75,28 @@ def publish_rate(uri: str, count: int, confirm: bool) -> float:
     return count / elapsed
 
 
+def publish_batched_rate(uri: str, count: int, batch: int = 200) -> float:
+    """What the relay does: confirms pipelined, awaited once per batch; messages/s."""
+    with Connection(uri) as conn:
+        queue = Queue(RAW_QUEUE, durable=True, auto_delete=False)(conn.default_channel)
+        queue.declare()
+        queue.purge()
+        channel = conn.channel()
+        confirms = PipelinedConfirms(channel)
+        producer, body = conn.Producer(channel=channel), sample_envelope()
+        started = time.monotonic()
+        for sent in range(1, count + 1):
+            producer.publish(
+                body, routing_key=RAW_QUEUE, serializer="json", delivery_mode=2, retry=False
+            )
+            confirms.published()
+            if sent % batch == 0 or sent == count:
+                confirms.wait()
+        elapsed = time.monotonic() - started
+        queue.delete()
+    return count / elapsed
+
+
 def _wait_queued(queue, count: int, timeout: float = 60) -> None:
     """Without confirms `publish()` only fills a socket: count it done when the broker holds all."""
     deadline = time.monotonic() + timeout
@@ -124,6 +147,8 @@ def measure(uri: str, saves_url: str, messages: int, saves: int, progress) -> di
     results = {}
     progress(f"raw: {messages} persistent publishes with confirms")
     results["publish_confirm"] = publish_rate(uri, messages, confirm=True)
+    progress(f"raw: {messages} persistent publishes, confirms pipelined per batch of 200")
+    results["publish_batched"] = publish_batched_rate(uri, messages)
     progress(f"raw: {messages} persistent publishes without confirms")
     results["publish_plain"] = publish_rate(uri, messages, confirm=False)
     progress(f"raw: {saves} single-event saves, sequential")

@@ -410,6 +410,10 @@ ROWS = (
     ("CPU ms per order, by process", _cpu_per_order),
     ("CPU busy, first place → idle (processes above)", _cpu_busy),
     ("raw: kombu publish, confirm each (msg/s)", lambda r: _rate(r["publish_confirm"])),
+    (
+        "raw: kombu publish, confirms per batch of 200, as the relay (msg/s)",
+        lambda r: _rate(r["publish_batched"]),
+    ),
     ("raw: kombu publish, no confirms (msg/s)", lambda r: _rate(r["publish_plain"])),
     ("raw: single-event saves, sequential (saves/s)", lambda r: _rate(r["saves_seq"])),
     ("raw: single-event saves, 10 greenthreads (saves/s)", lambda r: _rate(r["saves_10"])),

@@ -122,7 +122,7 @@ class Relay:
             self._connection = Connection(self.amqp_uri)
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
-            self._confirms = _Confirms(channel)
+            self._confirms = PipelinedConfirms(channel)
             self._producer_obj = self._connection.Producer(channel=channel)
         return self._producer_obj
 
@@ -135,7 +135,7 @@ class Relay:
             self._connection = None
 
 
-class _Confirms:
+class PipelinedConfirms:
     """A channel in confirm mode: publishes are not awaited one by one; `wait()` awaits them all."""
 
     def __init__(self, channel, timeout: float = 30.0):
