@@ -59,6 +59,13 @@ class Parking:
         with self.app.engine.connect() as conn:
             return [_public(row._asdict()) for row in conn.execute(query)]
 
+    def count(self, status: str = "parked") -> int:
+        query = (
+            sa.select(sa.func.count()).select_from(self.table).where(self.table.c.status == status)
+        )
+        with self.app.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
     def retry(self, parked_id: int) -> dict:
         """Run the reaction again; on success the entry is marked retried in the same transaction."""
         row = self._get(parked_id)

@@ -12,7 +12,7 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyProcessRecorder
 
 from shared import context, envelope
-from shared.contracts import dump
+from shared.contracts import contract_for, dump
 from shared.errors import Conflict, NotFound
 
 
@@ -108,9 +108,6 @@ class ServiceApplication(Application):
         """A write transaction that saves (and projections) inside it join."""
         return self.recorder.transaction(commit=True)
 
-    def reading(self):
-        return self.recorder.transaction(commit=False)
-
     def define_tables(self, metadata: sa.MetaData) -> None:
         """Subclasses add their read-model tables here."""
 
@@ -198,7 +195,7 @@ class ServiceApplication(Application):
                     self.service,
                     n.id,
                     name,
-                    _version(self.service, name),
+                    contract_for(f"{self.service}.{name}").version,
                     str(n.originator_id),
                     _iso(domain_event.timestamp),
                     dump(f"{self.service}.{name}", data),
@@ -226,7 +223,7 @@ class ServiceApplication(Application):
             "last_position": self.last_position(),
             "relayed_position": relay.position() if relay else None,
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
-            "parked": len(parking.list()) if parking else 0,
+            "parked": parking.count() if parking else 0,
         }
 
     # -- tracking (what this service has consumed from each upstream) --------------------------
@@ -250,12 +247,6 @@ class ServiceApplication(Application):
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
-
-
-def _version(service: str, name: str) -> int:
-    from shared.contracts import contract_for
-
-    return contract_for(f"{service}.{name}").version
 
 
 def _iso(ts: datetime) -> str:
