@@ -114,6 +114,9 @@ class ServiceApplication(Application):
     def project(self, session, recordings) -> None:
         """Subclasses update their read-model tables from newly recorded events."""
 
+    def project_aggregates(self, session, aggregates: list) -> None:
+        """Subclasses rewrite read-model rows from the state of the aggregates just saved."""
+
     def add_listener(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
@@ -122,6 +125,7 @@ class ServiceApplication(Application):
             recordings = super()._record(processing_event)
             self._record_meta(session, recordings)
             self.project(session, recordings)
+            self.project_aggregates(session, list(processing_event.aggregates.values()))
         return recordings
 
     def _record_meta(self, session, recordings) -> None:

@@ -99,6 +99,18 @@ def module_system(request, rabbit, tmp_path_factory):
             yield running
 
 
+@pytest.fixture(scope="module")
+def sqlite_system(rabbit, tmp_path_factory):
+    """The five services on SQLite, shared by a module's tests (for long tables of cases)."""
+    with fresh_vhost(rabbit) as uri:
+        with System(uri, fresh_sqlite(tmp_path_factory.mktemp("db"))) as running:
+            yield running
+
+
+def fresh_sqlite(directory: Path) -> dict:
+    return {s: f"sqlite:///{directory}/{s}.sqlite3" for s in SERVICES}
+
+
 @pytest.fixture
 def sqlite_store(tmp_path):
     return {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in SERVICES}

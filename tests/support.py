@@ -82,6 +82,7 @@ def order_payload(**overrides) -> dict:
                 "currency": "EUR",
                 "distributor": "acme",
                 "made_in_house": False,
+                "vat_rate": "20",
             },
             {
                 "sku": "CARD-9",
@@ -91,6 +92,7 @@ def order_payload(**overrides) -> dict:
                 "currency": "EUR",
                 "distributor": None,
                 "made_in_house": True,
+                "vat_rate": "20",
             },
         ],
         "shippings": [
@@ -155,9 +157,8 @@ class System:
 
     @contextmanager
     def rpc(self, timeout: float = 15.0, **context_data):
-        with ClusterRpcProxy(
-            self.config, timeout=timeout, context_data=context_data or None
-        ) as proxy:
+        context_data.setdefault("actor", "tests")
+        with ClusterRpcProxy(self.config, timeout=timeout, context_data=context_data) as proxy:
             yield proxy
 
 

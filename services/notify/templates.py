@@ -17,6 +17,38 @@ TEMPLATES = {
         "Order {reference}: a shipping is on its way",
         "Hello {client_name}, shipping {shipping_id} of order {reference} has shipped.",
     ),
+    "orders.order_voided": (
+        "Order {reference} cancelled",
+        "Hello {client_name}, your order {reference} is cancelled: {reason}.",
+    ),
+    "orders.order_held": (
+        "Order {reference} on hold",
+        "Hello {client_name}, your order {reference} is on hold: {reason}.",
+    ),
+    "orders.order_released": (
+        "Order {reference} resumed",
+        "Hello {client_name}, your order {reference} is on its way again.",
+    ),
+    "orders.lines_delivered": (
+        "Order {reference}: delivered",
+        "Hello {client_name}, part or all of your order {reference} is delivered.",
+    ),
+    "orders.order_completed": (
+        "Order {reference} completed",
+        "Hello {client_name}, your order {reference} is complete. Thank you!",
+    ),
+    "orders.note_added": (
+        "A note on order {reference}",
+        "Hello {client_name}, a note on your order {reference}: {text}",
+    ),
+    "orders.claim_resolved": (
+        "Your claim on order {reference}",
+        "Hello {client_name}, your claim on order {reference} is resolved.",
+    ),
+    "production.production_order_finished": (
+        "Production finished for {order_reference}",
+        "{quantity} x {sku} ({product_name}) for order {order_reference} is produced.",
+    ),
     "billing.invoice_issued": (
         "Invoice for order {order_reference}",
         "Hello {client_name}, your invoice of {total} {currency} for order "
@@ -33,9 +65,13 @@ TEMPLATES = {
 }
 
 
+# Only notes meant for the client are sent to the client.
+WHEN = {"orders.note_added": lambda data: data.get("kind") == "client"}
+
+
 def render(event_type: str, data: dict) -> tuple[str, str] | None:
     template = TEMPLATES.get(event_type)
-    if template is None:
+    if template is None or not WHEN.get(event_type, bool)(data):
         return None
     values = dict(data)
     values["client_name"] = (data.get("client") or {}).get("name", "")

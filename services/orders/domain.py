@@ -1,11 +1,29 @@
-"""The Order aggregate: a client's order, its lines and shippings, and its status machine."""
+"""The Order aggregate: a client's order, its lines and shippings, and its status machine.
+
+The status is derived from the facts (accepted, closed, on hold, what is in production, ready,
+shipped and delivered) after every event, so it can never disagree with them. docs/order-status.md
+is the table of what each command requires.
+"""
 
 from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-OPEN = ("new", "accepted", "partially_shipped")
+CLOSED = ("declined", "voided", "completed")
+STATUSES = (
+    "new",
+    "accepted",
+    "in_production",
+    "ready",
+    "partially_shipped",
+    "shipped",
+    "delivered",
+    "completed",
+    "declined",
+    "voided",
+    "on_hold",
+)
 
 
 class Order(Aggregate):
@@ -14,33 +32,47 @@ class Order(Aggregate):
         self,
         id: UUID,
         reference: str,
+        title: str,
         client: dict,
         channel: str,
         lines: list,
         shippings: list,
         payment_method: str | None,
         note: str | None,
+        actor: str | None,
+        origin: dict | None = None,
+        placed_at: str | None = None,
     ):
-        self.reference = reference
-        self.client = client
-        self.channel = channel
-        self.lines = lines
+        self.reference, self.title, self.client, self.channel = reference, title, client, channel
+        self.lines = [dict(line, delivered=0, in_production=False, ready=False) for line in lines]
         self.shippings = [dict(s, status="pending") for s in shippings]
-        self.payment_method = payment_method
-        self.note = note
-        self.status = "new"
-        self.decline_reason = None
+        self.payment_method, self.note, self.origin = payment_method, note, origin
+        self.placed_at = placed_at
+        self.accepted, self.closed, self.hold = False, None, None
+        self.payment_status = "unpaid"
+        self.reason = None  # why the order is declined, voided or completed
+        self.notes, self.claims = [], []
+        self.links = [origin] if origin else []
+        self._derive()
 
+    # -- reading -------------------------------------------------------------------------------
     @property
     def currency(self) -> str:
         return self.lines[0]["currency"]
 
     @property
     def total(self) -> Decimal:
-        return sum((line["unit_price"] * line["quantity"] for line in self.lines), Decimal("0"))
+        return total_of(self.lines)
+
+    @property
+    def placed(self) -> str:
+        return self.placed_at or self.created_on.isoformat()
 
     def line(self, sku: str) -> dict:
-        return next(line for line in self.lines if line["sku"] == sku)
+        for line in self.lines:
+            if line["sku"] == sku:
+                return line
+        raise UnknownSku(sku)
 
     def shipping(self, shipping_id: str) -> dict:
         for shipping in self.shippings:
@@ -48,40 +80,418 @@ class Order(Aggregate):
                 return shipping
         raise UnknownShipping(shipping_id)
 
-    def accept(self) -> None:
-        self.check_status("accept", "new")
-        self._accept()
+    def shipped_quantity(self, sku: str) -> int:
+        return sum(
+            sline["quantity"]
+            for s in self.shippings
+            if s["status"] == "shipped"
+            for sline in s["lines"]
+            if sline["sku"] == sku
+        )
+
+    def claimed_quantity(self, sku: str) -> int:
+        return sum(
+            cline["quantity"]
+            for c in self.claims
+            if c["status"] != "rejected"
+            for cline in c["lines"]
+            if cline["sku"] == sku
+        )
+
+    def claim(self, claim_id: str) -> dict:
+        for claim in self.claims:
+            if claim["id"] == claim_id:
+                return claim
+        raise UnknownClaim(claim_id)
+
+    # -- acceptance, refusal, cancellation, holds ----------------------------------------------
+    def accept(self, actor: str) -> None:
+        self.check_open("accept", hold_ok=False)
+        if self.accepted:
+            raise TransitionRefused("accept", self.status, "accept_requires_status_new")
+        self._accept(actor=actor)
 
     @event("Accepted")
-    def _accept(self) -> None:
-        self.status = "accepted"
+    def _accept(self, actor: str | None) -> None:
+        self.accepted = True
+        self._derive()
 
-    def decline(self, reason: str) -> None:
-        self.check_status("decline", "new")
-        self._decline(reason)
+    def decline(self, reason: str, actor: str) -> None:
+        self.check_open("decline", hold_ok=True)
+        if self.accepted:
+            raise TransitionRefused("decline", self.status, "decline_requires_no_acceptance")
+        self._decline(reason=reason, actor=actor)
 
     @event("Declined")
-    def _decline(self, reason: str) -> None:
-        self.status = "declined"
-        self.decline_reason = reason
+    def _decline(self, reason: str, actor: str | None) -> None:
+        self.closed, self.reason, self.hold = "declined", reason, None
+        self._derive()
 
-    def ship(self, shipping_id: str) -> None:
-        self.check_status("ship", "accepted", "partially_shipped")
-        if self.shipping(shipping_id)["status"] != "pending":
-            raise TransitionRefused("ship", self.status, "shipping_already_shipped")
-        self._ship(shipping_id)
+    def void(self, reason: str, actor: str) -> None:
+        self.check_open("void", hold_ok=True)
+        if not self.accepted:
+            raise TransitionRefused("void", self.status, "void_requires_acceptance")
+        self._void(reason=reason, actor=actor)
+
+    @event("Voided")
+    def _void(self, reason: str, actor: str) -> None:
+        self.closed, self.reason, self.hold = "voided", reason, None
+        self._derive()
+
+    def put_on_hold(self, reason: str, actor: str) -> None:
+        self.check_open("hold", hold_ok=False)
+        self._hold(reason=reason, actor=actor)
+
+    @event("Held")
+    def _hold(self, reason: str, actor: str) -> None:
+        self.hold = {"reason": reason, "by": actor}
+        self._derive()
+
+    def release(self, reason: str, actor: str) -> None:
+        if self.hold is None:
+            raise TransitionRefused("release", self.status, "release_requires_status_on_hold")
+        self._release(reason=reason, actor=actor)
+
+    @event("Released")
+    def _release(self, reason: str, actor: str) -> None:
+        self.hold = None
+        self._derive()
+
+    # -- production (driven by the production service's events) -------------------------------
+    def production_started(self, sku: str, source: str) -> bool:
+        """False when there is nothing to record (a replayed, unknown or closed line)."""
+        line = self._house_line(sku)
+        if line is None or line["in_production"] or line["ready"]:
+            return False
+        self._production_started(sku=sku, source=source)
+        return True
+
+    @event("LineInProduction")
+    def _production_started(self, sku: str, source: str) -> None:
+        self.line(sku)["in_production"] = True
+        self._derive()
+
+    def production_finished(self, sku: str, source: str) -> bool:
+        line = self._house_line(sku)
+        if line is None or line["ready"]:
+            return False
+        self._production_finished(sku=sku, source=source)
+        return True
+
+    @event("LineReady")
+    def _production_finished(self, sku: str, source: str) -> None:
+        self.line(sku)["ready"] = True
+        self._derive()
+
+    def _house_line(self, sku: str) -> dict | None:
+        if self.closed:
+            return None
+        line = next((x for x in self.lines if x["sku"] == sku), None)
+        return line if line and line["made_in_house"] else None
+
+    # -- shipping and delivery -----------------------------------------------------------------
+    def ship(self, shipping_id: str, actor: str) -> None:
+        self.check_progress("ship")
+        self.check_pending("ship", shipping_id)
+        self._ship(shipping_id=shipping_id, actor=actor)
 
     @event("ShippingShipped")
-    def _ship(self, shipping_id: str) -> None:
+    def _ship(self, shipping_id: str, actor: str | None) -> None:
         self.shipping(shipping_id)["status"] = "shipped"
-        done = all(s["status"] == "shipped" for s in self.shippings)
-        self.status = "shipped" if done else "partially_shipped"
+        self._derive()
 
-    def check_status(self, command: str, *allowed: str) -> None:
-        if self.status not in allowed:
-            raise TransitionRefused(
-                command, self.status, f"{command}_requires_status_" + "_or_".join(allowed)
+    def mark_delivered(self, lines: list, actor: str) -> None:
+        self.check_progress("mark_delivered")
+        for item in lines:
+            line = self.line(item["sku"])
+            deliverable = self.shipped_quantity(item["sku"]) - line["delivered"]
+            if item["quantity"] > deliverable:
+                raise TransitionRefused(
+                    "mark_delivered",
+                    self.status,
+                    "delivered_exceeds_shipped",
+                    f"{item['sku']}: {deliverable} shipped and not yet delivered, "
+                    f"{item['quantity']} asked",
+                )
+        self._deliver(lines=lines, actor=actor)
+
+    @event("LinesDelivered")
+    def _deliver(self, lines: list, actor: str) -> None:
+        for item in lines:
+            self.line(item["sku"])["delivered"] += item["quantity"]
+        self._derive()
+
+    def complete(self, reason: str | None, actor: str) -> None:
+        self.check_progress("complete")
+        self._complete(reason=reason, actor=actor)
+
+    @event("Completed")
+    def _complete(self, reason: str | None, actor: str) -> None:
+        for line in self.lines:
+            line["delivered"] = line["quantity"]
+        for shipping in self.shippings:
+            shipping["status"] = "shipped"
+        self.closed, self.reason = "completed", reason
+        self._derive()
+
+    # -- changes to shippings and lines before they ship ----------------------------------------
+    def edit(self, contents: dict, new_lines: list, reason: str | None, actor: str) -> None:
+        """`contents`: {shipping id: [{sku, quantity}]} for pending shippings, replacing theirs."""
+        self.check_changeable("edit")
+        for shipping_id in contents:
+            self.check_pending("edit", shipping_id)
+        known = {line["sku"] for line in self.lines}
+        for line in new_lines:
+            if line["sku"] in known:
+                raise TransitionRefused(
+                    "edit", self.status, "new_line_already_on_order", line["sku"]
+                )
+        quantities = _quantities(self.shippings, contents)
+        for sku in quantities:
+            if sku not in known and sku not in {line["sku"] for line in new_lines}:
+                raise UnknownSku(sku)
+        for line in new_lines:
+            if not quantities.get(line["sku"]):
+                raise TransitionRefused("edit", self.status, "new_line_in_no_shipping", line["sku"])
+        after = [dict(x, quantity=quantities.get(x["sku"], 0)) for x in self.lines + new_lines]
+        changes = [
+            {"sku": x["sku"], "before": self._ordered(x["sku"]), "after": x["quantity"]}
+            for x in after
+            if x["quantity"] != self._ordered(x["sku"])
+        ]
+        if not changes:
+            raise TransitionRefused("edit", self.status, "edit_changes_nothing")
+        self._edit(
+            contents=contents,
+            new_lines=new_lines,
+            changes=changes,
+            total_before=self.total,
+            total_after=total_of(after),
+            reason=reason,
+            actor=actor,
+        )
+
+    @event("Edited")
+    def _edit(self, contents, new_lines, changes, total_before, total_after, reason, actor):
+        for shipping_id, lines in contents.items():
+            self.shipping(shipping_id)["lines"] = lines
+        self.lines += [dict(x, delivered=0, in_production=False, ready=False) for x in new_lines]
+        quantities = _quantities(self.shippings, {})
+        for line in self.lines:
+            line["quantity"] = quantities.get(line["sku"], 0)
+        self.lines = [line for line in self.lines if line["quantity"]]
+        self._derive()
+
+    def add_shipping(self, shipping: dict, actor: str) -> None:
+        """`shipping["lines"]` items name the pending shipping each quantity moves from."""
+        self.check_changeable("add_shipping")
+        if any(s["id"] == shipping["id"] for s in self.shippings):
+            raise TransitionRefused("add_shipping", self.status, "shipping_exists", shipping["id"])
+        for item in shipping["lines"]:
+            self._check_movable(
+                "add_shipping", item["from_shipping"], item["sku"], item["quantity"]
             )
+        self._add_shipping(shipping=shipping, actor=actor)
+
+    @event("ShippingAdded")
+    def _add_shipping(self, shipping: dict, actor: str) -> None:
+        self.shippings.append(dict(shipping, lines=[], status="pending"))
+        for item in shipping["lines"]:
+            self._move(item["from_shipping"], shipping["id"], item["sku"], item["quantity"])
+
+    def move_quantity(self, from_id: str, to_id: str, sku: str, quantity: int, actor: str) -> None:
+        self.check_changeable("move_quantity")
+        self.check_pending("move_quantity", to_id)
+        if from_id == to_id:
+            raise TransitionRefused("move_quantity", self.status, "move_to_same_shipping")
+        self._check_movable("move_quantity", from_id, sku, quantity)
+        self._move_quantity(from_id=from_id, to_id=to_id, sku=sku, quantity=quantity, actor=actor)
+
+    @event("QuantityMoved")
+    def _move_quantity(self, from_id, to_id, sku, quantity, actor) -> None:
+        self._move(from_id, to_id, sku, quantity)
+
+    def reschedule(self, shipping_id, planned_date, address, reason, actor) -> None:
+        self.check_changeable("reschedule_shipping")
+        self.check_pending("reschedule_shipping", shipping_id)
+        self._reschedule(
+            shipping_id=shipping_id,
+            planned_date=planned_date,
+            address=address,
+            reason=reason,
+            actor=actor,
+        )
+
+    @event("ShippingRescheduled")
+    def _reschedule(self, shipping_id, planned_date, address, reason, actor) -> None:
+        shipping = self.shipping(shipping_id)
+        if planned_date is not None:
+            shipping["planned_date"] = planned_date
+        if address is not None:
+            shipping["address"] = address
+
+    def _check_movable(self, command: str, from_id: str, sku: str, quantity: int) -> None:
+        self.check_pending(command, from_id)
+        self.line(sku)
+        held = sum(x["quantity"] for x in self.shipping(from_id)["lines"] if x["sku"] == sku)
+        if quantity > held:
+            raise TransitionRefused(
+                command,
+                self.status,
+                "move_exceeds_shipping",
+                f"shipping {from_id} holds {held} of {sku}, {quantity} asked",
+            )
+
+    def _move(self, from_id: str, to_id: str, sku: str, quantity: int) -> None:
+        source, target = self.shipping(from_id), self.shipping(to_id)
+        source["lines"] = _merged(source["lines"] + [{"sku": sku, "quantity": -quantity}])
+        target["lines"] = _merged(target["lines"] + [{"sku": sku, "quantity": quantity}])
+        if not source["lines"]:  # a shipping needs at least one product: an emptied one goes
+            self.shippings.remove(source)
+
+    # -- notes, claims, links, payment -----------------------------------------------------------
+    @event("NoteAdded")
+    def add_note(self, note_id: str, kind: str, text: str, actor: str, at: str) -> None:
+        self.notes.append({"id": note_id, "kind": kind, "text": text, "author": actor, "at": at})
+
+    def open_claim(self, claim_id: str, reason: str, lines: list, actor: str) -> None:
+        if any(c["id"] == claim_id for c in self.claims):
+            raise TransitionRefused("open_claim", self.status, "claim_exists", claim_id)
+        for item in lines:
+            line = self.line(item["sku"])
+            claimable = line["delivered"] - self.claimed_quantity(item["sku"])
+            if item["quantity"] > claimable:
+                raise TransitionRefused(
+                    "open_claim",
+                    self.status,
+                    "claim_exceeds_delivered",
+                    f"{item['sku']}: {claimable} delivered and not yet claimed, "
+                    f"{item['quantity']} claimed",
+                )
+        self._open_claim(claim_id=claim_id, reason=reason, lines=lines, actor=actor)
+
+    @event("ClaimOpened")
+    def _open_claim(self, claim_id: str, reason: str, lines: list, actor: str) -> None:
+        self.claims.append(
+            {"id": claim_id, "reason": reason, "lines": lines, "status": "open", "opened_by": actor}
+        )
+
+    def resolve_claim(self, claim_id, resolution, reason, actor, reorder=None) -> None:
+        if self.claim(claim_id)["status"] != "open":
+            raise TransitionRefused("resolve_claim", self.status, "claim_already_resolved")
+        self._resolve_claim(
+            claim_id=claim_id, resolution=resolution, reason=reason, actor=actor, reorder=reorder
+        )
+
+    @event("ClaimResolved")
+    def _resolve_claim(self, claim_id, resolution, reason, actor, reorder) -> None:
+        claim = self.claim(claim_id)
+        claim.update(status=resolution, resolution_reason=reason, reorder=reorder)
+        if reorder:
+            self.links.append(dict(reorder, kind="reprinted_as"))
+
+    @event("Linked")
+    def link(self, kind: str, order_id: str, reference: str, actor: str) -> None:
+        self.links.append({"kind": kind, "order_id": order_id, "reference": reference})
+
+    def record_payment_status(self, payment_status: str, source: str) -> bool:
+        if payment_status == self.payment_status:
+            return False
+        self._payment_status(payment_status=payment_status, source=source)
+        return True
+
+    @event("PaymentStatusChanged")
+    def _payment_status(self, payment_status: str, source: str) -> None:
+        self.payment_status = payment_status
+
+    # -- rules -----------------------------------------------------------------------------------
+    def check_open(self, command: str, hold_ok: bool) -> None:
+        if self.closed:
+            raise TransitionRefused(command, self.status, "order_closed")
+        if self.hold and not hold_ok:
+            raise TransitionRefused(command, self.status, "order_on_hold")
+
+    def check_progress(self, command: str) -> None:
+        """Shipping, delivering and completing need an accepted, open order that is not on hold."""
+        self.check_open(command, hold_ok=False)
+        if not self.accepted:
+            raise TransitionRefused(command, self.status, f"{command}_requires_acceptance")
+
+    def check_changeable(self, command: str) -> None:
+        self.check_open(command, hold_ok=False)
+
+    def check_pending(self, command: str, shipping_id: str) -> None:
+        if self.shipping(shipping_id)["status"] != "pending":
+            raise TransitionRefused(command, self.status, "shipping_already_shipped", shipping_id)
+
+    def _ordered(self, sku: str) -> int:
+        return next((x["quantity"] for x in self.lines if x["sku"] == sku), 0)
+
+    def _derive(self) -> None:
+        self.status = derived_status(self)
+
+
+def derived_status(order: Order) -> str:
+    if order.closed:
+        return order.closed
+    if order.hold:
+        return "on_hold"
+    if not order.accepted:
+        return "new"
+    if all(line["delivered"] >= line["quantity"] for line in order.lines):
+        return "delivered"
+    shipped = [s["status"] == "shipped" for s in order.shippings]
+    if all(shipped):
+        return "shipped"
+    if any(shipped):
+        return "partially_shipped"
+    house = [line for line in order.lines if line["made_in_house"]]
+    if house and all(line["ready"] for line in house):
+        return "ready"
+    if any(line["in_production"] or line["ready"] for line in house):
+        return "in_production"
+    return "accepted"
+
+
+def total_of(lines: list) -> Decimal:
+    return sum((Decimal(x["unit_price"]) * x["quantity"] for x in lines), Decimal("0"))
+
+
+def _quantities(shippings: list, replaced: dict) -> dict:
+    totals: dict[str, int] = {}
+    for shipping in shippings:
+        for item in replaced.get(shipping["id"], shipping["lines"]):
+            totals[item["sku"]] = totals.get(item["sku"], 0) + item["quantity"]
+    return totals
+
+
+def _merged(lines: list) -> list:
+    """Sum quantities per sku, keeping first-seen order and dropping zeros."""
+    totals: dict[str, int] = {}
+    for item in lines:
+        totals[item["sku"]] = totals.get(item["sku"], 0) + item["quantity"]
+    return [{"sku": sku, "quantity": q} for sku, q in totals.items() if q]
+
+
+# Events stored before actors, titles and VAT were recorded are read as version 2.
+def _upcast_placed(state: dict) -> None:
+    state.update(title=state["lines"][0]["name"], actor=None, origin=None, placed_at=None)
+    for line in state["lines"]:
+        line.setdefault("vat_rate", None)
+
+
+def _upcast_actor(state: dict) -> None:
+    state.setdefault("actor", None)
+
+
+for _cls, _upcast in (
+    (Order.Placed, _upcast_placed),
+    (Order.Accepted, _upcast_actor),
+    (Order.Declined, _upcast_actor),
+    (Order.ShippingShipped, _upcast_actor),
+):
+    _cls.class_version = 2
+    _cls.upcast_v1_v2 = staticmethod(_upcast)
 
 
 class OrderError(Exception):
@@ -89,12 +499,25 @@ class OrderError(Exception):
 
 
 class TransitionRefused(OrderError):
-    def __init__(self, command: str, status: str, rule: str):
-        super().__init__(f"cannot {command} an order that is {status}")
-        self.command, self.status, self.rule = command, status, rule
+    def __init__(self, command: str, status: str, rule: str, detail: str | None = None):
+        message = f"cannot {command} an order that is {status}: {rule}"
+        super().__init__(f"{message} ({detail})" if detail else message)
+        self.command, self.status, self.rule, self.detail = command, status, rule, detail
 
 
 class UnknownShipping(OrderError):
     def __init__(self, shipping_id: str):
         super().__init__(f"the order has no shipping {shipping_id}")
         self.shipping_id = shipping_id
+
+
+class UnknownSku(OrderError):
+    def __init__(self, sku: str):
+        super().__init__(f"the order has no line {sku}")
+        self.sku = sku
+
+
+class UnknownClaim(OrderError):
+    def __init__(self, claim_id: str):
+        super().__init__(f"the order has no claim {claim_id}")
+        self.claim_id = claim_id

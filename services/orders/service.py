@@ -1,13 +1,49 @@
-"""The orders service: storefronts and the back office place and move orders over RPC."""
+"""The orders service: the catalogue and the order desk over RPC (examples in docs/orders-rpc.md).
+
+Every state-changing call takes `actor`, the acting user (or the RPC context's `actor`); calls that
+create something take an `idempotency_key`. Entry points validate, call one use case, and show.
+"""
 
 import functools
+import re
 
 from services.orders.application import OrdersApplication
-from services.orders.domain import TransitionRefused, UnknownShipping
-from services.orders.schemas import DeclineIn, OrderIn, OrderOut
+from services.orders.catalogue import CatalogueRefused
+from services.orders.domain import (
+    TransitionRefused,
+    UnknownClaim,
+    UnknownShipping,
+    UnknownSku,
+)
+from services.orders.projections import CursorRefused
+from services.orders.schemas import (
+    ClaimIn,
+    ClientChangesIn,
+    ClientDetailsIn,
+    DuplicateIn,
+    EditIn,
+    ForClientIn,
+    ListCatalogueIn,
+    ListOrdersIn,
+    MoveIn,
+    NewShippingIn,
+    NoteIn,
+    OptionalReasonIn,
+    OrderIn,
+    ProductChangesIn,
+    ProductDetailsIn,
+    QuantitiesIn,
+    ReasonIn,
+    RescheduleIn,
+    ResolutionIn,
+)
+from services.orders.views import show_client, show_order, show_product
+from shared import context
 from shared.errors import EXPECTED, InvalidTransition, NotFound, ValidationFailed
 from shared.service import EventLogRpc, EventSourced, check_id, rpc
 from shared.validation import load
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def translated(method):
@@ -18,58 +54,273 @@ def translated(method):
         try:
             return method(*args, **kwargs)
         except TransitionRefused as exc:
-            raise InvalidTransition(str(exc), {"rule": exc.rule, "status": exc.status}) from None
-        except UnknownShipping as exc:
-            raise NotFound(str(exc), {"shipping_id": exc.shipping_id}) from None
+            details = {"rule": exc.rule, "status": exc.status, "detail": exc.detail}
+            raise InvalidTransition(str(exc), details) from None
+        except (UnknownShipping, UnknownSku, UnknownClaim) as exc:
+            raise NotFound(str(exc), dict(vars(exc))) from None
+        except CatalogueRefused as exc:
+            if exc.field:
+                raise ValidationFailed(
+                    str(exc), {exc.field: [str(exc)], "rule": exc.rule}
+                ) from None
+            raise InvalidTransition(str(exc), {"rule": exc.rule}) from None
+        except CursorRefused as exc:
+            raise ValidationFailed("invalid cursor", {"cursor": [str(exc)]}) from None
 
     return wrapper
+
+
+def command(method):
+    return rpc(expected_exceptions=EXPECTED)(translated(method))
+
+
+def who(actor) -> str:
+    """The acting user: the `actor` argument, else the RPC context's; one of them is required."""
+    actor = actor if actor is not None else context.current().get("actor")
+    if not isinstance(actor, str) or not 0 < len(actor.strip()) <= 200:
+        raise ValidationFailed(
+            "who is acting?",
+            {"actor": ["Required: the acting user, a string of 1-200 characters."]},
+        )
+    return actor.strip()
+
+
+def key(idempotency_key, required: bool = False) -> str | None:
+    if idempotency_key is None and not required:
+        return None
+    if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200:
+        raise ValidationFailed(
+            "invalid idempotency key",
+            {"idempotency_key": ["Must be a string of 1-200 characters."]},
+        )
+    return idempotency_key
+
+
+def reason_of(reason, required: bool = True):
+    schema = ReasonIn() if required else OptionalReasonIn()
+    return load(schema, {"reason": reason} if reason is not None else {})["reason"]
 
 
 class OrdersService(EventLogRpc):
     name = "orders"
     store = EventSourced(OrdersApplication)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def place_order(self, order, idempotency_key=None):
-        """Place an order (shape in the README); returns it as get_order does, with id and reference."""
-        if idempotency_key is not None and (
-            not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200
-        ):
-            raise ValidationFailed(
-                "invalid idempotency key",
-                {"idempotency_key": ["Must be a string of 1-200 characters."]},
-            )
-        return self._dump(self.store.place_order(load(OrderIn(), order, "order"), idempotency_key))
+    # -- catalogue -------------------------------------------------------------------------------
+    @command
+    def register_client(self, code, client, actor=None):
+        """`register_client("ACME", {"name": …, "email": …, "phone": …, "default_address": {…}})`."""
+        details = load(ClientDetailsIn(), client, "client")
+        return show_client(self.store.register_client(_code(code, "code"), details, who(actor)))
 
-    @rpc(expected_exceptions=EXPECTED)
-    @translated
-    def accept_order(self, order_id):
-        """Accept a new order: `accept_order("3f0c…")` -> the order, status "accepted"."""
-        check_id(order_id=order_id)
-        return self._dump(self.store.accept_order(order_id))
+    @command
+    def update_client(self, code, changes, actor=None):
+        """`update_client("ACME", {"phone": "+44 …"})`: only the fields given change."""
+        changes = load(ClientChangesIn(), changes, "changes")
+        return show_client(self.store.update_client(_code(code, "code"), changes, who(actor)))
 
-    @rpc(expected_exceptions=EXPECTED)
-    @translated
-    def decline_order(self, order_id, reason):
-        """Decline an order before acceptance: `decline_order("3f0c…", "out of stock")`."""
-        check_id(order_id=order_id)
-        return self._dump(
-            self.store.decline_order(order_id, load(DeclineIn(), {"reason": reason})["reason"])
+    @command
+    def deactivate_client(self, code, reason, actor=None):
+        """`deactivate_client("ACME", "closed down")`: new orders can no longer name it."""
+        return show_client(
+            self.store.deactivate_client(_code(code, "code"), reason_of(reason), who(actor))
         )
 
-    @rpc(expected_exceptions=EXPECTED)
-    @translated
-    def ship_shipping(self, order_id, shipping_id):
+    @command
+    def list_clients(self, query=None):
+        """`list_clients({"active": true, "search": "acme", "after": "AC", "limit": 50})`."""
+        result = self.store.list_clients(load(ListCatalogueIn(), query or {}, "query"))
+        return {"clients": result["items"], "next_after": result["next_after"]}
+
+    @command
+    def register_product(self, sku, product, actor=None):
+        """`register_product("MUG-1", {"name": "Mug", "unit_price": "9.50", "currency": "EUR",
+        "vat_rate": "20", "made_in_house": false, "distributors": ["acme"],
+        "default_distributor": "acme"})`."""
+        details = load(ProductDetailsIn(), product, "product")
+        return show_product(self.store.register_product(_code(sku, "sku"), details, who(actor)))
+
+    @command
+    def update_product(self, sku, changes, actor=None):
+        """`update_product("MUG-1", {"unit_price": "9.90"})`; `{"active": false}` withdraws it."""
+        changes = load(ProductChangesIn(), changes, "changes")
+        return show_product(self.store.update_product(_code(sku, "sku"), changes, who(actor)))
+
+    @command
+    def list_products(self, query=None):
+        """`list_products({"active": true, "search": "mug"})` -> `{"products": […], "next_after"}`."""
+        result = self.store.list_products(load(ListCatalogueIn(), query or {}, "query"))
+        return {"products": result["items"], "next_after": result["next_after"]}
+
+    # -- placing ---------------------------------------------------------------------------------
+    @command
+    def place_order(self, order, idempotency_key=None, actor=None):
+        """Place an order (shape in docs/orders-rpc.md); returns it as get_order does."""
+        idempotency_key = key(idempotency_key)
+        order = load(OrderIn(), order, "order")
+        return self._show(self.store.place_order(order, who(actor), idempotency_key))
+
+    @command
+    def duplicate_order(self, order_id, idempotency_key, planned_date=None, actor=None):
+        """A new order with the same client and products: `duplicate_order("3f0c…", "dup-1")`."""
+        check_id(order_id=order_id)
+        options = load(DuplicateIn(), {"planned_date": planned_date} if planned_date else {})
+        new = self.store.duplicate_order(
+            order_id, who(actor), key(idempotency_key, True), options["planned_date"]
+        )
+        return self._show(new)
+
+    @command
+    def new_order_for_client(self, order_id, order, idempotency_key, actor=None):
+        """A new order for the client of `order_id`: `order` is place_order's without a client."""
+        check_id(order_id=order_id)
+        idempotency_key = key(idempotency_key, True)
+        order = load(ForClientIn(), order, "order")
+        return self._show(
+            self.store.new_order_for_client(order_id, order, who(actor), idempotency_key)
+        )
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+    @command
+    def accept_order(self, order_id, actor=None):
+        """Accept a new order: `accept_order("3f0c…", actor="maria")` -> status "accepted"."""
+        check_id(order_id=order_id)
+        return self._show(self.store.accept_order(order_id, who(actor)))
+
+    @command
+    def decline_order(self, order_id, reason, actor=None):
+        """Refuse an order before acceptance: `decline_order("3f0c…", "out of stock")`."""
+        check_id(order_id=order_id)
+        return self._show(self.store.decline_order(order_id, reason_of(reason), who(actor)))
+
+    @command
+    def void_order(self, order_id, reason, actor=None):
+        """Cancel an accepted order: `void_order("3f0c…", "client cancelled")`."""
+        check_id(order_id=order_id)
+        return self._show(self.store.void_order(order_id, reason_of(reason), who(actor)))
+
+    @command
+    def hold_order(self, order_id, reason, actor=None):
+        """Stop an open order where it is: `hold_order("3f0c…", "address check")`."""
+        check_id(order_id=order_id)
+        return self._show(self.store.hold_order(order_id, reason_of(reason), who(actor)))
+
+    @command
+    def release_order(self, order_id, reason, actor=None):
+        """Let a held order go on from where it was: `release_order("3f0c…", "address ok")`."""
+        check_id(order_id=order_id)
+        return self._show(self.store.release_order(order_id, reason_of(reason), who(actor)))
+
+    @command
+    def ship_shipping(self, order_id, shipping_id, actor=None):
         """Ship one shipping of an accepted order: `ship_shipping("3f0c…", "9a1e…")`."""
         check_id(order_id=order_id, shipping_id=shipping_id)
-        return self._dump(self.store.ship_shipping(order_id, shipping_id))
+        return self._show(self.store.ship_shipping(order_id, shipping_id, who(actor)))
 
-    @rpc(expected_exceptions=EXPECTED)
-    def get_order(self, order_id):
-        """The order with its lines, shippings, totals and status."""
+    @command
+    def mark_delivered(self, order_id, lines, actor=None):
+        """`mark_delivered("3f0c…", [{"sku": "MUG-1", "quantity": 2}])`: up to what has shipped."""
         check_id(order_id=order_id)
-        return self._dump(self.store.get(order_id, "order"))
+        lines = load(QuantitiesIn(), {"lines": lines})["lines"]
+        return self._show(self.store.mark_delivered(order_id, lines, who(actor)))
 
-    @staticmethod
-    def _dump(order):
-        return OrderOut().dump(order)
+    @command
+    def complete_order(self, order_id, reason=None, actor=None):
+        """Mark everything delivered and close the order, paid or not: `complete_order("3f0c…")`."""
+        check_id(order_id=order_id)
+        return self._show(
+            self.store.complete_order(order_id, reason_of(reason, required=False), who(actor))
+        )
+
+    # -- changes before shipping -----------------------------------------------------------------
+    @command
+    def edit_order(self, order_id, edit, actor=None):
+        """New contents for pending shippings (and any new lines they carry):
+        `edit_order("3f0c…", {"shippings": [{"id": "9a1e…", "lines": [{"sku": "MUG-1",
+        "quantity": 5}]}], "new_lines": [], "reason": "client asked"})`."""
+        check_id(order_id=order_id)
+        edit = load(EditIn(), edit, "edit")
+        return self._show(self.store.edit_order(order_id, edit, who(actor)))
+
+    @command
+    def add_shipping(self, order_id, shipping, idempotency_key=None, actor=None):
+        """A new shipping whose quantities move from pending ones: `add_shipping("3f0c…",
+        {"planned_date": "2026-12-20", "address": {…}, "lines": [{"sku": "MUG-1", "quantity": 1,
+        "from_shipping": "9a1e…"}]}, "split-1")`."""
+        check_id(order_id=order_id)
+        idempotency_key = key(idempotency_key)
+        shipping = load(NewShippingIn(), shipping, "shipping")
+        return self._show(self.store.add_shipping(order_id, shipping, who(actor), idempotency_key))
+
+    @command
+    def move_quantity(self, order_id, move, actor=None):
+        """`move_quantity("3f0c…", {"from_shipping": "9a1e…", "to_shipping": "77b0…",
+        "sku": "MUG-1", "quantity": 1})`; a shipping left empty is removed."""
+        check_id(order_id=order_id)
+        move = load(MoveIn(), move, "move")
+        return self._show(self.store.move_quantity(order_id, move, who(actor)))
+
+    @command
+    def reschedule_shipping(self, order_id, shipping_id, change, actor=None):
+        """`reschedule_shipping("3f0c…", "9a1e…", {"planned_date": "2026-12-24",
+        "reason": "client away"})`; an `address` may change too."""
+        check_id(order_id=order_id, shipping_id=shipping_id)
+        change = load(RescheduleIn(), change, "change")
+        return self._show(self.store.reschedule_shipping(order_id, shipping_id, change, who(actor)))
+
+    # -- notes and claims ------------------------------------------------------------------------
+    @command
+    def add_note(self, order_id, note, idempotency_key=None, actor=None):
+        """`add_note("3f0c…", {"kind": "client", "text": "Gift wrap"})`; kind is internal,
+        production or client."""
+        check_id(order_id=order_id)
+        idempotency_key = key(idempotency_key)
+        note = load(NoteIn(), note, "note")
+        return self._show(self.store.add_note(order_id, note, who(actor), idempotency_key))
+
+    @command
+    def open_claim(self, order_id, claim, idempotency_key=None, actor=None):
+        """A quality claim on delivered lines: `open_claim("3f0c…", {"reason": "smudged",
+        "lines": [{"sku": "CARD-9", "quantity": 20}]})` -> the order and the new `claim_id`."""
+        check_id(order_id=order_id)
+        idempotency_key = key(idempotency_key)
+        claim = load(ClaimIn(), claim, "claim")
+        order, claim_id = self.store.open_claim(order_id, claim, who(actor), idempotency_key)
+        return dict(self._show(order), claim_id=claim_id)
+
+    @command
+    def resolve_claim(self, order_id, claim_id, resolution, actor=None):
+        """`resolve_claim("3f0c…", "c1…", {"resolution": "reprinted", "reason": "our fault"})`
+        places a free reprint of the claimed lines, linked both ways; or "rejected"."""
+        check_id(order_id=order_id, claim_id=claim_id)
+        resolution = load(ResolutionIn(), resolution, "resolution")
+        return self._show(self.store.resolve_claim(order_id, claim_id, resolution, who(actor)))
+
+    # -- queries ---------------------------------------------------------------------------------
+    @command
+    def get_order(self, order_id):
+        """The order with lines, shippings, totals, statuses, notes, claims, links and history."""
+        check_id(order_id=order_id)
+        return self._show(self.store.get(order_id, "order"))
+
+    @command
+    def list_orders(self, query=None):
+        """`list_orders({"sort": "total", "direction": "desc", "statuses": ["accepted"],
+        "search": "ada", "limit": 50})` -> `{"orders": […], "next_cursor": …, "counts": {…}}`;
+        pass `next_cursor` back as `cursor` (with the same query) for the next page."""
+        return self.store.list_orders(load(ListOrdersIn(), query or {}, "query"))
+
+    @command
+    def rebuild_read_model(self):
+        """Drop the list tables and write them again from the whole log: `{"aggregates": n}`."""
+        return {"aggregates": self.store.rebuild_read_model()}
+
+    def _show(self, order):
+        return show_order(order, self.store.history(str(order.id)))
+
+
+def _code(value, field: str) -> str:
+    if not isinstance(value, str) or not CODE_PATTERN.match(value):
+        raise ValidationFailed(
+            f"invalid {field}", {field: ["Use 1-64 letters, digits, '.', '_' or '-'."]}
+        )
+    return value

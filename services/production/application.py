@@ -34,11 +34,25 @@ class ProductionApplication(OrderIndexed, ServiceApplication):
                 )
         return planned
 
+    def finish(self, production_order_id: str, actor: str | None) -> ProductionOrder:
+        def finish():
+            production_order = self.get(production_order_id, "production order")
+            production_order.finish(actor)
+            self.save(production_order)
+            return production_order
+
+        return self.retrying(finish)
+
     def integration_event(self, domain_event):
-        if not isinstance(domain_event, ProductionOrder.Planned):
+        names = {
+            ProductionOrder.Planned: "production_order_created",
+            ProductionOrder.Finished: "production_order_finished",
+        }
+        if type(domain_event) not in names:
             return None
         po = self.state_at(domain_event)
-        return "production_order_created", {
+        return names[type(domain_event)], {
+            "actor": getattr(domain_event, "actor", None),
             "production_order_id": str(po.id),
             "order_id": po.order_id,
             "order_reference": po.order_reference,

@@ -16,3 +16,12 @@ class ProductionOrder(Aggregate):
         self.name = name
         self.quantity = quantity
         self.status = "planned"
+
+    def finish(self, actor: str | None) -> None:
+        """Finishing a finished production order changes nothing (retries are safe)."""
+        if self.status != "finished":
+            self._finish(actor=actor)
+
+    @event("Finished")
+    def _finish(self, actor: str | None) -> None:
+        self.status = "finished"

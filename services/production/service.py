@@ -26,3 +26,10 @@ class ProductionService(EventLogRpc):
         """`[{"id": …, "sku": "CARD-9", "quantity": 100, "status": "planned", …}]`."""
         check_id(order_id=order_id)
         return ProductionOrderOut(many=True).dump(self.store.for_order(order_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def finish_production_order(self, production_order_id, actor=None):
+        """Mark a production order finished; orders then marks its line ready.
+        `finish_production_order("5d2e…", actor="maria")` -> the production order."""
+        check_id(production_order_id=production_order_id)
+        return ProductionOrderOut().dump(self.store.finish(production_order_id, actor))

@@ -44,6 +44,7 @@ class Money(fields.Decimal):
 
 
 class Client(Schema):
+    code = fields.String(allow_none=True)
     name = fields.String(required=True)
     email = fields.Email(required=True)
     phone = fields.String(required=True)

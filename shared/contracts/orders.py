@@ -1,4 +1,9 @@
-"""Public events of the orders service."""
+"""Public events of the orders service.
+
+Every order event carries the order as it stands after the change (status, payment status, lines,
+shippings, totals, links) plus the fields of the change itself, including who made it (`actor`)
+and why (`reason`) where the change has one. Fields added since version 1 are optional.
+"""
 
 from marshmallow import Schema, fields
 
@@ -13,6 +18,10 @@ class Line(Schema):
     currency = fields.String(required=True)
     distributor = fields.String(allow_none=True, required=True)
     made_in_house = fields.Boolean(required=True)
+    vat_rate = Money(allow_none=True)
+    delivered = fields.Integer()
+    in_production = fields.Boolean()
+    ready = fields.Boolean()
 
 
 class Address(Schema):
@@ -23,7 +32,7 @@ class Address(Schema):
     country = fields.String(required=True)
 
 
-class ShippingLine(Schema):
+class Quantity(Schema):
     sku = fields.String(required=True)
     quantity = fields.Integer(required=True)
 
@@ -32,18 +41,43 @@ class Shipping(Schema):
     id = fields.String(required=True)
     planned_date = fields.String(required=True)
     address = fields.Nested(Address, required=True)
-    lines = fields.List(fields.Nested(ShippingLine), required=True)
+    lines = fields.List(fields.Nested(Quantity), required=True)
     status = fields.String(required=True)
 
 
+class Link(Schema):
+    kind = fields.String(required=True)
+    order_id = fields.String(required=True)
+    reference = fields.String(required=True)
+
+
+class Claim(Schema):
+    id = fields.String(required=True)
+    reason = fields.String(required=True)
+    lines = fields.List(fields.Nested(Quantity), required=True)
+    status = fields.String(required=True)
+    opened_by = fields.String(allow_none=True)
+    resolution_reason = fields.String(allow_none=True)
+    reorder = fields.Nested(Link(only=("order_id", "reference")), allow_none=True)
+
+
 class OrderEvent(Contract):
-    """Every order event names the order, its reference, its client and its status after the change."""
+    """Names the order, its reference, its client and its status after the change."""
 
     service = "orders"
     order_id = fields.String(required=True)
     reference = fields.String(required=True)
     status = fields.String(required=True)
     client = fields.Nested(Client, required=True)
+    title = fields.String()
+    payment_status = fields.String()
+    lines = fields.List(fields.Nested(Line))
+    shippings = fields.List(fields.Nested(Shipping))
+    payment_method = fields.String(allow_none=True)
+    total = Money()
+    currency = fields.String()
+    links = fields.List(fields.Nested(Link))
+    actor = fields.String(allow_none=True)
 
 
 class OrderPlaced(OrderEvent):
@@ -51,7 +85,6 @@ class OrderPlaced(OrderEvent):
     channel = fields.String(required=True)
     lines = fields.List(fields.Nested(Line), required=True)
     shippings = fields.List(fields.Nested(Shipping), required=True)
-    payment_method = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     total = Money(required=True)
     currency = fields.String(required=True)
@@ -64,9 +97,44 @@ class OrderAccepted(OrderEvent):
     currency = fields.String(required=True)
 
 
+class Reasoned(OrderEvent):
+    reason = fields.String(required=True)
+    actor = fields.String(allow_none=True, required=True)
+
+
 class OrderDeclined(OrderEvent):
     name = "order_declined"
     reason = fields.String(required=True)
+
+
+class OrderVoided(Reasoned):
+    name = "order_voided"
+
+
+class OrderHeld(Reasoned):
+    name = "order_held"
+
+
+class OrderReleased(Reasoned):
+    name = "order_released"
+
+
+class OrderCompleted(OrderEvent):
+    name = "order_completed"
+    reason = fields.String(allow_none=True, required=True)
+    actor = fields.String(allow_none=True, required=True)
+
+
+class LineInProduction(OrderEvent):
+    """A made-in-house line went into production (from the production service)."""
+
+    name = "line_in_production"
+    sku = fields.String(required=True)
+
+
+class LineReady(OrderEvent):
+    name = "line_ready"
+    sku = fields.String(required=True)
 
 
 class ShippingShipped(OrderEvent):
@@ -75,3 +143,104 @@ class ShippingShipped(OrderEvent):
     planned_date = fields.String(required=True)
     address = fields.Nested(Address, required=True)
     lines = fields.List(fields.Nested(Line), required=True)
+
+
+class LinesDelivered(OrderEvent):
+    name = "lines_delivered"
+    lines = fields.List(fields.Nested(Line), required=True)
+    delivered_now = fields.List(fields.Nested(Quantity), required=True)
+
+
+class OrderEdited(OrderEvent):
+    """The money effect is `total_after - total_before`; billing acts on it."""
+
+    name = "order_edited"
+    lines = fields.List(fields.Nested(Line), required=True)
+    changes = fields.List(fields.Dict(), required=True)
+    total_before = Money(required=True)
+    total_after = Money(required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class ShippingsChanged(OrderEvent):
+    """A shipping was added, quantities moved between shippings, or one was rescheduled."""
+
+    name = "shippings_changed"
+    shippings = fields.List(fields.Nested(Shipping), required=True)
+    change = fields.String(required=True)  # added, moved or rescheduled
+    shipping_id = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+
+
+class NoteAdded(OrderEvent):
+    name = "note_added"
+    note_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    text = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class ClaimOpened(OrderEvent):
+    name = "claim_opened"
+    claim = fields.Nested(Claim, required=True)
+
+
+class ClaimResolved(OrderEvent):
+    name = "claim_resolved"
+    claim = fields.Nested(Claim, required=True)
+
+
+class OrderLinked(OrderEvent):
+    name = "order_linked"
+    kind = fields.String(required=True)
+    links = fields.List(fields.Nested(Link), required=True)
+
+
+class PaymentStatusChanged(OrderEvent):
+    """Billing's payment status, as the order now shows it."""
+
+    name = "payment_status_changed"
+    payment_status = fields.String(required=True)
+
+
+class ClientEvent(Contract):
+    service = "orders"
+    code = fields.String(required=True)
+    name_ = fields.String(required=True, data_key="name")
+    email = fields.Email(required=True)
+    phone = fields.String(required=True)
+    default_address = fields.Nested(Address, allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class ClientRegistered(ClientEvent):
+    name = "client_registered"
+
+
+class ClientUpdated(ClientEvent):
+    name = "client_updated"
+
+
+class ClientDeactivated(ClientEvent):
+    name = "client_deactivated"
+
+
+class ProductEvent(Contract):
+    service = "orders"
+    sku = fields.String(required=True)
+    name_ = fields.String(required=True, data_key="name")
+    unit_price = Money(required=True)
+    currency = fields.String(required=True)
+    vat_rate = Money(required=True)
+    made_in_house = fields.Boolean(required=True)
+    distributors = fields.List(fields.String(), required=True)
+    default_distributor = fields.String(allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class ProductRegistered(ProductEvent):
+    name = "product_registered"
+
+
+class ProductUpdated(ProductEvent):
+    name = "product_updated"

@@ -5,9 +5,8 @@ from marshmallow import fields
 from shared.contracts import Contract
 
 
-class ProductionOrderCreated(Contract):
+class ProductionOrderEvent(Contract):
     service = "production"
-    name = "production_order_created"
     production_order_id = fields.String(required=True)
     order_id = fields.String(required=True)
     order_reference = fields.String(required=True)
@@ -15,3 +14,14 @@ class ProductionOrderCreated(Contract):
     name_ = fields.String(required=True, data_key="product_name")
     quantity = fields.Integer(required=True)
     status = fields.String(required=True)
+
+
+class ProductionOrderCreated(ProductionOrderEvent):
+    name = "production_order_created"
+
+
+class ProductionOrderFinished(ProductionOrderEvent):
+    """The made-in-house line is produced: orders marks it ready."""
+
+    name = "production_order_finished"
+    actor = fields.String(allow_none=True, required=True)

@@ -35,6 +35,7 @@ def bought(sku, name, quantity, unit_price, distributor) -> dict:
         "currency": "EUR",
         "distributor": distributor,
         "made_in_house": False,
+        "vat_rate": "20",
     }
 
 
@@ -130,7 +131,7 @@ def test_declining_a_new_order_notifies_the_client_and_bills_nothing(module_syst
     with module_system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload())
         declined = rpc.orders.decline_order(order["id"], "out of stock")
-        assert declined["status"] == "declined" and declined["decline_reason"] == "out of stock"
+        assert declined["status"] == "declined" and declined["reason"] == "out of stock"
         eventually(
             lambda: any(
                 n["event_type"] == "orders.order_declined"

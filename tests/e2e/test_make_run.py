@@ -25,7 +25,7 @@ def interrupt(process: subprocess.Popen) -> int:
 
 def answering(config) -> bool:
     try:
-        with ClusterRpcProxy(config, timeout=3) as rpc:
+        with ClusterRpcProxy(config, timeout=3, context_data={"actor": "tests"}) as rpc:
             return all(
                 getattr(rpc, s).log_status()
                 for s in ("orders", "billing", "production", "fulfilment", "notify")
@@ -41,10 +41,12 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
         first = start(amqp_uri, tmp_path / "var", log)
         try:
             eventually(lambda: answering(config), timeout=90)
-            with ClusterRpcProxy(config, timeout=15) as rpc:
+            with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
                 order = rpc.orders.place_order(order_payload(), idempotency_key="make-run")
                 rpc.orders.accept_order(order["id"])
                 invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
+                # production takes the made-in-house line into production
+                eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "in_production")
         finally:
             assert interrupt(first) == 0
         assert "The order-management system is running" in log_path.read_text()
@@ -53,8 +55,8 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
         second = start(amqp_uri, tmp_path / "var", log)
         try:
             eventually(lambda: answering(config), timeout=90)
-            with ClusterRpcProxy(config, timeout=15) as rpc:
-                assert rpc.orders.get_order(order["id"])["status"] == "accepted"
+            with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
+                assert rpc.orders.get_order(order["id"])["status"] == "in_production"
                 assert rpc.billing.invoices_for_order(order["id"]) == invoice
         finally:
             assert interrupt(second) == 0

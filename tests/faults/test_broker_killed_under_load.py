@@ -22,7 +22,7 @@ def accept_all(config, order_ids, accepted, failed, progress):
     for order_id in order_ids:
         try:
             if proxy_cm is None:
-                proxy_cm = ClusterRpcProxy(config, timeout=5)
+                proxy_cm = ClusterRpcProxy(config, timeout=5, context_data={"actor": "tests"})
                 rpc = proxy_cm.__enter__()
             if rpc.orders.accept_order(order_id)["status"] == "accepted":
                 accepted.append(order_id)

@@ -27,9 +27,9 @@ def test_the_relay_publishes_in_log_order_and_resumes_from_its_durable_position(
         queue = Queue("integrator", exchange=event_exchange("orders"), routing_key="#")
         queue(conn.default_channel).declare()
         for _ in range(3):
-            app.place_order(load(OrderIn(), order_payload()))
+            app.place_order(load(OrderIn(), order_payload()), "tests")
         assert Relay(app, amqp_uri).relay_pending() == 3
-        app.place_order(load(OrderIn(), order_payload()))
+        app.place_order(load(OrderIn(), order_payload()), "tests")
         restarted = Relay(app, amqp_uri)
         assert restarted.position() == 3
         assert restarted.relay_pending() == 1

@@ -1,0 +1,118 @@
+"""The catalogue the order desk sells from: clients and products, each an aggregate."""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+CLIENT_FIELDS = ("name", "email", "phone", "default_address")
+PRODUCT_FIELDS = (
+    "name",
+    "unit_price",
+    "currency",
+    "vat_rate",
+    "made_in_house",
+    "distributors",
+    "default_distributor",
+    "active",
+)
+
+
+class Client(Aggregate):
+    """A client known to the desk, by a unique code (the aggregate id derives from it)."""
+
+    @event("Registered")
+    def __init__(self, id: UUID, code: str, details: dict, actor: str):
+        self.code = code
+        self.name, self.email, self.phone = details["name"], details["email"], details["phone"]
+        self.default_address = details.get("default_address")
+        self.active = True
+
+    def update(self, changes: dict, actor: str) -> None:
+        if not self.active:
+            raise CatalogueRefused(f"client {self.code} is deactivated", "client_inactive")
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changed:
+            self._update(changes=changed, actor=actor)
+
+    @event("Updated")
+    def _update(self, changes: dict, actor: str) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    def deactivate(self, reason: str, actor: str) -> None:
+        if self.active:
+            self._deactivate(reason=reason, actor=actor)
+
+    @event("Deactivated")
+    def _deactivate(self, reason: str, actor: str) -> None:
+        self.active = False
+
+    def snapshot(self) -> dict:
+        """What an order keeps of its client: the details as they were when it was placed."""
+        return {"code": self.code, "name": self.name, "email": self.email, "phone": self.phone}
+
+
+class Product(Aggregate):
+    """A product by sku: its price, VAT rate, and who makes or supplies it."""
+
+    @event("Registered")
+    def __init__(self, id: UUID, sku: str, details: dict, actor: str):
+        self.sku = sku
+        for key in PRODUCT_FIELDS:
+            setattr(self, key, details[key])
+
+    def update(self, changes: dict, actor: str) -> None:
+        merged = {k: changes.get(k, getattr(self, k)) for k in PRODUCT_FIELDS}
+        check_supply(merged)
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changed:
+            self._update(changes=changed, actor=actor)
+
+    @event("Updated")
+    def _update(self, changes: dict, actor: str) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    def order_line(self, quantity: int, distributor: str | None) -> dict:
+        """A line snapshot: name and price as they are now."""
+        if not self.active:
+            raise CatalogueRefused(f"product {self.sku} is not active", "product_inactive")
+        if distributor is not None and distributor not in self.distributors:
+            raise CatalogueRefused(
+                f"{distributor} does not supply {self.sku} (it has {', '.join(self.distributors)})",
+                "distributor_not_listed",
+            )
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": quantity,
+            "unit_price": self.unit_price,
+            "currency": self.currency,
+            "vat_rate": self.vat_rate,
+            "distributor": None if self.made_in_house else distributor or self.default_distributor,
+            "made_in_house": self.made_in_house,
+        }
+
+
+def check_supply(details: dict) -> None:
+    """A bought-in product needs distributors, and its default must be one of them."""
+    if details["made_in_house"]:
+        return
+    if not details["distributors"]:
+        raise CatalogueRefused(
+            "a product not made in house needs a distributor", "no_distributor", "distributors"
+        )
+    if details["default_distributor"] not in details["distributors"]:
+        raise CatalogueRefused(
+            "the default distributor must be one of the product's distributors",
+            "default_distributor_not_listed",
+            "default_distributor",
+        )
+
+
+class CatalogueRefused(Exception):
+    """A catalogue rule was broken; `field` names the input at fault, if one is."""
+
+    def __init__(self, message: str, rule: str, field: str | None = None):
+        super().__init__(message)
+        self.rule, self.field = rule, field

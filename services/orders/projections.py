@@ -1,0 +1,288 @@
+"""The back office's read model: one row per order, client and product, written with each save.
+
+Every row is a pure function of its aggregate's state, so the incremental path (the row rewritten
+in the transaction that saves the aggregate) and a rebuild from the whole log give the same rows.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from services.orders.catalogue import Client, Product
+from services.orders.domain import CLOSED, Order
+
+SORTS = ("reference", "title", "client_code", "product", "placed", "total")
+
+
+def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    orders = sa.Table(
+        "orders_list",
+        metadata,
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("reference", sa.String(20), nullable=False, unique=True),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("title_key", sa.Text, nullable=False, index=True),
+        sa.Column("client_code", sa.String(64), nullable=False, index=True),
+        sa.Column("client_name", sa.Text, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False, index=True),
+        sa.Column("payment_status", sa.String(20), nullable=False),
+        sa.Column("placed", sa.DateTime, nullable=False, index=True),
+        sa.Column("total", sa.String(24), nullable=False),
+        sa.Column("total_key", sa.BigInteger, nullable=False, index=True),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("product", sa.Text, nullable=False),
+        sa.Column("product_key", sa.Text, nullable=False, index=True),
+        sa.Column("search", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    order_products = sa.Table(
+        "orders_list_products",
+        metadata,
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("sku", sa.String(64), primary_key=True),
+        sa.Index("orders_list_products_sku", "sku", "order_id"),
+    )
+    clients = sa.Table(
+        "orders_clients",
+        metadata,
+        sa.Column("code", sa.String(64), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("email", sa.Text, nullable=False),
+        sa.Column("phone", sa.Text, nullable=False),
+        sa.Column("default_address", sa.JSON),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    products = sa.Table(
+        "orders_products",
+        metadata,
+        sa.Column("sku", sa.String(64), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("details", sa.JSON, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    return {
+        "orders": orders,
+        "order_products": order_products,
+        "clients": clients,
+        "products": products,
+    }
+
+
+def write(session, tables: dict, aggregates) -> None:
+    """Rewrite the rows of every aggregate just saved (inside the saving transaction)."""
+    for aggregate in aggregates:
+        if isinstance(aggregate, Order):
+            _replace(session, tables["orders"], "order_id", [order_row(aggregate)])
+            _replace(session, tables["order_products"], "order_id", _product_rows(aggregate))
+        elif isinstance(aggregate, Client):
+            _replace(session, tables["clients"], "code", [client_row(aggregate)])
+        elif isinstance(aggregate, Product):
+            _replace(session, tables["products"], "sku", [product_row(aggregate)])
+
+
+def _replace(session, table: sa.Table, key: str, rows: list) -> None:
+    session.execute(table.delete().where(table.c[key] == rows[0][key]))
+    session.execute(table.insert(), rows)
+
+
+def order_row(order: Order) -> dict:
+    client = order.client
+    names = [line["name"] for line in order.lines]
+    skus = [line["sku"] for line in order.lines]
+    return {
+        "order_id": str(order.id),
+        "reference": order.reference,
+        "title": order.title,
+        "title_key": order.title.lower(),
+        "client_code": client.get("code") or "",
+        "client_name": client["name"],
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "placed": _utc(order.placed),
+        "total": str(order.total),
+        "total_key": int(order.total * 10000),
+        "currency": order.currency,
+        "product": names[0],
+        "product_key": names[0].lower(),
+        "search": "\n".join(
+            [order.reference, order.title, client.get("code") or "", client["name"], *skus, *names]
+        ).lower(),
+        "version": order.version,
+    }
+
+
+def _product_rows(order: Order) -> list:
+    return [{"order_id": str(order.id), "sku": line["sku"]} for line in order.lines]
+
+
+def client_row(client: Client) -> dict:
+    return {
+        "code": client.code,
+        "name": client.name,
+        "email": client.email,
+        "phone": client.phone,
+        "default_address": client.default_address,
+        "active": client.active,
+        "version": client.version,
+    }
+
+
+def product_row(product: Product) -> dict:
+    details = {
+        "unit_price": str(product.unit_price),
+        "currency": product.currency,
+        "vat_rate": str(product.vat_rate),
+        "made_in_house": product.made_in_house,
+        "distributors": product.distributors,
+        "default_distributor": product.default_distributor,
+    }
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "details": details,
+        "active": product.active,
+        "version": product.version,
+    }
+
+
+def _utc(iso: str) -> datetime:
+    """Placed times are kept as naive UTC, which SQLite and PostgreSQL compare alike."""
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+# -- the list query ------------------------------------------------------------------------------
+def sort_column(table: sa.Table, sort: str):
+    return {
+        "reference": table.c.reference,
+        "title": table.c.title_key,
+        "client_code": table.c.client_code,
+        "product": table.c.product_key,
+        "placed": table.c.placed,
+        "total": table.c.total_key,
+    }[sort]
+
+
+def filters(tables: dict, query: dict, with_status: bool = True) -> list:
+    """The WHERE clauses of a list query; counts per status leave the status filters out."""
+    orders, clauses = tables["orders"], []
+    if with_status:
+        if query.get("statuses"):
+            clauses.append(orders.c.status.in_(query["statuses"]))
+        elif not query.get("include_closed"):
+            clauses.append(orders.c.status.not_in(CLOSED))
+    if query.get("client_code"):
+        clauses.append(orders.c.client_code == query["client_code"])
+    if query.get("sku"):
+        linked = tables["order_products"]
+        clauses.append(
+            orders.c.order_id.in_(sa.select(linked.c.order_id).where(linked.c.sku == query["sku"]))
+        )
+    if query.get("placed_from"):
+        clauses.append(
+            orders.c.placed >= datetime.combine(query["placed_from"], datetime.min.time())
+        )
+    if query.get("placed_to"):
+        end = datetime.combine(query["placed_to"], datetime.min.time()) + timedelta(days=1)
+        clauses.append(orders.c.placed < end)
+    for term in (query.get("search") or "").lower().split():
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(orders.c.search.like(f"%{escaped}%", escape="\\"))
+    return clauses
+
+
+def list_orders(conn, tables: dict, query: dict) -> dict:
+    orders = tables["orders"]
+    column = sort_column(orders, query["sort"])
+    descending = query["direction"] == "desc"
+    clauses = filters(tables, query)
+    fingerprint = _fingerprint(query)
+    if query.get("cursor"):
+        value, last_id = decode_cursor(query["cursor"], fingerprint, query["sort"])
+        if descending:
+            after = sa.or_(column < value, sa.and_(column == value, orders.c.order_id < last_id))
+        else:
+            after = sa.or_(column > value, sa.and_(column == value, orders.c.order_id > last_id))
+        clauses.append(after)
+    order_by = (
+        [column.desc(), orders.c.order_id.desc()] if descending else [column, orders.c.order_id]
+    )
+    rows = conn.execute(
+        sa.select(orders).where(*clauses).order_by(*order_by).limit(query["limit"] + 1)
+    ).all()
+    page, more = rows[: query["limit"]], len(rows) > query["limit"]
+    last = page[-1] if page else None
+    next_cursor = (
+        encode_cursor(fingerprint, query["sort"], getattr(last, column.key), last.order_id)
+        if more
+        else None
+    )
+    return {
+        "orders": [summary(row) for row in page],
+        "next_cursor": next_cursor,
+        "counts": counts(conn, tables, query),
+    }
+
+
+def counts(conn, tables: dict, query: dict) -> dict:
+    orders = tables["orders"]
+    statement = (
+        sa.select(orders.c.status, sa.func.count())
+        .where(*filters(tables, query, with_status=False))
+        .group_by(orders.c.status)
+    )
+    return {status: count for status, count in conn.execute(statement)}
+
+
+def summary(row) -> dict:
+    return {
+        "id": row.order_id,
+        "reference": row.reference,
+        "title": row.title,
+        "client_code": row.client_code or None,
+        "client_name": row.client_name,
+        "status": row.status,
+        "payment_status": row.payment_status,
+        "placed": row.placed.replace(tzinfo=UTC).isoformat(),
+        "total": row.total,
+        "currency": row.currency,
+        "product": row.product,
+    }
+
+
+def _fingerprint(query: dict) -> str:
+    keys = ("sort", "direction", "statuses", "client_code", "sku", "placed_from", "placed_to")
+    basis = {k: str(query.get(k)) for k in (*keys, "include_closed", "search")}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def encode_cursor(fingerprint: str, sort: str, value, order_id: str) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([fingerprint, value, order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str, sort: str):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, value, order_id = json.loads(raw)
+        if sort == "placed":
+            value = datetime.fromisoformat(value)
+    except (ValueError, TypeError, binascii.Error):
+        raise CursorRefused("not a cursor this service issued") from None
+    if made_for != fingerprint:
+        raise CursorRefused("the cursor belongs to a different sort or filter; start again")
+    return value, order_id
+
+
+class CursorRefused(ValueError):
+    pass

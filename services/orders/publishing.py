@@ -1,0 +1,94 @@
+"""What the orders service publishes: each private domain event mapped to a public contract."""
+
+from services.orders.catalogue import Client, Product
+from services.orders.domain import Order
+
+# domain event -> integration event name, for events whose data is the order plus the event's own
+# fields (named in contracts/orders.py)
+ORDER_EVENTS = {
+    Order.Accepted: "order_accepted",
+    Order.Declined: "order_declined",
+    Order.Voided: "order_voided",
+    Order.Held: "order_held",
+    Order.Released: "order_released",
+    Order.LineInProduction: "line_in_production",
+    Order.LineReady: "line_ready",
+    Order.ShippingShipped: "shipping_shipped",
+    Order.LinesDelivered: "lines_delivered",
+    Order.Completed: "order_completed",
+    Order.Edited: "order_edited",
+    Order.ShippingAdded: "shippings_changed",
+    Order.QuantityMoved: "shippings_changed",
+    Order.ShippingRescheduled: "shippings_changed",
+    Order.NoteAdded: "note_added",
+    Order.ClaimOpened: "claim_opened",
+    Order.ClaimResolved: "claim_resolved",
+    Order.Linked: "order_linked",
+    Order.PaymentStatusChanged: "payment_status_changed",
+}
+SHIPPING_CHANGES = {
+    Order.ShippingAdded: "added",
+    Order.QuantityMoved: "moved",
+    Order.ShippingRescheduled: "rescheduled",
+}
+CATALOGUE_EVENTS = {
+    Client.Registered: "client_registered",
+    Client.Updated: "client_updated",
+    Client.Deactivated: "client_deactivated",
+    Product.Registered: "product_registered",
+    Product.Updated: "product_updated",
+}
+
+
+def integration_event(app, domain_event) -> tuple[str, dict] | None:
+    kind = type(domain_event)
+    if kind in CATALOGUE_EVENTS:
+        entry = app.state_at(domain_event)
+        return CATALOGUE_EVENTS[kind], dict(vars(entry), name_=entry.name)
+    order = app.state_at(domain_event)
+    if kind is Order.Placed:
+        return "order_placed", dict(order_data(order), channel=order.channel, note=order.note)
+    if kind not in ORDER_EVENTS:
+        return None
+    fields = {k: v for k, v in vars(domain_event).items() if not k.startswith("originator")}
+    fields.pop("timestamp", None)
+    data = {**fields, **order_data(order)}  # the order's own fields win over the event's
+    if kind is Order.ShippingShipped:
+        shipping = order.shipping(domain_event.shipping_id)
+        data.update(
+            planned_date=shipping["planned_date"],
+            address=shipping["address"],
+            lines=[dict(order.line(s["sku"]), quantity=s["quantity"]) for s in shipping["lines"]],
+        )
+    elif kind in (Order.ClaimOpened, Order.ClaimResolved):
+        data["claim"] = order.claim(domain_event.claim_id)
+    elif kind is Order.LinesDelivered:
+        data["delivered_now"] = domain_event.lines
+    elif kind in SHIPPING_CHANGES:
+        data["change"] = SHIPPING_CHANGES[kind]
+        data["shipping_id"] = (
+            domain_event.shipping["id"]
+            if kind is Order.ShippingAdded
+            else domain_event.to_id
+            if kind is Order.QuantityMoved
+            else domain_event.shipping_id
+        )
+    return ORDER_EVENTS[kind], data
+
+
+def order_data(order: Order) -> dict:
+    """What every order event carries: the order as it stands after the event."""
+    return {
+        "order_id": str(order.id),
+        "reference": order.reference,
+        "title": order.title,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "client": order.client,
+        "lines": order.lines,
+        "shippings": order.shippings,
+        "payment_method": order.payment_method,
+        "total": order.total,
+        "currency": order.currency,
+        "links": order.links,
+    }

@@ -1,0 +1,64 @@
+"""How orders and catalogue entries are shown to callers: JSON-ready dicts (money as strings)."""
+
+from decimal import Decimal
+
+from services.orders.catalogue import PRODUCT_FIELDS, Client, Product
+from services.orders.domain import Order
+
+
+def jsonable(value):
+    """Decimals become strings (never floats); containers are copied through."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def show_order(order: Order, history: list) -> dict:
+    return jsonable(
+        {
+            "id": str(order.id),
+            "reference": order.reference,
+            "title": order.title,
+            "status": order.status,
+            "payment_status": order.payment_status,
+            "hold": order.hold,
+            "reason": order.reason,
+            "client": order.client,
+            "channel": order.channel,
+            "payment_method": order.payment_method,
+            "note": order.note,
+            "placed": order.placed,
+            "lines": order.lines,
+            "ordered": {line["sku"]: line["quantity"] for line in order.lines},
+            "shippings": order.shippings,
+            "total": order.total,
+            "currency": order.currency,
+            "notes": order.notes,
+            "claims": order.claims,
+            "links": order.links,
+            "version": order.version,
+            "history": history,
+        }
+    )
+
+
+def show_client(client: Client) -> dict:
+    return {
+        "code": client.code,
+        "name": client.name,
+        "email": client.email,
+        "phone": client.phone,
+        "default_address": client.default_address,
+        "active": client.active,
+        "version": client.version,
+    }
+
+
+def show_product(product: Product) -> dict:
+    shown = {"sku": product.sku, "version": product.version}
+    shown.update({k: getattr(product, k) for k in PRODUCT_FIELDS})
+    return jsonable(shown)
