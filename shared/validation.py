@@ -1,5 +1,6 @@
 """Strict marshmallow fields and a loader that turns every bad input into a typed ValidationFailed."""
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -65,8 +66,13 @@ class Currency(fields.String):
         )
 
 
-def load(schema: Schema, payload, what: str = "input"):
-    """Validate `payload`; raise ValidationFailed naming every bad field (dotted paths)."""
+def load(schema: Schema | type[Schema], payload, what: str = "input"):
+    """Validate `payload`; raise ValidationFailed naming every bad field (dotted paths).
+
+    Pass the schema class to reuse one instance per class (building a nested schema costs more
+    than loading with it)."""
+    if isinstance(schema, type):
+        schema = _instance(schema)
     if not isinstance(payload, dict):
         raise ValidationFailed(f"invalid {what}", {"_schema": ["Must be an object."]})
     try:
@@ -93,3 +99,8 @@ class StrictBool(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("Must be true or false.")
         return value
+
+
+@functools.cache
+def _instance(schema_class: type[Schema]) -> Schema:
+    return schema_class()

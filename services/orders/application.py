@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.orders import projections
-from services.orders.catalogue import Client, Product, check_supply
+from services.orders.catalogue import CatalogueRefused, Client, Product, check_supply, line_from
 from services.orders.domain import Order
 from services.orders.publishing import integration_event
 from shared.errors import Conflict, ValidationFailed
@@ -131,11 +131,16 @@ class OrdersApplication(ServiceApplication):
             raise Conflict("a concurrent change won; place the order again", {}) from None
         return placed
 
-    def place_many(self, orders: list[dict], actor: str) -> list[Order]:
-        """Place many validated orders in one transaction (imports, and generating test data)."""
+    def place_many(self, orders: list[dict], actor: str, then: Callable | None = None) -> list:
+        """Place many validated orders in one transaction (imports, and generating test data);
+        `then(order, index)` may move each on (accept, ship…) before the save."""
         args = [self._order_args(uuid4(), order, actor) for order in orders]
         with self.transaction() as session:
-            placed = [Order(reference=self._next_reference(session), **a) for a in args]
+            references = self._next_references(session, len(args))
+            placed = [Order(reference=r, **a) for r, a in zip(references, args, strict=True)]
+            for index, order in enumerate(placed):
+                if then:
+                    then(order, index)
             self.save(*placed)
         return placed
 
@@ -169,32 +174,51 @@ class OrdersApplication(ServiceApplication):
         )
 
     def _client_for(self, order: dict) -> dict:
-        if order.get("client_code"):
-            client = self.get(client_id_for(order["client_code"]), "client")
-            if not client.active:
-                raise ValidationFailed(
-                    "client deactivated",
-                    {"client_code": [f"Client {client.code} is deactivated."]},
-                )
-            return dict(client.snapshot(), default_address=client.default_address)
-        return dict(order["client"], code=None)
+        """A known client's details from the catalogue (as they are now), or a guest's."""
+        code = order.get("client_code")
+        if not code:
+            return dict(order["client"], code=None)
+        row = self._catalogue_row("clients", code)
+        if row is None or not row.active:
+            problem = "is deactivated" if row else "is unknown: register it first"
+            raise ValidationFailed("invalid client", {"client_code": [f"Client {code} {problem}."]})
+        return {
+            "code": code,
+            "name": row.name,
+            "email": row.email,
+            "phone": row.phone,
+            "default_address": row.default_address,
+        }
 
     def _lines_for(self, lines: list, field: str) -> list:
+        """Lines described in full are taken as given; the others come from the catalogue."""
         resolved, errors = [], {}
         for i, line in enumerate(lines):
-            if "name" in line:  # a line described in full (a storefront's own snapshot)
+            if "name" in line:
                 resolved.append(line)
                 continue
+            row = self._catalogue_row("products", line["sku"])
+            if row is None:
+                errors[f"{field}.{i}.sku"] = [
+                    f"Unknown product {line['sku']}: register it, or describe the line in full."
+                ]
+                continue
             try:
-                product = self.repository.get(product_id_for(line["sku"]))
-                resolved.append(product.order_line(line["quantity"], line.get("distributor")))
-            except Exception as exc:  # noqa: BLE001 - reported per line below
-                errors[f"{field}.{i}.sku"] = [_catalogue_error(line["sku"], exc)]
+                resolved.append(line_from(_product(row), line["quantity"], line.get("distributor")))
+            except CatalogueRefused as exc:
+                errors[f"{field}.{i}.sku"] = [str(exc)]
         if len({line["currency"] for line in resolved}) > 1:
             errors[f"{field}.currency"] = ["All lines of an order must share one currency."]
         if errors:
             raise ValidationFailed("invalid order lines", errors)
         return resolved
+
+    def _catalogue_row(self, table: str, key: str):
+        """The catalogue's read model is written with each save, so it is as current as the log."""
+        table = self.tables[table]
+        column = table.c.code if "code" in table.c else table.c.sku
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(table).where(column == key)).first()
 
     # -- the lifecycle ----------------------------------------------------------------------------
     def accept_order(self, order_id: str, actor: str) -> Order:
@@ -381,11 +405,11 @@ class OrdersApplication(ServiceApplication):
         return new
 
     def _current_line(self, line: dict) -> dict:
-        try:
-            product = self.repository.get(product_id_for(line["sku"]))
-            return product.order_line(line["quantity"], line["distributor"])
-        except Exception:  # noqa: BLE001 - not (or no longer) in the catalogue: keep the snapshot
+        """Today's catalogue price for a product still sold; the old snapshot otherwise."""
+        row = self._catalogue_row("products", line["sku"])
+        if row is None or not row.active:
             return line
+        return line_from(_product(row), line["quantity"], None)
 
     # -- reacting to billing and production ------------------------------------------------------
     def react(self, envelope: dict) -> list:
@@ -423,18 +447,20 @@ class OrdersApplication(ServiceApplication):
             }
 
     def rebuild_read_model(self) -> int:
-        """Drop every read-model row and write it again from the aggregates in the log."""
-        ids, position = [], 0
-        while batch := self.notifications_after(position, 1000):
-            ids += [n.originator_id for n in batch if n.originator_version == 1]
+        """Drop every read-model row and write it again from one replay of the whole log."""
+        aggregates, position = {}, 0
+        while batch := self.notifications_after(position, 2000):
+            for notification in batch:
+                event = self.mapper.to_domain_event(notification)
+                aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
             position = batch[-1].id
+        replayed = list(aggregates.values())
         with self.transaction() as session:
             for table in self.tables.values():
                 session.execute(table.delete())
-            for start in range(0, len(ids), 500):
-                aggregates = [self.repository.get(i) for i in ids[start : start + 500]]
-                projections.write(session, self.tables, aggregates)
-        return len(ids)
+            for start in range(0, len(replayed), 1000):
+                projections.write(session, self.tables, replayed[start : start + 1000])
+        return len(replayed)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _change(self, aggregate_id, what: str, command: Callable) -> object:
@@ -457,6 +483,9 @@ class OrdersApplication(ServiceApplication):
 
     def _next_reference(self, session) -> str:
         """`2026-000123`: sequential per year, taken in the transaction that saves the order."""
+        return self._next_references(session, 1)[0]
+
+    def _next_references(self, session, count: int) -> list[str]:
         year = datetime.now(UTC).year
         insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
             self.counters
@@ -465,10 +494,10 @@ class OrdersApplication(ServiceApplication):
         last = session.execute(
             self.counters.update()
             .where(self.counters.c.year == year)
-            .values(last=self.counters.c.last + 1)
+            .values(last=self.counters.c.last + count)
             .returning(self.counters.c.last)
         ).scalar_one()
-        return f"{year}-{last:06d}"
+        return [f"{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
     def integration_event(self, domain_event):
         return integration_event(self, domain_event)
@@ -527,12 +556,17 @@ def _title(lines: list) -> str:
     return lines[0]["name"] + (f" + {more} more" if more else "")
 
 
-def _catalogue_error(sku: str, exc: Exception) -> str:
-    from eventsourcing.application import AggregateNotFoundError
-
-    if isinstance(exc, AggregateNotFoundError):
-        return f"Unknown product {sku}: register it, or describe the line in full."
-    return str(exc)
+def _product(row) -> dict:
+    """A product row of the read model as the catalogue's `line_from` takes it."""
+    details = row.details
+    return dict(
+        details,
+        sku=row.sku,
+        name=row.name,
+        active=row.active,
+        unit_price=Decimal(details["unit_price"]),
+        vat_rate=Decimal(details["vat_rate"]),
+    )
 
 
 def _now() -> str:

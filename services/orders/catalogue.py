@@ -74,24 +74,30 @@ class Product(Aggregate):
             setattr(self, key, value)
 
     def order_line(self, quantity: int, distributor: str | None) -> dict:
-        """A line snapshot: name and price as they are now."""
-        if not self.active:
-            raise CatalogueRefused(f"product {self.sku} is not active", "product_inactive")
-        if distributor is not None and distributor not in self.distributors:
-            raise CatalogueRefused(
-                f"{distributor} does not supply {self.sku} (it has {', '.join(self.distributors)})",
-                "distributor_not_listed",
-            )
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "quantity": quantity,
-            "unit_price": self.unit_price,
-            "currency": self.currency,
-            "vat_rate": self.vat_rate,
-            "distributor": None if self.made_in_house else distributor or self.default_distributor,
-            "made_in_house": self.made_in_house,
-        }
+        return line_from(dict(vars(self), sku=self.sku), quantity, distributor)
+
+
+def line_from(product: dict, quantity: int, distributor: str | None) -> dict:
+    """An order line from a product (its fields as a dict): name and price as they are now."""
+    sku = product["sku"]
+    if not product["active"]:
+        raise CatalogueRefused(f"product {sku} is not active", "product_inactive")
+    if distributor is not None and distributor not in product["distributors"]:
+        raise CatalogueRefused(
+            f"{distributor} does not supply {sku} (it has {', '.join(product['distributors'])})",
+            "distributor_not_listed",
+        )
+    made_in_house = product["made_in_house"]
+    return {
+        "sku": sku,
+        "name": product["name"],
+        "quantity": quantity,
+        "unit_price": product["unit_price"],
+        "currency": product["currency"],
+        "vat_rate": product["vat_rate"],
+        "distributor": None if made_in_house else distributor or product["default_distributor"],
+        "made_in_house": made_in_house,
+    }
 
 
 def check_supply(details: dict) -> None:

@@ -16,6 +16,8 @@ from services.orders.catalogue import Client, Product
 from services.orders.domain import CLOSED, Order
 
 SORTS = ("reference", "title", "client_code", "product", "placed", "total")
+# Sort keys compare by code point on both stores (PostgreSQL's default collation follows the locale).
+KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
 def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
@@ -23,10 +25,10 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         "orders_list",
         metadata,
         sa.Column("order_id", sa.String(36), primary_key=True),
-        sa.Column("reference", sa.String(20), nullable=False, unique=True),
+        sa.Column("reference", KEY, nullable=False, unique=True),
         sa.Column("title", sa.Text, nullable=False),
-        sa.Column("title_key", sa.Text, nullable=False, index=True),
-        sa.Column("client_code", sa.String(64), nullable=False, index=True),
+        sa.Column("title_key", KEY, nullable=False, index=True),
+        sa.Column("client_code", KEY, nullable=False, index=True),
         sa.Column("client_name", sa.Text, nullable=False),
         sa.Column("status", sa.String(20), nullable=False, index=True),
         sa.Column("payment_status", sa.String(20), nullable=False),
@@ -35,7 +37,7 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("total_key", sa.BigInteger, nullable=False, index=True),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("product", sa.Text, nullable=False),
-        sa.Column("product_key", sa.Text, nullable=False, index=True),
+        sa.Column("product_key", KEY, nullable=False, index=True),
         sa.Column("search", sa.Text, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
@@ -76,19 +78,31 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
 
 def write(session, tables: dict, aggregates) -> None:
     """Rewrite the rows of every aggregate just saved (inside the saving transaction)."""
+    rows: dict[str, list] = {name: [] for name in tables}
     for aggregate in aggregates:
         if isinstance(aggregate, Order):
-            _replace(session, tables["orders"], "order_id", [order_row(aggregate)])
-            _replace(session, tables["order_products"], "order_id", _product_rows(aggregate))
+            rows["orders"].append(order_row(aggregate))
+            rows["order_products"] += _product_rows(aggregate)
         elif isinstance(aggregate, Client):
-            _replace(session, tables["clients"], "code", [client_row(aggregate)])
+            rows["clients"].append(client_row(aggregate))
         elif isinstance(aggregate, Product):
-            _replace(session, tables["products"], "sku", [product_row(aggregate)])
+            rows["products"].append(product_row(aggregate))
+    order_ids = [row["order_id"] for row in rows["orders"]]
+    _replace(session, tables["orders"], "order_id", order_ids, rows["orders"])
+    _replace(session, tables["order_products"], "order_id", order_ids, rows["order_products"])
+    _replace(
+        session, tables["clients"], "code", [r["code"] for r in rows["clients"]], rows["clients"]
+    )
+    _replace(
+        session, tables["products"], "sku", [r["sku"] for r in rows["products"]], rows["products"]
+    )
 
 
-def _replace(session, table: sa.Table, key: str, rows: list) -> None:
-    session.execute(table.delete().where(table.c[key] == rows[0][key]))
-    session.execute(table.insert(), rows)
+def _replace(session, table: sa.Table, key: str, keys: list, rows: list) -> None:
+    if keys:
+        session.execute(table.delete().where(table.c[key].in_(keys)))
+    if rows:
+        session.execute(table.insert(), rows)
 
 
 def order_row(order: Order) -> dict:

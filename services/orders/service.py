@@ -97,7 +97,7 @@ def key(idempotency_key, required: bool = False) -> str | None:
 
 
 def reason_of(reason, required: bool = True):
-    schema = ReasonIn() if required else OptionalReasonIn()
+    schema = ReasonIn if required else OptionalReasonIn
     return load(schema, {"reason": reason} if reason is not None else {})["reason"]
 
 
@@ -109,13 +109,13 @@ class OrdersService(EventLogRpc):
     @command
     def register_client(self, code, client, actor=None):
         """`register_client("ACME", {"name": …, "email": …, "phone": …, "default_address": {…}})`."""
-        details = load(ClientDetailsIn(), client, "client")
+        details = load(ClientDetailsIn, client, "client")
         return show_client(self.store.register_client(_code(code, "code"), details, who(actor)))
 
     @command
     def update_client(self, code, changes, actor=None):
         """`update_client("ACME", {"phone": "+44 …"})`: only the fields given change."""
-        changes = load(ClientChangesIn(), changes, "changes")
+        changes = load(ClientChangesIn, changes, "changes")
         return show_client(self.store.update_client(_code(code, "code"), changes, who(actor)))
 
     @command
@@ -128,7 +128,7 @@ class OrdersService(EventLogRpc):
     @command
     def list_clients(self, query=None):
         """`list_clients({"active": true, "search": "acme", "after": "AC", "limit": 50})`."""
-        result = self.store.list_clients(load(ListCatalogueIn(), query or {}, "query"))
+        result = self.store.list_clients(load(ListCatalogueIn, query or {}, "query"))
         return {"clients": result["items"], "next_after": result["next_after"]}
 
     @command
@@ -136,19 +136,19 @@ class OrdersService(EventLogRpc):
         """`register_product("MUG-1", {"name": "Mug", "unit_price": "9.50", "currency": "EUR",
         "vat_rate": "20", "made_in_house": false, "distributors": ["acme"],
         "default_distributor": "acme"})`."""
-        details = load(ProductDetailsIn(), product, "product")
+        details = load(ProductDetailsIn, product, "product")
         return show_product(self.store.register_product(_code(sku, "sku"), details, who(actor)))
 
     @command
     def update_product(self, sku, changes, actor=None):
         """`update_product("MUG-1", {"unit_price": "9.90"})`; `{"active": false}` withdraws it."""
-        changes = load(ProductChangesIn(), changes, "changes")
+        changes = load(ProductChangesIn, changes, "changes")
         return show_product(self.store.update_product(_code(sku, "sku"), changes, who(actor)))
 
     @command
     def list_products(self, query=None):
         """`list_products({"active": true, "search": "mug"})` -> `{"products": […], "next_after"}`."""
-        result = self.store.list_products(load(ListCatalogueIn(), query or {}, "query"))
+        result = self.store.list_products(load(ListCatalogueIn, query or {}, "query"))
         return {"products": result["items"], "next_after": result["next_after"]}
 
     # -- placing ---------------------------------------------------------------------------------
@@ -156,14 +156,14 @@ class OrdersService(EventLogRpc):
     def place_order(self, order, idempotency_key=None, actor=None):
         """Place an order (shape in docs/orders-rpc.md); returns it as get_order does."""
         idempotency_key = key(idempotency_key)
-        order = load(OrderIn(), order, "order")
+        order = load(OrderIn, order, "order")
         return self._show(self.store.place_order(order, who(actor), idempotency_key))
 
     @command
     def duplicate_order(self, order_id, idempotency_key, planned_date=None, actor=None):
         """A new order with the same client and products: `duplicate_order("3f0c…", "dup-1")`."""
         check_id(order_id=order_id)
-        options = load(DuplicateIn(), {"planned_date": planned_date} if planned_date else {})
+        options = load(DuplicateIn, {"planned_date": planned_date} if planned_date else {})
         new = self.store.duplicate_order(
             order_id, who(actor), key(idempotency_key, True), options["planned_date"]
         )
@@ -174,7 +174,7 @@ class OrdersService(EventLogRpc):
         """A new order for the client of `order_id`: `order` is place_order's without a client."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key, True)
-        order = load(ForClientIn(), order, "order")
+        order = load(ForClientIn, order, "order")
         return self._show(
             self.store.new_order_for_client(order_id, order, who(actor), idempotency_key)
         )
@@ -220,7 +220,7 @@ class OrdersService(EventLogRpc):
     def mark_delivered(self, order_id, lines, actor=None):
         """`mark_delivered("3f0c…", [{"sku": "MUG-1", "quantity": 2}])`: up to what has shipped."""
         check_id(order_id=order_id)
-        lines = load(QuantitiesIn(), {"lines": lines})["lines"]
+        lines = load(QuantitiesIn, {"lines": lines})["lines"]
         return self._show(self.store.mark_delivered(order_id, lines, who(actor)))
 
     @command
@@ -238,7 +238,7 @@ class OrdersService(EventLogRpc):
         `edit_order("3f0c…", {"shippings": [{"id": "9a1e…", "lines": [{"sku": "MUG-1",
         "quantity": 5}]}], "new_lines": [], "reason": "client asked"})`."""
         check_id(order_id=order_id)
-        edit = load(EditIn(), edit, "edit")
+        edit = load(EditIn, edit, "edit")
         return self._show(self.store.edit_order(order_id, edit, who(actor)))
 
     @command
@@ -248,7 +248,7 @@ class OrdersService(EventLogRpc):
         "from_shipping": "9a1e…"}]}, "split-1")`."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
-        shipping = load(NewShippingIn(), shipping, "shipping")
+        shipping = load(NewShippingIn, shipping, "shipping")
         return self._show(self.store.add_shipping(order_id, shipping, who(actor), idempotency_key))
 
     @command
@@ -256,7 +256,7 @@ class OrdersService(EventLogRpc):
         """`move_quantity("3f0c…", {"from_shipping": "9a1e…", "to_shipping": "77b0…",
         "sku": "MUG-1", "quantity": 1})`; a shipping left empty is removed."""
         check_id(order_id=order_id)
-        move = load(MoveIn(), move, "move")
+        move = load(MoveIn, move, "move")
         return self._show(self.store.move_quantity(order_id, move, who(actor)))
 
     @command
@@ -264,7 +264,7 @@ class OrdersService(EventLogRpc):
         """`reschedule_shipping("3f0c…", "9a1e…", {"planned_date": "2026-12-24",
         "reason": "client away"})`; an `address` may change too."""
         check_id(order_id=order_id, shipping_id=shipping_id)
-        change = load(RescheduleIn(), change, "change")
+        change = load(RescheduleIn, change, "change")
         return self._show(self.store.reschedule_shipping(order_id, shipping_id, change, who(actor)))
 
     # -- notes and claims ------------------------------------------------------------------------
@@ -274,7 +274,7 @@ class OrdersService(EventLogRpc):
         production or client."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
-        note = load(NoteIn(), note, "note")
+        note = load(NoteIn, note, "note")
         return self._show(self.store.add_note(order_id, note, who(actor), idempotency_key))
 
     @command
@@ -283,7 +283,7 @@ class OrdersService(EventLogRpc):
         "lines": [{"sku": "CARD-9", "quantity": 20}]})` -> the order and the new `claim_id`."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
-        claim = load(ClaimIn(), claim, "claim")
+        claim = load(ClaimIn, claim, "claim")
         order, claim_id = self.store.open_claim(order_id, claim, who(actor), idempotency_key)
         return dict(self._show(order), claim_id=claim_id)
 
@@ -292,7 +292,7 @@ class OrdersService(EventLogRpc):
         """`resolve_claim("3f0c…", "c1…", {"resolution": "reprinted", "reason": "our fault"})`
         places a free reprint of the claimed lines, linked both ways; or "rejected"."""
         check_id(order_id=order_id, claim_id=claim_id)
-        resolution = load(ResolutionIn(), resolution, "resolution")
+        resolution = load(ResolutionIn, resolution, "resolution")
         return self._show(self.store.resolve_claim(order_id, claim_id, resolution, who(actor)))
 
     # -- queries ---------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ class OrdersService(EventLogRpc):
         """`list_orders({"sort": "total", "direction": "desc", "statuses": ["accepted"],
         "search": "ada", "limit": 50})` -> `{"orders": […], "next_cursor": …, "counts": {…}}`;
         pass `next_cursor` back as `cursor` (with the same query) for the next page."""
-        return self.store.list_orders(load(ListOrdersIn(), query or {}, "query"))
+        return self.store.list_orders(load(ListOrdersIn, query or {}, "query"))
 
     @command
     def rebuild_read_model(self):

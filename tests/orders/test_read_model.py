@@ -1,0 +1,193 @@
+"""The back office's list query on 10,000 generated orders, on SQLite and PostgreSQL: every sort
+both ways, every filter, search, counts, and pagination without duplicates or gaps. Expected
+results are computed here, in Python, from the orders the generator placed."""
+
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+
+from oms.generate import generate
+from services.orders.application import OrdersApplication
+from services.orders.domain import CLOSED
+from services.orders.projections import SORTS, CursorRefused
+
+COUNT = 10_000
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def desk(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/orders.sqlite3"
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"t{uuid.uuid4().hex[:10]}")
+    app = OrdersApplication(url)
+    orders = generate(app, COUNT)
+    yield app, {str(o.id): o for o in orders}
+    app.close()
+
+
+def placed(order) -> datetime:
+    return datetime.fromisoformat(order.placed).astimezone(UTC).replace(tzinfo=None)
+
+
+SORT_KEYS = {
+    "reference": lambda o: o.reference,
+    "title": lambda o: o.title.lower(),
+    "client_code": lambda o: o.client.get("code") or "",
+    "product": lambda o: o.lines[0]["name"].lower(),
+    "placed": placed,
+    "total": lambda o: int(o.total * 10000),
+}
+
+
+def everything(app, **query) -> list[str]:
+    """Every page of a query, following the cursors; the ids in the order served."""
+    query = {"sort": "placed", "direction": "desc", "limit": 500, **query}
+    ids, cursor = [], None
+    while True:
+        page = app.list_orders(dict(query, cursor=cursor))
+        ids += [row["id"] for row in page["orders"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def expected(orders, key, descending, keep=lambda o: True) -> list[str]:
+    chosen = [o for o in orders.values() if keep(o)]
+    ordered = sorted(chosen, key=lambda o: (key(o), str(o.id)), reverse=descending)
+    return [str(o.id) for o in ordered]
+
+
+def test_the_generated_desk_has_every_status(desk):
+    _, orders = desk
+    assert len(orders) == COUNT
+    assert len(Counter(o.status for o in orders.values())) == 11
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+@pytest.mark.parametrize("sort", SORTS)
+def test_every_sort_pages_through_all_orders_in_order(desk, sort, direction):
+    app, orders = desk
+    served = everything(app, sort=sort, direction=direction, include_closed=True)
+    assert served == expected(orders, SORT_KEYS[sort], direction == "desc")
+
+
+def test_small_pages_have_no_duplicates_or_gaps(desk):
+    app, orders = desk
+    served = everything(app, sort="total", direction="asc", limit=37)
+    open_orders = expected(orders, SORT_KEYS["total"], False, lambda o: o.status not in CLOSED)
+    assert served == open_orders and len(set(served)) == len(served)
+
+
+def test_closed_orders_are_left_out_unless_asked_for(desk):
+    app, orders = desk
+    served = set(everything(app))
+    assert served == {i for i, o in orders.items() if o.status not in CLOSED}
+    assert len(everything(app, include_closed=True)) == COUNT
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [["new"], ["completed"], ["on_hold"], ["in_production", "ready"], ["voided", "declined"]],
+)
+def test_filtering_by_status(desk, statuses):
+    app, orders = desk
+    served = everything(app, statuses=statuses, sort="reference", direction="asc")
+    assert served == expected(orders, SORT_KEYS["reference"], False, lambda o: o.status in statuses)
+
+
+def test_filtering_by_client_product_and_dates_together_with_counts(desk):
+    app, orders = desk
+    some = next(o for o in orders.values() if o.client.get("code"))
+    code, sku = some.client["code"], some.lines[-1]["sku"]
+    start, end = date(2025, 6, 1), date(2026, 3, 31)
+
+    def keep(o):
+        return (
+            o.client.get("code") == code
+            and start <= placed(o).date() <= end
+            and o.status not in CLOSED
+        )
+
+    by_client = everything(app, client_code=code, placed_from=start, placed_to=end)
+    assert by_client == expected(orders, placed, True, keep)
+    by_sku = set(everything(app, sku=sku, include_closed=True))
+    assert by_sku == {i for i, o in orders.items() if sku in {x["sku"] for x in o.lines}}
+    page = app.list_orders({"sort": "placed", "direction": "desc", "limit": 5, "client_code": code})
+    assert page["counts"] == dict(
+        Counter(o.status for o in orders.values() if o.client.get("code") == code)
+    )
+
+
+def test_a_date_range_includes_both_end_days(desk):
+    app, orders = desk
+    day = placed(next(iter(orders.values()))).date()
+    served = set(everything(app, placed_from=day, placed_to=day, include_closed=True))
+    assert served == {i for i, o in orders.items() if placed(o).date() == day} and served
+
+
+def searchable(o) -> str:
+    fields = [o.reference, o.title, o.client.get("code") or "", o.client["name"]]
+    fields += [x["sku"] for x in o.lines] + [x["name"] for x in o.lines]
+    return "\n".join(fields).lower()
+
+
+@pytest.mark.parametrize("pick", ["reference", "client name", "sku", "product name", "two words"])
+def test_search_finds_by_reference_client_sku_and_product_name(desk, pick):
+    app, orders = desk
+    sample = list(orders.values())[1234]
+    term = {
+        "reference": sample.reference,
+        "client name": sample.client["name"].split()[1].upper(),
+        "sku": sample.lines[0]["sku"].lower(),
+        "product name": sample.lines[-1]["name"].split()[0],
+        "two words": f"{sample.lines[0]['name'].split()[0]} {sample.client['name'].split()[0]}",
+    }[pick]
+    served = everything(app, search=term, include_closed=True, sort="reference", direction="asc")
+    words = term.lower().split()
+    want = expected(
+        orders, SORT_KEYS["reference"], False, lambda o: all(w in searchable(o) for w in words)
+    )
+    assert served == want and str(sample.id) in served
+
+
+def test_counts_cover_every_status_under_the_other_filters(desk):
+    app, orders = desk
+    page = app.list_orders({"sort": "placed", "direction": "desc", "limit": 1, "statuses": ["new"]})
+    assert page["counts"] == dict(Counter(o.status for o in orders.values()))
+
+
+def test_rows_show_what_the_order_is(desk):
+    app, orders = desk
+    for row in app.list_orders(
+        {"sort": "reference", "direction": "asc", "limit": 50, "include_closed": True}
+    )["orders"]:
+        order = app.get(row["id"])
+        assert (row["reference"], row["status"], row["total"]) == (
+            order.reference,
+            order.status,
+            str(order.total),
+        )
+        assert (
+            row["client_name"] == order.client["name"] and row["product"] == order.lines[0]["name"]
+        )
+
+
+def test_a_cursor_only_continues_the_query_it_came_from(desk):
+    app, _ = desk
+    first = app.list_orders({"sort": "total", "direction": "asc", "limit": 10})
+    with pytest.raises(CursorRefused):
+        app.list_orders(
+            {"sort": "title", "direction": "asc", "limit": 10, "cursor": first["next_cursor"]}
+        )
+    with pytest.raises(CursorRefused):
+        app.list_orders({"sort": "total", "direction": "asc", "limit": 10, "cursor": "garbage!"})
+
+
+def test_rebuilding_the_read_model_from_the_log_gives_the_same_rows(desk):
+    app, _ = desk
+    before = app.read_model_rows()
+    assert app.rebuild_read_model() == COUNT + 60  # the orders and the generated clients
+    assert app.read_model_rows() == before
