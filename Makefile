@@ -35,6 +35,7 @@ format: install
 
 bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see docs/benchmarks.md
 	$(PY) -m bench.run
+	$(PY) -m bench.queries
 
 clean:
 	rm -rf $(VENV) var *.egg-info

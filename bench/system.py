@@ -59,7 +59,9 @@ class Services:
     def wait_ready(self, timeout: float = 120) -> None:
         """Until every service answers `log_status()` over RPC."""
         deadline, waiting = time.monotonic() + timeout, list(SERVICES)
-        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=5, context_data={"actor": "bench"}) as rpc:
+        with ClusterRpcProxy(
+            {"AMQP_URI": self.amqp_uri}, timeout=5, context_data={"actor": "bench"}
+        ) as rpc:
             while waiting:
                 self.check_alive()
                 try:
@@ -199,7 +201,9 @@ def drive(amqp_uri: str, orders: int, callers: int, rate: float | None = None) -
 
 
 def _caller(amqp_uri: str, todo, load: Load, start: float, rate: float | None) -> None:
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
+    with ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
+    ) as rpc:
         for i in todo:
             if rate:
                 eventlet.sleep(max(0.0, start + i / rate - time.monotonic()))
@@ -230,7 +234,9 @@ def settle(amqp_uri: str, timeout: float = 180, interval: float = 0.5):
     Returns (the settled statuses, when they first held), or (last statuses, None) on timeout.
     """
     deadline, last, since = time.monotonic() + timeout, None, None
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
+    with ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
+    ) as rpc:
         while time.monotonic() < deadline:
             now = time.monotonic()
             status = {s: getattr(rpc, s).log_status() for s in SERVICES}
@@ -244,7 +250,9 @@ def settle(amqp_uri: str, timeout: float = 180, interval: float = 0.5):
 
 def invoices_in_store(amqp_uri: str, order_ids) -> dict[str, int]:
     """How many invoices billing's own store holds per order (`invoices_for_order`)."""
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
+    with ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
+    ) as rpc:
         return {o: len(rpc.billing.invoices_for_order(o)) for o in order_ids}
 
 

@@ -1,4 +1,5 @@
-"""`oms`: the operator's command line over the running services (status and lag, logs, parked events)."""
+"""`oms`: the operator's command line over the running services (status and lag, logs, parked
+events, rebuilding the orders read model)."""
 
 import warnings
 
@@ -48,7 +49,7 @@ def events(rpc, args) -> int:
 
 def parked(rpc, args) -> int:
     """Reactions that failed every retry, per service."""
-    services = [args.service] if args.service else [s for s in SERVICES if s != "orders"]
+    services = [args.service] if args.service else list(SERVICES)
     found = 0
     for name in services:
         for entry in getattr(rpc, name).parked_events(args.status):
@@ -67,6 +68,13 @@ def retry(rpc, args) -> int:
     entry = getattr(rpc, args.service).retry_parked(args.id)
     print(f"{args.service} #{entry['id']} {entry['status']}")
     return 0 if entry["status"] == "retried" else 1
+
+
+def rebuild(rpc, args) -> int:
+    """Drop the orders read model (the back-office list) and write it again from the whole log."""
+    rebuilt = rpc.orders.rebuild_read_model()
+    print(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("service", choices=SERVICES)
     rt.add_argument("id", type=int)
     rt.set_defaults(handler=retry)
+    sub.add_parser("rebuild", help=rebuild.__doc__).set_defaults(handler=rebuild)
     return p
 
 

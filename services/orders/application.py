@@ -40,6 +40,11 @@ class OrdersApplication(ServiceApplication):
     service = "orders"
     follows = ("billing", "production")
 
+    def __init__(self, url: str):
+        super().__init__(url)
+        if self.dialect == "postgresql":
+            projections.index_search(self.engine)
+
     def define_tables(self, metadata: sa.MetaData) -> None:
         self.counters = sa.Table(
             "orders_reference_counters",

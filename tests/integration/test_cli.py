@@ -44,6 +44,11 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             assert [json.loads(line)["type"] for line in out.splitlines()] == [
                 "billing.invoice_issued"
             ]
+
+            listed = rpc.orders.list_orders({"include_closed": True})
+            code, out = run(capsys, amqp_uri, "rebuild")
+            assert (code, out.strip()) == (0, "orders: the list rebuilt from 1 aggregates")
+            assert rpc.orders.list_orders({"include_closed": True}) == listed
     finally:
         faults.clear()
 

@@ -219,15 +219,18 @@ def test_duplicates_and_new_orders_for_a_client_are_linked_both_ways(rpc):
     }  # fmt: skip
 
 
-def test_orders_records_the_payment_status_and_production_progress_it_hears_of(rpc):
+def test_orders_follows_production_and_billing_and_says_who_moved_the_order(rpc):
     order = rpc.orders.place_order(order_payload())
     rpc.orders.accept_order(order["id"])
     shown = eventually(
         lambda: (o := rpc.orders.get_order(order["id"]))["status"] == "in_production" and o
     )
-    assert shown["payment_status"] == "unpaid"
     line = next(h for h in shown["history"] if h["event"] == "LineInProduction")
     assert line["actor"] == "production" and line["details"]["sku"] == "CARD-9"
+    invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))[0]
+    billing_position = rpc.billing.log_status()["last_position"]
+    eventually(lambda: rpc.orders.log_status()["tracking"]["billing"] >= billing_position)
+    assert shown["payment_status"] == invoice["status"] == "unpaid"
 
 
 def test_the_listing_serves_sorts_filters_and_pages_over_rpc(rpc, catalogue):
