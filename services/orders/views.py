@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from services.orders.catalogue import PRODUCT_FIELDS, Client, Product
 from services.orders.domain import Order
+from services.orders.projections import client_row
 
 
 def jsonable(value):
@@ -47,15 +48,7 @@ def show_order(order: Order, history: list) -> dict:
 
 
 def show_client(client: Client) -> dict:
-    return {
-        "code": client.code,
-        "name": client.name,
-        "email": client.email,
-        "phone": client.phone,
-        "default_address": client.default_address,
-        "active": client.active,
-        "version": client.version,
-    }
+    return client_row(client)  # the listing shows a client as it is stored: the same fields
 
 
 def show_product(product: Product) -> dict:
