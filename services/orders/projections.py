@@ -253,9 +253,7 @@ def list_orders(conn, tables: dict, query: dict) -> dict:
     page, more = rows[: query["limit"]], len(rows) > query["limit"]
     last = page[-1] if page else None
     next_cursor = (
-        encode_cursor(fingerprint, query["sort"], getattr(last, column.key), last.order_id)
-        if more
-        else None
+        encode_cursor(fingerprint, getattr(last, column.key), last.order_id) if more else None
     )
     return {
         "orders": [summary(row) for row in page],
@@ -296,7 +294,7 @@ def _fingerprint(query: dict) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def encode_cursor(fingerprint: str, sort: str, value, order_id: str) -> str:
+def encode_cursor(fingerprint: str, value, order_id: str) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()
     raw = json.dumps([fingerprint, value, order_id]).encode()
