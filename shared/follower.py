@@ -128,7 +128,7 @@ class Follower:
             for attempt in range(1, self.attempts + 1):
                 try:
                     faults.fail_reaction(env["subject"])
-                    self.app.save_reaction(tracking, *self.app.react(env))
+                    self.app.handle(env, tracking)
                     break
                 except IntegrityError as exc:
                     if self.app.tracked_position(self.upstream) >= tracking.notification_id:

@@ -49,7 +49,7 @@ class EventSourced(DependencyProvider):
         config = self.container.config
         url = config.get("DATABASE_URLS", {}).get(service) or settings.database_url(service)
         amqp_uri = config["AMQP_URI"]
-        self.app = self.app_class(url)
+        self.app = self.app_class(url, config)
         self.parking = Parking(self.app)
         self.relay = Relay(self.app, amqp_uri, settings.relay_poll_seconds())
         self.app.add_listener(self.relay.prompt)
@@ -109,6 +109,17 @@ def check_id(**values) -> None:
     }
     if bad:
         raise ValidationFailed("invalid id", bad)
+
+
+def who(actor) -> str:
+    """The acting user: the `actor` argument, else the RPC context's; one of them is required."""
+    actor = actor if actor is not None else context.current().get("actor")
+    if not isinstance(actor, str) or not 0 < len(actor.strip()) <= 200:
+        raise ValidationFailed(
+            "who is acting?",
+            {"actor": ["Required: the acting user, a string of 1-200 characters."]},
+        )
+    return actor.strip()
 
 
 def check_position(position, limit) -> None:

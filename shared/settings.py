@@ -65,9 +65,34 @@ def log_level() -> str:
     return os.environ.get("OMS_LOG_LEVEL", "INFO").upper()
 
 
+def invoice_on() -> str:
+    """When billing issues an order's invoice: `accept` (the default) or `dispatch` (per shipping)."""
+    return os.environ.get("OMS_INVOICE_ON", "accept")
+
+
+def payment_terms_days() -> int:
+    return _int("OMS_PAYMENT_TERMS_DAYS", 14)
+
+
+def gateway_secret() -> str:
+    """The payment gateway's shared HMAC secret; callbacks are refused while it is unset."""
+    return os.environ.get("OMS_GATEWAY_SECRET", "")
+
+
+def gateway_tolerance_seconds() -> int:
+    """How old (or how far ahead) a gateway callback's signed timestamp may be."""
+    return _int("OMS_GATEWAY_TOLERANCE_SECONDS", 300)
+
+
+def http_address() -> str:
+    """Where the services' HTTP endpoints (the payment gateway's callback) listen."""
+    return os.environ.get("OMS_HTTP_ADDRESS", "127.0.0.1:8000")
+
+
 def nameko_config() -> dict:
     return {
         "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": http_address(),
         "max_workers": _int("OMS_MAX_WORKERS", 20),
         "serializer": "json",
     }

@@ -1,6 +1,8 @@
 """The event store every service owns: an eventsourcing application on SQLAlchemy (SQLite or PostgreSQL)."""
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -14,6 +16,8 @@ from eventsourcing_sqlalchemy.recorders import SQLAlchemyProcessRecorder
 from shared import context, envelope
 from shared.contracts import contract_for, dump
 from shared.errors import Conflict, NotFound
+
+_depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 
 
 class Datastore(SQLAlchemyDatastore):
@@ -68,15 +72,17 @@ class ServiceApplication(Application):
 
     Each save records, in one transaction, the domain events, the tracking record of the upstream
     event that caused them (if any), each event's correlation metadata and the read-model rows the
-    subclass projects. After the commit, listeners (the relay) are prompted.
+    subclass projects. After the outermost transaction commits, listeners (the relay) are prompted.
+    `config` is the service container's config (settings a deployment or a test overrides).
     """
 
     service: str = ""
     #: the upstream services whose events this one reacts to
     follows: tuple[str, ...] = ()
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, config: dict | None = None):
         super().__init__(env=environment(url))
+        self.config = config or {}
         self.metadata = sa.MetaData()
         self.event_meta = sa.Table(
             f"{self.service}_event_meta",
@@ -104,9 +110,20 @@ class ServiceApplication(Application):
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @contextmanager
     def transaction(self):
-        """A write transaction that saves (and projections) inside it join."""
-        return self.recorder.transaction(commit=True)
+        """A write transaction that saves (and projections) inside it join. The relay is prompted
+        when the outermost one commits, not before: it would find nothing new yet."""
+        depth = _depth.get()
+        token = _depth.set(depth + 1)
+        try:
+            with self.recorder.transaction(commit=True) as session:
+                yield session
+        finally:
+            _depth.reset(token)
+        if depth == 0:
+            for listener in self._listeners:
+                listener()
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         """Subclasses add their read-model tables here."""
@@ -146,9 +163,7 @@ class ServiceApplication(Application):
         )
 
     def _notify(self, recordings) -> None:
-        if recordings:
-            for listener in self._listeners:
-                listener()
+        """Listeners are prompted when the transaction commits (see `transaction`)."""
 
     # -- use-case helpers -----------------------------------------------------------------------
     def get(self, aggregate_id: UUID | str, what: str = "aggregate"):
@@ -238,7 +253,13 @@ class ServiceApplication(Application):
         """Save what an upstream event led to together with its tracking record (even if nothing)."""
         processing_event = ProcessingEvent(tracking=tracking)
         processing_event.collect_events(*aggregates)
-        self._notify(self._record(processing_event))
+        self._record(processing_event)
+
+    def handle(self, envelope: dict, tracking: Tracking) -> None:
+        """React to an upstream event and save the reaction with its tracking record, all in one
+        transaction (so a reaction may also take numbers or write rows that must commit with it)."""
+        with self.transaction():
+            self.save_reaction(tracking, *self.react(envelope))
 
     def react(self, envelope: dict) -> list:
         """The policy: the new or changed aggregates an upstream event leads to (saved by the caller)."""

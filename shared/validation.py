@@ -4,12 +4,19 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.errors import ValidationFailed
 
 MAX_TEXT = 2000
 _MONEY = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
+
+
+class Strict(Schema):
+    """Refuses fields it does not know (a misspelt field is an error, not silently dropped)."""
+
+    class Meta:
+        unknown = RAISE
 
 
 class Text(fields.String):
@@ -104,3 +111,17 @@ class StrictBool(fields.Boolean):
 @functools.cache
 def _instance(schema_class: type[Schema]) -> Schema:
     return schema_class()
+
+
+class ReasonIn(Strict):
+    reason = Text(required=True, max_length=1000)
+
+
+class OptionalReasonIn(Strict):
+    reason = Text(load_default=None, allow_none=True, max_length=1000)
+
+
+def reason_of(reason, required: bool = True) -> str | None:
+    """Why a change is made: a trimmed text of 1-1000 characters (or None when optional)."""
+    schema = ReasonIn if required else OptionalReasonIn
+    return load(schema, {"reason": reason} if reason is not None else {})["reason"]

@@ -14,9 +14,11 @@ from pathlib import Path
 import eventlet
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from oms.infra import free_port
 from oms.serve import SERVICE_CLASSES, build_runner
 
 ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_SECRET = "test-gateway-secret"
 
 
 def management(node, method: str, path: str, body: dict | None = None):
@@ -117,13 +119,23 @@ def order_payload(**overrides) -> dict:
 class System:
     """The services running in this process (nameko ServiceRunners), one runner per service."""
 
-    def __init__(self, amqp_uri: str, database_urls: dict, services=tuple(SERVICE_CLASSES)):
+    def __init__(
+        self,
+        amqp_uri: str,
+        database_urls: dict,
+        services=tuple(SERVICE_CLASSES),
+        **config,
+    ):
         self.amqp_uri, self.database_urls = amqp_uri, database_urls
+        self.http_port = free_port()
         self.config = {
             "AMQP_URI": amqp_uri,
             "DATABASE_URLS": database_urls,
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
+            "GATEWAY_SECRET": GATEWAY_SECRET,
             "max_workers": 20,
             "serializer": "json",
+            **config,
         }
         self.runners = {}
         self.initial = services
@@ -171,6 +183,7 @@ def serve_subprocess(
 ) -> subprocess.Popen:
     """Run services in a child process (for tests that SIGKILL it)."""
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, PYTHONPATH=str(ROOT))
+    env.update(OMS_HTTP_ADDRESS=f"127.0.0.1:{free_port()}", OMS_GATEWAY_SECRET=GATEWAY_SECRET)
     for service, url in database_urls.items():
         env[f"OMS_{service.upper()}_DATABASE_URL"] = url
     env["OMS_FAULTS"] = json.dumps(faults or {})

@@ -1,51 +1,290 @@
-"""Billing use cases: an order accepted upstream becomes exactly one unpaid invoice."""
+"""Billing use cases: an order's invoices follow its life (accepted or shipped, edited, voided);
+payments, payment channels and pro-formas come from operators and the payment gateway.
 
-from uuid import NAMESPACE_URL, uuid5
+Invoice numbers are taken from a counter row in the same transaction that saves the document,
+so a number is used exactly when its document is stored: no gaps, no reuse, crashes included.
+"""
 
-from services.billing.domain import Invoice
+from datetime import UTC, datetime, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.billing import projections
+from services.billing.domain import Account, Issue, UnknownDocument
+from services.billing.publishing import integration_event
+from shared import settings
 from shared.contracts import load
-from shared.readmodels import OrderIndexed
+from shared.errors import NotFound, ValidationFailed
 from shared.store import ServiceApplication
 
-INVOICE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/invoices")
+ACCOUNT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-accounts")
+CLIENT_EVENTS = ("orders.client_registered", "orders.client_updated", "orders.client_deactivated")
+LINE_FIELDS = ("sku", "name", "quantity", "unit_price", "vat_rate")
+# the orders events billing reacts to, and how
+REACTIONS = {
+    "orders.order_placed": "_opened",
+    "orders.order_accepted": "_accepted",
+    "orders.order_declined": "_declined",
+    "orders.order_voided": "_voided",
+    "orders.order_edited": "_edited",
+    "orders.shipping_shipped": "_shipped",
+}
 
 
-class BillingApplication(OrderIndexed, ServiceApplication):
+def account_id_for(order_id: str) -> UUID:
+    return uuid5(ACCOUNT_IDS, str(order_id))
+
+
+class BillingApplication(ServiceApplication):
     service = "billing"
     follows = ("orders",)
 
+    def define_tables(self, metadata: sa.MetaData) -> None:
+        self.counters = sa.Table(
+            "billing_number_counters",
+            metadata,
+            sa.Column("series", sa.String(8), primary_key=True),
+            sa.Column("year", sa.Integer, primary_key=True),
+            sa.Column("last", sa.Integer, nullable=False),
+        )
+        self.tables = projections.define(metadata)
+
+    def project(self, session, recordings) -> None:
+        projections.record_gateway(session, self.tables, recordings)
+
+    def project_aggregates(self, session, aggregates: list) -> None:
+        projections.write(session, self.tables, aggregates)
+
+    @property
+    def invoice_on(self) -> str:
+        return self.config.get("INVOICE_ON") or settings.invoice_on()
+
+    # -- following the orders service ------------------------------------------------------------
     def react(self, envelope: dict) -> list:
-        if envelope["type"] != "orders.order_accepted":
+        kind = envelope["type"]
+        if kind in CLIENT_EVENTS:
+            with self.transaction() as session:
+                projections.save_client(session, self.tables, load(kind, envelope["data"]))
             return []
-        order = load("orders.order_accepted", envelope["data"])
-        invoice_id = uuid5(INVOICE_IDS, order["order_id"])
-        if self.exists(invoice_id):
+        if kind not in REACTIONS:
             return []
-        lines = [
-            {k: line[k] for k in ("sku", "name", "quantity", "unit_price", "currency")}
-            for line in order["lines"]
-        ]
-        return [
-            Invoice(
-                id=invoice_id,
-                order_id=order["order_id"],
-                order_reference=order["reference"],
-                client=order["client"],
-                lines=lines,
-                currency=order["currency"],
+        order = load(kind, envelope["data"])
+        account = self._account_for(order)
+        with self.transaction() as session:
+            getattr(self, REACTIONS[kind])(account, order, self._issue(session, account))
+        return [account] if account.pending_events else []
+
+    def _opened(self, account: Account, order: dict, issue: Issue) -> None:
+        """A placed order opens its account (what a pro-forma is made from)."""
+
+    def _accepted(self, account: Account, order: dict, issue: Issue) -> None:
+        account.follow_order("accepted")
+        if self.invoice_on == "accept":
+            account.invoice_order(issue)
+
+    def _declined(self, account: Account, order: dict, issue: Issue) -> None:
+        account.follow_order("declined")
+
+    def _voided(self, account: Account, order: dict, issue: Issue) -> None:
+        account.follow_order("voided")
+        reason = f"order voided: {order['reason']}"
+        account.void_all(reason, order["actor"] or "orders", datetime.now(UTC))
+
+    def _edited(self, account: Account, order: dict, issue: Issue) -> None:
+        lines = _lines(order["lines"])
+        if lines != account.order_lines:
+            account.correct(lines, order["reason"], order["actor"], issue)
+
+    def _shipped(self, account: Account, order: dict, issue: Issue) -> None:
+        if self.invoice_on == "dispatch":
+            account.invoice_shipping(order["shipping_id"], _lines(order["lines"]), issue)
+
+    def _account_for(self, order: dict) -> Account:
+        account_id = account_id_for(order["order_id"])
+        if self.exists(account_id):
+            return self.get(account_id, "account")
+        shippings = order.get("shippings") or []
+        opened = {
+            "order_id": order["order_id"],
+            "reference": order["reference"],
+            "client": order["client"],
+            "currency": order["currency"],
+            "lines": _lines(order["lines"]),
+            "status": order["status"],
+            "payment_method": order.get("payment_method"),
+            "address": shippings[0]["address"] if shippings else None,
+        }
+        return Account(id=account_id, order=opened)
+
+    def _issue(self, session, account: Account) -> Issue:
+        """Numbers, billing details and dates for documents issued in this transaction."""
+        now = datetime.now(UTC)
+        terms = int(self.config.get("PAYMENT_TERMS_DAYS") or settings.payment_terms_days())
+        return Issue(
+            take=lambda series: (now.year, self._next_number(session, series, now.year)),
+            billing=self._billing_details(session, account),
+            issued_on=now.date(),
+            due_on=now.date() + timedelta(days=terms),
+        )
+
+    def _next_number(self, session, series: str, year: int) -> int:
+        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
+            self.counters
+        )
+        session.execute(insert.values(series=series, year=year, last=0).on_conflict_do_nothing())
+        return session.execute(
+            self.counters.update()
+            .where(self.counters.c.series == series, self.counters.c.year == year)
+            .values(last=self.counters.c.last + 1)
+            .returning(self.counters.c.last)
+        ).scalar_one()
+
+    def _billing_details(self, session, account: Account) -> dict:
+        """The client as the catalogue knows it now (else as the order named it) and an address."""
+        known = projections.client_details(session, self.tables, account.client.get("code"))
+        client = known or account.client
+        details = {k: client.get(k) for k in ("code", "name", "email", "phone")}
+        details["address"] = (known or {}).get("address") or account.address
+        return details
+
+    # -- commands from operators and the gateway -------------------------------------------------
+    def issue_pro_forma(self, order_id: str) -> tuple[Account, dict]:
+        def command():
+            with self.transaction() as session:
+                account = self.account(order_id)
+                document = account.pro_forma(self._issue(session, account))
+                self.save(account)
+            return account, document
+
+        return self.retrying(command)
+
+    def record_payment(self, invoice_id: str, payment: dict) -> Account:
+        """`payment`: amount, currency (optional), method, reference, paid_on, actor."""
+
+        def command():
+            account = self.account_of_document(invoice_id)
+            currency = payment.get("currency") or account.currency
+            if currency != account.currency:
+                raise ValidationFailed(
+                    "the payment's currency is not the invoice's",
+                    {"currency": [f"The invoice is in {account.currency}, not {currency}."]},
+                )
+            entry = {k: v for k, v in payment.items() if k != "currency"}
+            entry.update(source="operator", transaction_id=None, signed_at=None)
+            account.record_payment(invoice_id, dict(entry, paid_on=payment["paid_on"].isoformat()))
+            self.save(account)
+            return account
+
+        return self.retrying(command)
+
+    def void_invoice(self, invoice_id: str, reason: str, actor: str) -> Account:
+        def command():
+            account = self.account_of_document(invoice_id)
+            account.void(invoice_id, reason, actor, datetime.now(UTC))
+            self.save(account)
+            return account
+
+        return self.retrying(command)
+
+    def change_payment_channel(self, order_id: str, channel: str, reason: str, actor: str):
+        def command():
+            account = self.account(order_id)
+            account.change_channel(channel, reason, actor)
+            self.save(account)
+            return account
+
+        return self.retrying(command)
+
+    def gateway_callback(self, callback: dict, signed_at: int) -> dict:
+        """A verified gateway callback: `recorded` once per transaction id; a later delivery of
+        the same transaction is a `duplicate` (re-signed) or `replayed` (the same signature)."""
+
+        def command():
+            seen = self._gateway_transaction(callback["transaction_id"])
+            if seen is not None:
+                result = "replayed" if seen.signed_at == signed_at else "duplicate"
+                return {"result": result, "outcome": seen.outcome, "invoice_id": seen.document_id}
+            account = self.account_of_document(callback["invoice_id"])
+            if callback["currency"] != account.currency:
+                raise ValidationFailed(
+                    "the callback's currency is not the invoice's",
+                    {"currency": [f"The invoice is in {account.currency}."]},
+                )
+            self._apply_gateway(account, callback, signed_at)
+            self.save(account)
+            return {"result": "recorded", "outcome": callback["outcome"], "account": account}
+
+        return self.retrying(command)
+
+    def _apply_gateway(self, account: Account, callback: dict, signed_at: int) -> None:
+        transaction_id, now = callback["transaction_id"], datetime.now(UTC)
+        if callback["outcome"] == "confirmed":
+            payment = {
+                "amount": callback["amount"],
+                "method": "online_gateway",
+                "reference": transaction_id,
+                "paid_on": now.date().isoformat(),
+                "actor": "payment gateway",
+                "source": "gateway",
+                "transaction_id": transaction_id,
+                "signed_at": signed_at,
+            }
+            account.record_payment(callback["invoice_id"], payment)
+        else:
+            rejection = {
+                "transaction_id": transaction_id,
+                "amount": callback["amount"],
+                "reason": callback.get("reason"),
+                "at": now.isoformat(),
+                "signed_at": signed_at,
+            }
+            account.reject_payment(callback["invoice_id"], rejection)
+
+    # -- queries ---------------------------------------------------------------------------------
+    def account(self, order_id: str) -> Account:
+        account_id = account_id_for(order_id)
+        if not self.exists(account_id):
+            raise NotFound(
+                f"order {order_id} has no billing account (billing learns of orders from their"
+                " events; a just-placed order appears within moments)",
+                {"id": order_id, "kind": "order"},
             )
-        ]
+        return self.get(account_id, "account")
+
+    def account_of_document(self, document_id: str) -> Account:
+        with self.engine.connect() as conn:
+            account_id = projections.account_of(conn, self.tables, document_id)
+        if account_id is None:
+            raise NotFound(
+                f"invoice {document_id} not found", {"id": document_id, "kind": "invoice"}
+            )
+        account = self.get(account_id, "account")
+        try:
+            account.document(document_id)
+        except UnknownDocument:
+            raise NotFound(f"invoice {document_id} not found", {"id": document_id}) from None
+        return account
+
+    def documents_for_order(self, order_id: str) -> tuple[Account | None, list[dict]]:
+        account_id = account_id_for(order_id)
+        if not self.exists(account_id):
+            return None, []
+        account = self.get(account_id, "account")
+        return account, account.documents
+
+    def list_invoices(self, query: dict) -> dict:
+        with self.engine.connect() as conn:
+            return projections.list_documents(conn, self.tables, query)
+
+    def _gateway_transaction(self, transaction_id: str):
+        with self.engine.connect() as conn:
+            return projections.gateway_transaction(conn, self.tables, transaction_id)
 
     def integration_event(self, domain_event):
-        if not isinstance(domain_event, Invoice.Issued):
-            return None
-        invoice = self.state_at(domain_event)
-        return "invoice_issued", {
-            "invoice_id": str(invoice.id),
-            "order_id": invoice.order_id,
-            "order_reference": invoice.order_reference,
-            "client": invoice.client,
-            "status": invoice.status,
-            "total": invoice.total,
-            "currency": invoice.currency,
-        }
+        return integration_event(self, domain_event)
+
+
+def _lines(lines: list) -> list[dict]:
+    return [{k: line.get(k) for k in LINE_FIELDS} for line in lines]

@@ -1,29 +1,334 @@
-"""The Invoice aggregate: what a client owes for an accepted order."""
+"""An order's billing account: its invoices, credit notes and pro-formas, its payments and channel.
 
+One aggregate per order, so every money fact about an order is in one stream, in order. Documents
+are never changed once issued: an edit leads to a credit note or a supplementary invoice, a void is
+recorded beside the document, payments are appended. Statuses are derived from those facts.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.billing.money import ZERO, priced
 
-class Invoice(Aggregate):
-    @event("Issued")
-    def __init__(
-        self,
-        id: UUID,
-        order_id: str,
-        order_reference: str,
-        client: dict,
-        lines: list,
-        currency: str,
+DOCUMENT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-documents")
+PAYABLE = ("invoice", "supplementary")
+SERIES = {"invoice": "INV", "supplementary": "INV", "credit_note": "CN", "pro_forma": "PF"}
+CHANNELS = ("cash", "card", "bank_transfer", "online_gateway")
+PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "overpaid", "voided")
+LINE_KEY = ("sku", "name", "unit_price", "vat_rate")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What issuing a document needs from outside: `take("INV") -> (year, sequence)` takes the
+    series' next number in the saving transaction; the client's billing details as they are now;
+    the issue date and the date an invoice falls due."""
+
+    take: Callable[[str], tuple[int, int]]
+    billing: dict
+    issued_on: date
+    due_on: date
+
+
+class Account(Aggregate):
+    @event("Opened")
+    def __init__(self, id: UUID, order: dict):
+        self.order_id = order["order_id"]
+        self.order_reference = order["reference"]
+        self.client = order["client"]
+        self.currency = order["currency"]
+        self.order_lines = order["lines"]
+        self.order_status = order["status"]
+        self.channel = order.get("payment_method")
+        self.address = order.get("address")  # the billing address of clients not in the catalogue
+        self.documents: list[dict] = []
+        self.channel_changes: list[dict] = []
+        self.rejections: list[dict] = []
+
+    # -- what the order does ---------------------------------------------------------------------
+    def follow_order(self, status: str) -> bool:
+        """Note the order's acceptance, decline or void (a pro-forma is for orders not yet accepted)."""
+        if status == self.order_status:
+            return False
+        self._order_status(status=status)
+        return True
+
+    @event("OrderStatusFollowed")
+    def _order_status(self, status: str) -> None:
+        self.order_status = status
+
+    def invoice_order(self, issue: Issue) -> dict | None:
+        """The order's one invoice (on acceptance), unless it has one already."""
+        if any(d["kind"] == "invoice" and d["shipping_id"] is None for d in self.documents):
+            return None
+        return self._issue(issue, "invoice", self.order_lines)
+
+    def invoice_shipping(self, shipping_id: str, lines: list, issue: Issue) -> dict | None:
+        """The invoice for what one shipping took (when invoicing on dispatch), unless issued."""
+        if any(d["shipping_id"] == shipping_id for d in self.documents):
+            return None
+        return self._issue(issue, "invoice", lines, shipping_id=shipping_id)
+
+    def pro_forma(self, issue: Issue) -> dict:
+        """A pro-forma of the order as it stands; the last one again if the order is unchanged."""
+        if self.order_status != "new":
+            raise BillingRefused(
+                "issue_pro_forma", "order_not_new", f"the order is {self.order_status}"
+            )
+        latest = [d for d in self.documents if d["kind"] == "pro_forma"]
+        if latest and latest[-1]["lines"] == priced(self.order_lines, self.currency)["lines"]:
+            return latest[-1]
+        return self._issue(issue, "pro_forma", self.order_lines)
+
+    def correct(self, lines: list, reason: str | None, actor: str | None, issue: Issue) -> list:
+        """The order's lines changed: credit what is no longer ordered and invoice what is new.
+        Only an order invoiced as a whole is corrected (on dispatch, edits touch unshipped lines)."""
+        self._lines_changed(lines=lines, reason=reason, actor=actor)
+        main = self.main_invoice()
+        if main is None:
+            return []
+        invoiced = self._invoiced_quantities()
+        ordered = _quantities(lines)
+        more = _lines(ordered, invoiced)
+        fewer = _lines(invoiced, ordered)
+        issued = []
+        if fewer:
+            issued.append(self._issue(issue, "credit_note", fewer, reason, main["id"]))
+        if more:
+            issued.append(self._issue(issue, "supplementary", more, reason, main["id"]))
+        return issued
+
+    @event("LinesChanged")
+    def _lines_changed(self, lines: list, reason: str | None, actor: str | None) -> None:
+        self.order_lines = lines
+
+    # -- documents -------------------------------------------------------------------------------
+    def _issue(
+        self, issue: Issue, kind: str, lines: list, reason=None, corrects=None, shipping_id=None
     ):
-        self.order_id = order_id
-        self.order_reference = order_reference
-        self.client = client
-        self.lines = lines
-        self.currency = currency
-        self.status = "unpaid"
+        year, sequence = issue.take(SERIES[kind])
+        number = f"{SERIES[kind]}-{year}-{sequence:06d}"
+        document = {
+            "id": str(uuid5(DOCUMENT_IDS, number)),
+            "kind": kind,
+            "number": number,
+            "series": SERIES[kind],
+            "year": year,
+            "sequence": sequence,
+            "issued_on": issue.issued_on.isoformat(),
+            "due_on": issue.due_on.isoformat() if kind in PAYABLE else None,
+            "billing": issue.billing,
+            "currency": self.currency,
+            "reason": reason,
+            "corrects": corrects,
+            "shipping_id": shipping_id,
+            **priced(lines, self.currency),
+        }
+        self._issued(document=document)
+        return self.document(document["id"])
+
+    @event("Issued")
+    def _issued(self, document: dict) -> None:
+        self.documents.append(dict(document, voided=None, payments=[]))
+
+    def void(self, document_id: str, reason: str, actor: str, at: datetime) -> bool:
+        document = self.document(document_id)
+        if document["kind"] not in PAYABLE:
+            raise BillingRefused(
+                "void_invoice", "not_voidable", f"a {document['kind']} is not voided"
+            )
+        if document["voided"]:
+            return False
+        refund = self.paid(document)
+        self._voided(
+            document_id=document_id,
+            reason=reason,
+            actor=actor,
+            at=at.isoformat(),
+            refund_due=refund,
+        )
+        return True
+
+    @event("Voided")
+    def _voided(
+        self, document_id: str, reason: str, actor: str, at: str, refund_due: Decimal
+    ) -> None:
+        self.document(document_id)["voided"] = {
+            "reason": reason,
+            "actor": actor,
+            "at": at,
+            "refund_due": refund_due,
+        }
+
+    def void_all(self, reason: str, actor: str, at: datetime) -> bool:
+        """The order was voided: so is every invoice it has."""
+        voided = [d["id"] for d in self.documents if d["kind"] in PAYABLE and not d["voided"]]
+        for document_id in voided:
+            self.void(document_id, reason, actor, at)
+        return bool(voided)
+
+    # -- payments --------------------------------------------------------------------------------
+    def record_payment(self, document_id: str, payment: dict) -> bool:
+        """Append a payment (`amount`, `method`, `reference`, `paid_on`, `actor`, `source`,
+        `transaction_id`); one already recorded with the same method and reference is not again."""
+        document = self.check_payable(document_id, "record_payment")
+        if payment["amount"] <= ZERO:
+            raise BillingRefused("record_payment", "amount_not_positive", "pay more than 0")
+        for earlier in document["payments"]:
+            if (earlier["method"], earlier["reference"]) == (
+                payment["method"],
+                payment["reference"],
+            ):
+                return False
+        self._paid(document_id=document_id, payment=payment)
+        return True
+
+    @event("PaymentRecorded")
+    def _paid(self, document_id: str, payment: dict) -> None:
+        self.document(document_id)["payments"].append(payment)
+
+    def reject_payment(self, document_id: str, rejection: dict) -> None:
+        """A gateway's rejection: the invoice stays as it is; the attempt is kept."""
+        self.check_payable(document_id, "reject_payment")
+        self._rejected(document_id=document_id, rejection=rejection)
+
+    @event("PaymentRejected")
+    def _rejected(self, document_id: str, rejection: dict) -> None:
+        self.rejections.append(dict(rejection, document_id=document_id))
+
+    def change_channel(self, channel: str, reason: str, actor: str) -> bool:
+        if channel == self.channel:
+            return False
+        self._channel(channel=channel, previous=self.channel, reason=reason, actor=actor)
+        return True
+
+    @event("ChannelChanged")
+    def _channel(self, channel: str, previous: str | None, reason: str, actor: str) -> None:
+        self.channel = channel
+        self.channel_changes.append(
+            {"channel": channel, "previous": previous, "reason": reason, "actor": actor}
+        )
+
+    # -- derived ---------------------------------------------------------------------------------
+    def document(self, document_id: str) -> dict:
+        for document in self.documents:
+            if document["id"] == document_id:
+                return document
+        raise UnknownDocument(document_id)
+
+    def check_payable(self, document_id: str, command: str) -> dict:
+        document = self.document(document_id)
+        if document["kind"] not in PAYABLE:
+            raise BillingRefused(command, "not_payable", f"a {document['kind']} is not paid")
+        if document["voided"]:
+            raise BillingRefused(command, "invoice_voided", "a voided invoice cannot be paid")
+        return document
+
+    def main_invoice(self) -> dict | None:
+        """The live invoice of the whole order (invoicing on acceptance), if any."""
+        for document in self.documents:
+            if document["kind"] == "invoice" and document["shipping_id"] is None:
+                return None if document["voided"] else document
+        return None
+
+    def paid(self, document: dict) -> Decimal:
+        return sum((p["amount"] for p in document["payments"]), ZERO)
+
+    def due(self, document: dict) -> Decimal:
+        credited = sum(
+            (
+                d["gross"]
+                for d in self.documents
+                if d["kind"] == "credit_note" and d["corrects"] == document["id"]
+            ),
+            ZERO,
+        )
+        return document["gross"] - credited
+
+    def status_of(self, document: dict) -> str:
+        if document["kind"] not in PAYABLE:
+            return "issued"
+        if document["voided"]:
+            return "voided"
+        return _status(self.paid(document), self.due(document))
 
     @property
-    def total(self) -> Decimal:
-        return sum((line["unit_price"] * line["quantity"] for line in self.lines), Decimal("0"))
+    def payment_status(self) -> str | None:
+        """The order's payment status over all its invoices (None until it has one)."""
+        payable = [d for d in self.documents if d["kind"] in PAYABLE]
+        live = [d for d in payable if not d["voided"]]
+        if not live:
+            return "voided" if payable else None
+        paid = sum((self.paid(d) for d in live), ZERO)
+        return _status(paid, sum((self.due(d) for d in live), ZERO))
+
+    @property
+    def refund_due(self) -> Decimal:
+        """Money received that is not owed: paid on voided invoices, or paid beyond what is due."""
+        voided = sum((d["voided"]["refund_due"] for d in self.documents if d["voided"]), ZERO)
+        live = [d for d in self.documents if d["kind"] in PAYABLE and not d["voided"]]
+        over = sum((self.paid(d) for d in live), ZERO) - sum((self.due(d) for d in live), ZERO)
+        return voided + max(over, ZERO)
+
+    def _invoiced_quantities(self) -> dict:
+        """What the order has been invoiced for, net of credit notes: {line key: quantity}."""
+        quantities: dict = {}
+        for document in self.documents:
+            if document["kind"] == "pro_forma" or (
+                document["voided"] and document["kind"] in PAYABLE
+            ):
+                continue
+            sign = -1 if document["kind"] == "credit_note" else 1
+            for key, quantity in _quantities(document["lines"]).items():
+                quantities[key] = quantities.get(key, 0) + sign * quantity
+        return quantities
+
+
+def _status(paid: Decimal, due: Decimal) -> str:
+    if paid > due:
+        return "overpaid"
+    if paid == due:
+        return "paid"
+    return "unpaid" if paid == ZERO else "partially_paid"
+
+
+def _quantities(lines: list) -> dict:
+    quantities: dict = {}
+    for line in lines:
+        key = (
+            line["sku"],
+            line["name"],
+            Decimal(line["unit_price"]),
+            Decimal(line.get("vat_rate") or 0),
+        )
+        quantities[key] = quantities.get(key, 0) + line["quantity"]
+    return quantities
+
+
+def _lines(wanted: dict, have: dict) -> list[dict]:
+    """The lines of what `wanted` has beyond `have`."""
+    lines = []
+    for key, quantity in wanted.items():
+        extra = quantity - have.get(key, 0)
+        if extra > 0:
+            lines.append(dict(zip(LINE_KEY, key, strict=True), quantity=extra))
+    return lines
+
+
+class BillingRefused(Exception):
+    """A command the account's rules refuse; `rule` names the rule."""
+
+    def __init__(self, command: str, rule: str, detail: str):
+        super().__init__(f"{command} refused: {detail} ({rule})")
+        self.command, self.rule, self.detail = command, rule, detail
+
+
+class UnknownDocument(LookupError):
+    def __init__(self, document_id: str):
+        super().__init__(f"invoice {document_id} not found on this order")
+        self.document_id = document_id

@@ -54,6 +54,35 @@ TEMPLATES = {
         "Hello {client_name}, your invoice of {total} {currency} for order "
         "{order_reference} is issued; status {status}.",
     ),
+    "billing.credit_note_issued": (
+        "Credit note {number} for order {order_reference}",
+        "Hello {client_name}, credit note {number} of {total} {currency} corrects your invoice "
+        "for order {order_reference}.",
+    ),
+    "billing.pro_forma_issued": (
+        "Pro-forma invoice for order {order_reference}",
+        "Hello {client_name}, here is pro-forma {number} of {total} {currency} for order "
+        "{order_reference}.",
+    ),
+    "billing.invoice_voided": (
+        "Invoice {number} voided",
+        "Hello {client_name}, invoice {number} for order {order_reference} is voided "
+        "({void_reason}). Refund due: {refund_due} {currency}.",
+    ),
+    "billing.payment_recorded": (
+        "Payment received for order {order_reference}",
+        "Hello {client_name}, we received {amount} {currency} for invoice {number}; "
+        "the order is now {payment_status}.",
+    ),
+    "billing.payment_rejected": (
+        "Payment not completed for order {order_reference}",
+        "Hello {client_name}, your payment of {amount} {currency} for invoice {number} was "
+        "rejected ({rejection_reason}); the invoice is still open.",
+    ),
+    "billing.payment_channel_changed": (
+        "Payment method for order {order_reference}",
+        "Hello {client_name}, order {order_reference} will now be paid by {channel}.",
+    ),
     "production.production_order_created": (
         "Production order for {order_reference}",
         "Produce {quantity} x {sku} ({product_name}) for order {order_reference}.",

@@ -40,8 +40,8 @@ class OrdersApplication(ServiceApplication):
     service = "orders"
     follows = ("billing", "production")
 
-    def __init__(self, url: str):
-        super().__init__(url)
+    def __init__(self, url: str, config: dict | None = None):
+        super().__init__(url, config)
         if self.dialect == "postgresql":
             projections.index_search(self.engine)
 
@@ -423,10 +423,8 @@ class OrdersApplication(ServiceApplication):
         if not order_id or not self.exists(UUID(order_id)):
             return []
         order = self.get(order_id, "order")
-        if kind == "billing.invoice_issued":
-            changed = order.record_payment_status("unpaid", envelope["id"])
-        elif kind.startswith("billing.") and data.get("payment_status") in PAYMENT_STATUSES:
-            changed = order.record_payment_status(data["payment_status"], envelope["id"])
+        if kind.startswith("billing."):
+            changed = self._follow_billing(order, kind, data, envelope["id"])
         elif kind == "production.production_order_created":
             changed = order.production_started(data["sku"], envelope["id"])
         elif kind == "production.production_order_finished":
@@ -434,6 +432,18 @@ class OrdersApplication(ServiceApplication):
         else:
             changed = False
         return [order] if changed else []
+
+    def _follow_billing(self, order: Order, kind: str, data: dict, source: str) -> bool:
+        """The payment status billing published (over all the order's invoices) and its channel."""
+        changed = False
+        if kind == "billing.payment_channel_changed":
+            changed = order.record_payment_method(data["channel"], source)
+        status = data.get("payment_status")
+        if status is None and kind == "billing.invoice_issued":
+            status = "unpaid"  # invoices published before payment statuses were
+        if status in PAYMENT_STATUSES:
+            changed = order.record_payment_status(status, source) or changed
+        return changed
 
     # -- queries ---------------------------------------------------------------------------------
     def list_orders(self, query: dict) -> dict:

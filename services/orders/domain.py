@@ -404,6 +404,17 @@ class Order(Aggregate):
     def _payment_status(self, payment_status: str, source: str) -> None:
         self.payment_status = payment_status
 
+    def record_payment_method(self, payment_method: str, source: str) -> bool:
+        """Billing changed the order's payment channel (who and why are in billing's event)."""
+        if payment_method == self.payment_method:
+            return False
+        self._payment_method(payment_method=payment_method, source=source)
+        return True
+
+    @event("PaymentMethodChanged")
+    def _payment_method(self, payment_method: str, source: str) -> None:
+        self.payment_method = payment_method
+
     # -- rules -----------------------------------------------------------------------------------
     def check_open(self, command: str, hold_ok: bool) -> None:
         if self.closed:

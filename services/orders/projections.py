@@ -4,10 +4,6 @@ Every row is a pure function of its aggregate's state, so the incremental path (
 in the transaction that saves the aggregate) and a rebuild from the whole log give the same rows.
 """
 
-import base64
-import binascii
-import hashlib
-import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,6 +11,7 @@ import sqlalchemy as sa
 from services.orders.catalogue import Client, Product
 from services.orders.domain import CLOSED, Order
 from shared import logging as oms_logging
+from shared.paging import fingerprint, page
 
 log = oms_logging.get("orders.projections")
 SORTS = ("reference", "title", "client_code", "product", "placed", "total")
@@ -233,30 +230,18 @@ def filters(tables: dict, query: dict, with_status: bool = True) -> list:
 
 def list_orders(conn, tables: dict, query: dict) -> dict:
     orders = tables["orders"]
-    column = sort_column(orders, query["sort"])
-    descending = query["direction"] == "desc"
-    clauses = filters(tables, query)
-    fingerprint = _fingerprint(query)
-    if query.get("cursor"):
-        value, last_id = decode_cursor(query["cursor"], fingerprint, query["sort"])
-        if descending:
-            after = sa.or_(column < value, sa.and_(column == value, orders.c.order_id < last_id))
-        else:
-            after = sa.or_(column > value, sa.and_(column == value, orders.c.order_id > last_id))
-        clauses.append(after)
-    order_by = (
-        [column.desc(), orders.c.order_id.desc()] if descending else [column, orders.c.order_id]
-    )
-    rows = conn.execute(
-        sa.select(orders).where(*clauses).order_by(*order_by).limit(query["limit"] + 1)
-    ).all()
-    page, more = rows[: query["limit"]], len(rows) > query["limit"]
-    last = page[-1] if page else None
-    next_cursor = (
-        encode_cursor(fingerprint, getattr(last, column.key), last.order_id) if more else None
+    rows, next_cursor = page(
+        conn,
+        orders,
+        filters(tables, query),
+        sort_column(orders, query["sort"]),
+        orders.c.order_id,
+        query,
+        fingerprint(query, CURSOR_BOUND_TO),
+        datetime.fromisoformat if query["sort"] == "placed" else None,
     )
     return {
-        "orders": [summary(row) for row in page],
+        "orders": [summary(row) for row in rows],
         "next_cursor": next_cursor,
         "counts": counts(conn, tables, query),
     }
@@ -288,31 +273,14 @@ def summary(row) -> dict:
     }
 
 
-def _fingerprint(query: dict) -> str:
-    keys = ("sort", "direction", "statuses", "client_code", "sku", "placed_from", "placed_to")
-    basis = {k: str(query.get(k)) for k in (*keys, "include_closed", "search")}
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def encode_cursor(fingerprint: str, value, order_id: str) -> str:
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    raw = json.dumps([fingerprint, value, order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, fingerprint: str, sort: str):
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        made_for, value, order_id = json.loads(raw)
-        if sort == "placed":
-            value = datetime.fromisoformat(value)
-    except (ValueError, TypeError, binascii.Error):
-        raise CursorRefused("not a cursor this service issued") from None
-    if made_for != fingerprint:
-        raise CursorRefused("the cursor belongs to a different sort or filter; start again")
-    return value, order_id
-
-
-class CursorRefused(ValueError):
-    pass
+CURSOR_BOUND_TO = (
+    "sort",
+    "direction",
+    "statuses",
+    "client_code",
+    "sku",
+    "placed_from",
+    "placed_to",
+    "include_closed",
+    "search",
+)

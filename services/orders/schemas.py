@@ -1,20 +1,15 @@
 """Orders' RPC payloads: what each call accepts (strictly), and how orders and catalogue entries
 are shown."""
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.orders.domain import STATUSES
 from services.orders.projections import SORTS
-from shared.validation import Currency, MoneyAmount, Quantity, StrictBool, Text
+from shared.validation import Currency, MoneyAmount, Quantity, Strict, StrictBool, Text
 
 CHANNELS = ("storefront", "phone", "chat", "email", "quote", "import")
 PAYMENT_METHODS = ("cash", "card", "bank_transfer", "online_gateway")
 NOTE_KINDS = ("internal", "production", "client")
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 def listing(nested, max_length: int, **kwargs):
@@ -137,14 +132,6 @@ def quantity_errors(lines: list, shippings: list) -> dict:
                 "they must add up."
             )
     return errors
-
-
-class ReasonIn(Strict):
-    reason = Text(required=True, max_length=1000)
-
-
-class OptionalReasonIn(Strict):
-    reason = Text(load_default=None, allow_none=True, max_length=1000)
 
 
 class QuantitiesIn(Strict):

@@ -15,7 +15,6 @@ from services.orders.domain import (
     UnknownShipping,
     UnknownSku,
 )
-from services.orders.projections import CursorRefused
 from services.orders.schemas import (
     ClaimIn,
     ClientChangesIn,
@@ -28,20 +27,18 @@ from services.orders.schemas import (
     MoveIn,
     NewShippingIn,
     NoteIn,
-    OptionalReasonIn,
     OrderIn,
     ProductChangesIn,
     ProductDetailsIn,
     QuantitiesIn,
-    ReasonIn,
     RescheduleIn,
     ResolutionIn,
 )
 from services.orders.views import show_client, show_order, show_product
-from shared import context
 from shared.errors import EXPECTED, InvalidTransition, NotFound, ValidationFailed
-from shared.service import EventLogRpc, EventSourced, check_id, rpc
-from shared.validation import load
+from shared.paging import CursorRefused
+from shared.service import EventLogRpc, EventSourced, check_id, rpc, who
+from shared.validation import load, reason_of
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -74,17 +71,6 @@ def command(method):
     return rpc(expected_exceptions=EXPECTED)(translated(method))
 
 
-def who(actor) -> str:
-    """The acting user: the `actor` argument, else the RPC context's; one of them is required."""
-    actor = actor if actor is not None else context.current().get("actor")
-    if not isinstance(actor, str) or not 0 < len(actor.strip()) <= 200:
-        raise ValidationFailed(
-            "who is acting?",
-            {"actor": ["Required: the acting user, a string of 1-200 characters."]},
-        )
-    return actor.strip()
-
-
 def key(idempotency_key, required: bool = False) -> str | None:
     if idempotency_key is None and not required:
         return None
@@ -94,11 +80,6 @@ def key(idempotency_key, required: bool = False) -> str | None:
             {"idempotency_key": ["Must be a string of 1-200 characters."]},
         )
     return idempotency_key
-
-
-def reason_of(reason, required: bool = True):
-    schema = ReasonIn if required else OptionalReasonIn
-    return load(schema, {"reason": reason} if reason is not None else {})["reason"]
 
 
 class OrdersService(EventLogRpc):

@@ -1,21 +1,9 @@
 """How orders and catalogue entries are shown to callers: JSON-ready dicts (money as strings)."""
 
-from decimal import Decimal
-
 from services.orders.catalogue import PRODUCT_FIELDS, Client, Product
 from services.orders.domain import Order
 from services.orders.projections import client_row
-
-
-def jsonable(value):
-    """Decimals become strings (never floats); containers are copied through."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
+from shared.jsonable import jsonable
 
 
 def show_order(order: Order, history: list) -> dict:

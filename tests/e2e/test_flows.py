@@ -22,7 +22,8 @@ def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(mod
         with pytest.raises(NotFound):
             rpc.billing.get_invoice(order["id"])  # an order id is no invoice id
     assert invoices[0]["status"] == "unpaid"
-    assert invoices[0]["total"] == "63.50" and invoices[0]["currency"] == "EUR"
+    assert invoices[0]["net"] == "63.50" and invoices[0]["tax"] == "12.70"
+    assert invoices[0]["total"] == "76.20" and invoices[0]["currency"] == "EUR"
     assert [(p["sku"], p["quantity"]) for p in production] == [("CARD-9", 100)]
 
 
@@ -154,7 +155,7 @@ def test_every_effect_carries_the_correlation_id_of_the_command_that_caused_it(m
         for e in orders_log
         if e["type"] == "orders.order_accepted" and e["subject"] == order["id"]
     )
-    issued = next(e for e in billing_log if e["subject"] == invoice["id"])
+    issued = next(e for e in billing_log if e["data"].get("invoice_id") == invoice["id"])
     assert accepted["correlationid"] == issued["correlationid"] == "checkout-77"
     assert accepted["causationid"].startswith("rpc:")
     assert issued["causationid"] == accepted["id"]

@@ -27,6 +27,46 @@ ORDER = {
     "reference": "2026-000001",
     "client": CLIENT,
 }
+ACCOUNT = {
+    "order_id": "o1",
+    "order_reference": "2026-000001",
+    "client": CLIENT,
+    "currency": "EUR",
+    "payment_status": "unpaid",
+    "channel": "online_gateway",
+    "refund_due": "0.00",
+}
+DOCUMENT = dict(
+    ACCOUNT,
+    invoice_id="i1",
+    number="INV-2026-000001",
+    kind="invoice",
+    status="unpaid",
+    total="34.20",
+    issued_on="2026-11-22",
+    due_on="2026-12-06",
+    billing=dict(CLIENT, code=None, address=ADDRESS),
+    lines=[
+        {
+            "sku": "MUG-1",
+            "name": "Mug",
+            "quantity": 3,
+            "unit_price": "9.50",
+            "vat_rate": "20",
+            "net": "28.50",
+        }
+    ],
+    vat=[{"rate": "20", "net": "28.50", "tax": "5.70"}],
+    net="28.50",
+    tax="5.70",
+    gross="34.20",
+    rounding="line nets and the VAT of each rate, each rounded half-up to the currency's minor unit",
+    paid="0.00",
+    due="34.20",
+    corrects=None,
+    shipping_id=None,
+    reason=None,
+)
 
 SAMPLES = {
     "orders.order_placed": dict(
@@ -197,7 +237,7 @@ SAMPLES = {
         "status": "finished",
         "actor": "maria",
     },
-    "billing.invoice_issued": {
+    "billing.invoice_issued": {  # version 1 as first published: the optional fields are new
         "invoice_id": "i1",
         "order_id": "o1",
         "order_reference": "2026-000001",
@@ -206,6 +246,31 @@ SAMPLES = {
         "total": "28.50",
         "currency": "EUR",
     },
+    "billing.credit_note_issued": dict(DOCUMENT, kind="credit_note", status="issued"),
+    "billing.pro_forma_issued": dict(DOCUMENT, kind="pro_forma", status="issued", due_on=None),
+    "billing.invoice_voided": dict(
+        DOCUMENT, status="voided", void_reason="order voided: duplicate", voided_by="maria"
+    ),
+    "billing.payment_recorded": dict(
+        DOCUMENT,
+        status="paid",
+        payment_status="paid",
+        paid="34.20",
+        due="34.20",
+        amount="34.20",
+        method="online_gateway",
+        reference="tx-1",
+        paid_on="2026-11-22",
+        source="gateway",
+        actor="payment gateway",
+        transaction_id="tx-1",
+    ),
+    "billing.payment_rejected": dict(
+        DOCUMENT, transaction_id="tx-2", amount="34.20", rejection_reason="card declined"
+    ),
+    "billing.payment_channel_changed": dict(
+        ACCOUNT, channel="cash", previous="online_gateway", reason="pays at pick-up", actor="maria"
+    ),
     "production.production_order_created": {
         "production_order_id": "p1",
         "order_id": "o1",

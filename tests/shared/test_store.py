@@ -6,18 +6,12 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from services.billing.application import BillingApplication
-from services.billing.domain import Invoice
+from services.billing.domain import Account
 
 
-def invoice() -> Invoice:
-    return Invoice(
-        id=uuid4(),
-        order_id="o1",
-        order_reference="2026-000001",
-        client={},
-        lines=[],
-        currency="EUR",
-    )
+def account() -> Account:
+    order = {"order_id": "o1", "reference": "2026-000001", "client": {"name": "Ada"}}
+    return Account(id=uuid4(), order=dict(order, currency="EUR", lines=[], status="new"))
 
 
 def test_a_position_is_tracked_once_and_never_moves_back(store):
@@ -34,8 +28,8 @@ def test_a_position_is_tracked_once_and_never_moves_back(store):
 
 def test_a_refused_tracking_record_saves_nothing_of_its_reaction(store):
     app = BillingApplication(store["billing"])
-    app.save_reaction(Tracking("orders", 5), invoice())
-    late = invoice()
+    app.save_reaction(Tracking("orders", 5), account())
+    late = account()
     with pytest.raises(IntegrityError):
         app.save_reaction(Tracking("orders", 5), late)
     assert not app.exists(late.id)

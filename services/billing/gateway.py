@@ -1,0 +1,107 @@
+"""The payment gateway's callback: HMAC-SHA256 over `<timestamp>.<raw body>`, checked before the
+body is even parsed; then the confirmation or rejection is applied once per transaction id.
+
+Headers: `X-Gateway-Timestamp: <unix seconds>` and `X-Gateway-Signature: v1=<hex digest>`.
+Answers: 200 recorded (or duplicate: the same transaction delivered again, freshly signed);
+401 unsigned, bad signature or stale; 409 replayed (the very same signed delivery again) or
+refused by the invoice's rules (voided); 400 bad body; 404 unknown invoice; 503 no secret set.
+"""
+
+import hashlib
+import hmac
+import json
+
+from services.billing.domain import BillingRefused
+from services.billing.schemas import GatewayCallbackIn
+from shared import logging as oms_logging
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.validation import load
+
+log = oms_logging.get("billing.gateway")
+TIMESTAMP_HEADER = "X-Gateway-Timestamp"
+SIGNATURE_HEADER = "X-Gateway-Signature"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value for `body` sent at `timestamp` (what the gateway computes)."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+class CallbackRefused(Exception):
+    def __init__(self, status: int, error: str, message: str, **details):
+        super().__init__(message)
+        self.status, self.error, self.message, self.details = status, error, message, details
+
+    def answer(self) -> tuple[int, dict]:
+        return self.status, {"error": self.error, "message": self.message, **self.details}
+
+
+def verify(secret: str, headers, body: bytes, now: float, tolerance: int) -> int:
+    """The callback's signed timestamp, if its signature is good and it is fresh."""
+    if not secret:
+        raise CallbackRefused(
+            503, "not_configured", "no gateway secret is set (OMS_GATEWAY_SECRET)"
+        )
+    stamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+    if not stamp or not signature:
+        raise CallbackRefused(
+            401, "unsigned", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are required"
+        )
+    if not stamp.isdigit() or len(stamp) > 12:
+        raise CallbackRefused(401, "bad_timestamp", f"{TIMESTAMP_HEADER} must be unix seconds")
+    timestamp = int(stamp)
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+        raise CallbackRefused(401, "bad_signature", "the signature does not match the body")
+    if abs(now - timestamp) > tolerance:
+        raise CallbackRefused(
+            401, "stale", f"signed {int(now - timestamp)} s from now; at most {tolerance} s allowed"
+        )
+    return timestamp
+
+
+def answer(app, headers, body: bytes, secret: str, now: float, tolerance: int) -> tuple[int, dict]:
+    """(HTTP status, JSON body) for one callback delivery."""
+    try:
+        signed_at = verify(secret, headers, body, now, tolerance)
+        callback = load(GatewayCallbackIn, _json(body), "gateway callback")
+        result = app.gateway_callback(callback, signed_at)
+    except CallbackRefused as refused:
+        log.warning("gateway_callback_refused", error=refused.error, message=refused.message)
+        return refused.answer()
+    except ValidationFailed as exc:
+        return 400, {"error": "invalid", "message": exc.message, "fields": exc.details}
+    except NotFound as exc:
+        return 404, {"error": "not_found", "message": exc.message}
+    except BillingRefused as exc:
+        log.warning("gateway_callback_refused", error=exc.rule, invoice_id=callback["invoice_id"])
+        return 409, {"error": exc.rule, "message": str(exc)}
+    except Conflict as exc:
+        return 503, {"error": "busy", "message": exc.message}
+    shown = {"result": result["result"], "outcome": result["outcome"]}
+    shown["invoice_id"] = result.get("invoice_id", callback["invoice_id"])
+    if result["result"] == "replayed":
+        log.warning("gateway_callback_refused", error="replayed", **shown)
+        return 409, dict(
+            shown, error="replayed", message="this signed delivery was handled already"
+        )
+    account = result.get("account")
+    if account is not None:
+        document = account.document(callback["invoice_id"])
+        shown["invoice"] = {
+            "id": document["id"],
+            "number": document["number"],
+            "status": account.status_of(document),
+            "paid": str(account.paid(document)),
+            "due": str(account.due(document)),
+        }
+    return 200, shown
+
+
+def _json(body: bytes):
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "the body is not JSON", {"_schema": ["Must be a JSON object."]}
+        ) from None
