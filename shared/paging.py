@@ -60,6 +60,7 @@ def page(
         sa.select(table).where(*clauses).order_by(*order_by).limit(query["limit"] + 1)
     ).all()
     rows, more = rows[: query["limit"]], len(rows) > query["limit"]
-    last = rows[-1] if rows else None
-    cursor = encode_cursor(bound_to, getattr(last, column.key), getattr(last, id_column.key))
-    return rows, cursor if more else None
+    if not more:
+        return rows, None
+    last = rows[-1]
+    return rows, encode_cursor(bound_to, getattr(last, column.key), getattr(last, id_column.key))

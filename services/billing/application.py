@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.billing import projections
-from services.billing.domain import Account, Issue, UnknownDocument
+from services.billing.domain import Account, Issue, UnknownDocument, precision
+from services.billing.money import rounded
 from services.billing.publishing import integration_event
 from shared import settings
 from shared.contracts import load
@@ -165,12 +166,7 @@ class BillingApplication(ServiceApplication):
 
         def command():
             account = self.account_of_document(invoice_id)
-            currency = payment.get("currency") or account.currency
-            if currency != account.currency:
-                raise ValidationFailed(
-                    "the payment's currency is not the invoice's",
-                    {"currency": [f"The invoice is in {account.currency}, not {currency}."]},
-                )
+            check_money(account, payment.get("currency") or account.currency, payment["amount"])
             entry = {k: v for k, v in payment.items() if k != "currency"}
             entry.update(source="operator", transaction_id=None, signed_at=None)
             account.record_payment(invoice_id, dict(entry, paid_on=payment["paid_on"].isoformat()))
@@ -207,11 +203,7 @@ class BillingApplication(ServiceApplication):
                 result = "replayed" if seen.signed_at == signed_at else "duplicate"
                 return {"result": result, "outcome": seen.outcome, "invoice_id": seen.document_id}
             account = self.account_of_document(callback["invoice_id"])
-            if callback["currency"] != account.currency:
-                raise ValidationFailed(
-                    "the callback's currency is not the invoice's",
-                    {"currency": [f"The invoice is in {account.currency}."]},
-                )
+            check_money(account, callback["currency"], callback["amount"])
             self._apply_gateway(account, callback, signed_at)
             self.save(account)
             return {"result": "recorded", "outcome": callback["outcome"], "account": account}
@@ -284,6 +276,17 @@ class BillingApplication(ServiceApplication):
 
     def integration_event(self, domain_event):
         return integration_event(self, domain_event)
+
+
+def check_money(account: Account, currency: str, amount) -> None:
+    """A payment is in the invoice's currency and to its minor unit."""
+    if currency != account.currency:
+        raise ValidationFailed(
+            "the payment's currency is not the invoice's",
+            {"currency": [f"The invoice is in {account.currency}, not {currency}."]},
+        )
+    if amount != rounded(amount, currency):
+        raise ValidationFailed("the amount is too precise", {"amount": [precision(currency)]})
 
 
 def _lines(lines: list) -> list[dict]:

@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.billing.money import ZERO, priced
+from services.billing.money import ZERO, minor_unit, priced, rounded
 
 DOCUMENT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-documents")
 PAYABLE = ("invoice", "supplementary")
@@ -179,6 +179,9 @@ class Account(Aggregate):
         document = self.check_payable(document_id, "record_payment")
         if payment["amount"] <= ZERO:
             raise BillingRefused("record_payment", "amount_not_positive", "pay more than 0")
+        if payment["amount"] != rounded(payment["amount"], self.currency):
+            raise BillingRefused("record_payment", "amount_precision", precision(self.currency))
+        payment = dict(payment, amount=rounded(payment["amount"], self.currency))
         for earlier in document["payments"]:
             if (earlier["method"], earlier["reference"]) == (
                 payment["method"],
@@ -237,7 +240,7 @@ class Account(Aggregate):
         return None
 
     def paid(self, document: dict) -> Decimal:
-        return sum((p["amount"] for p in document["payments"]), ZERO)
+        return rounded(sum((p["amount"] for p in document["payments"]), ZERO), self.currency)
 
     def due(self, document: dict) -> Decimal:
         credited = sum(
@@ -248,7 +251,7 @@ class Account(Aggregate):
             ),
             ZERO,
         )
-        return document["gross"] - credited
+        return rounded(document["gross"] - credited, self.currency)
 
     def status_of(self, document: dict) -> str:
         if document["kind"] not in PAYABLE:
@@ -273,7 +276,7 @@ class Account(Aggregate):
         voided = sum((d["voided"]["refund_due"] for d in self.documents if d["voided"]), ZERO)
         live = [d for d in self.documents if d["kind"] in PAYABLE and not d["voided"]]
         over = sum((self.paid(d) for d in live), ZERO) - sum((self.due(d) for d in live), ZERO)
-        return voided + max(over, ZERO)
+        return rounded(voided + max(over, ZERO), self.currency)
 
     def _invoiced_quantities(self) -> dict:
         """What the order has been invoiced for, net of credit notes: {line key: quantity}."""
@@ -287,6 +290,12 @@ class Account(Aggregate):
             for key, quantity in _quantities(document["lines"]).items():
                 quantities[key] = quantities.get(key, 0) + sign * quantity
         return quantities
+
+
+def precision(currency: str) -> str:
+    return (
+        f"an amount in {currency} has at most {-minor_unit(currency).as_tuple().exponent} decimals"
+    )
 
 
 def _status(paid: Decimal, due: Decimal) -> str:

@@ -53,7 +53,7 @@ class ListInvoicesIn(Strict):
     overdue = StrictBool(allow_none=True)
     overdue_on = fields.Date(load_default=today)  # overdue means due before this day and unpaid
     limit = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = Text(max_length=500)
+    cursor = Text(max_length=500, allow_none=True)  # null or absent: the first page
 
     @validates_schema
     def check_range(self, data, **kwargs):
