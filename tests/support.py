@@ -62,6 +62,17 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.1):
         eventlet.sleep(interval)
 
 
+def wait_until_answers(system, service: str) -> None:
+    def answers():
+        try:
+            with system.rpc(timeout=2) as rpc:
+                return getattr(rpc, service).log_status() is not None
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    eventually(answers, timeout=60)
+
+
 def random_ref(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 

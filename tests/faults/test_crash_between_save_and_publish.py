@@ -4,18 +4,7 @@ import signal
 
 from nameko.exceptions import RpcTimeout
 
-from tests.support import System, eventually, order_payload, serve_subprocess
-
-
-def wait_until_answers(system, service: str) -> None:
-    def answers():
-        try:
-            with system.rpc(timeout=2) as rpc:
-                return getattr(rpc, service).log_status() is not None
-        except Exception:  # noqa: BLE001 - not up yet
-            return False
-
-    eventually(answers, timeout=60)
+from tests.support import System, eventually, order_payload, serve_subprocess, wait_until_answers
 
 
 def test_acceptance_saved_but_not_published_is_published_after_restart(amqp_uri, store, tmp_path):
