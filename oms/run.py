@@ -1,6 +1,7 @@
 """`make run`: a local RabbitMQ unless one answers, then all five services, supervised, until Ctrl-C."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -39,11 +40,27 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def http_settings() -> dict:
+    """Where billing's gateway callback listens (port 8000 if free) and its HMAC secret: from
+    the environment, else a secret made once for this machine in var/gateway-secret."""
+    address = os.environ.get("OMS_HTTP_ADDRESS")
+    if not address:
+        address = f"127.0.0.1:{8000 if _port_free(8000) else free_port()}"
+    secret = os.environ.get("OMS_GATEWAY_SECRET")
+    if not secret:
+        path = settings.var_dir() / "gateway-secret"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        secret = path.read_text().strip()
+    return {"OMS_HTTP_ADDRESS": address, "OMS_GATEWAY_SECRET": secret}
+
+
 class Supervisor:
     """One `python -m oms.serve <service>` process per service; a dead one is started again."""
 
-    def __init__(self, amqp_uri: str, log_dir: Path):
-        self.env = dict(os.environ, OMS_AMQP_URI=amqp_uri)
+    def __init__(self, amqp_uri: str, log_dir: Path, env: dict):
+        self.env = dict(os.environ, OMS_AMQP_URI=amqp_uri, **env)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
         self.stopping = False
@@ -80,7 +97,7 @@ class Supervisor:
                 process.kill()
 
 
-def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path) -> str:
+def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) -> str:
     rows = [
         ("RabbitMQ", amqp_uri.replace("guest:guest@", "guest:***@")),
         ("  management", node.management_uri.replace("guest:guest@", "") if node else "(not ours)"),
@@ -93,6 +110,13 @@ def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path) -> str:
         (f"{name}", f"db {settings.database_url(name)}; log {log_dir / (name + '.log')}")
         for name in settings.SERVICES
     ]
+    rows.append(
+        (
+            "gateway callback",
+            f"POST http://{http['OMS_HTTP_ADDRESS']}/billing/gateway/callback"
+            " (HMAC secret: OMS_GATEWAY_SECRET or var/gateway-secret; docs/billing.md)",
+        )
+    )
     rows.append(("CLI", "oms status | oms parked | oms events orders  (in .venv/bin)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
@@ -109,11 +133,13 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     log_dir = settings.var_dir() / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(amqp_uri, log_dir)
+    http = http_settings()
+    supervisor = Supervisor(amqp_uri, log_dir, http)
     for name in settings.SERVICES:
         supervisor.start(name)
     print(
-        "The order-management system is running:\n" + describe(amqp_uri, node, log_dir), flush=True
+        "The order-management system is running:\n" + describe(amqp_uri, node, log_dir, http),
+        flush=True,
     )
     print("Press Ctrl-C to stop it.", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
