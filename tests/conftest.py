@@ -99,6 +99,13 @@ def module_system(request, rabbit, tmp_path_factory):
             yield running
 
 
+@pytest.fixture
+def rpc(module_system):
+    """An RPC proxy into the module's system (acting as "tests")."""
+    with module_system.rpc(timeout=30) as proxy:
+        yield proxy
+
+
 @pytest.fixture(scope="module")
 def sqlite_system(rabbit, tmp_path_factory):
     """The five services on SQLite, shared by a module's tests (for long tables of cases)."""

@@ -73,6 +73,13 @@ def wait_until_answers(system, service: str) -> None:
     eventually(answers, timeout=60)
 
 
+def settled(rpc, consumer: str = "billing") -> bool:
+    """Everything orders logged is relayed, and `consumer` has processed all of it."""
+    orders = rpc.orders.log_status()
+    tracked = getattr(rpc, consumer).log_status()["tracking"]["orders"]
+    return orders["relayed_position"] == orders["last_position"] == tracked
+
+
 def random_ref(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 

@@ -1,6 +1,7 @@
 """What the billing service publishes: each private account event mapped to a public contract."""
 
 from services.billing.domain import Account
+from services.billing.legacy import legacy_event
 
 DOCUMENT_NAMES = {
     "invoice": "invoice_issued",
@@ -9,17 +10,19 @@ DOCUMENT_NAMES = {
     "pro_forma": "pro_forma_issued",
 }
 
+PUBLISHED = (
+    Account.Issued,
+    Account.Voided,
+    Account.PaymentRecorded,
+    Account.PaymentRejected,
+    Account.ChannelChanged,
+)
+
 
 def integration_event(app, domain_event) -> tuple[str, dict] | None:
     kind = type(domain_event)
-    if kind not in (
-        Account.Issued,
-        Account.Voided,
-        Account.PaymentRecorded,
-        Account.PaymentRejected,
-        Account.ChannelChanged,
-    ):
-        return None
+    if kind not in PUBLISHED:
+        return legacy_event(domain_event)
     account = app.state_at(domain_event)
     data = account_data(account)
     if kind is Account.ChannelChanged:

@@ -13,12 +13,6 @@ from tests.support import GATEWAY_SECRET, eventually, order_payload, random_ref
 
 
 @pytest.fixture
-def rpc(module_system):
-    with module_system.rpc(timeout=30) as proxy:
-        yield proxy
-
-
-@pytest.fixture
 def post(module_system):
     url = f"http://127.0.0.1:{module_system.http_port}/billing/gateway/callback"
 

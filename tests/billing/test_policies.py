@@ -3,16 +3,7 @@
 from kombu import Connection
 
 from shared.relay import event_exchange
-from tests.support import System, eventually, order_payload
-
-
-def settled(rpc) -> bool:
-    orders = rpc.orders.log_status()
-    return (
-        orders["relayed_position"]
-        == orders["last_position"]
-        == rpc.billing.log_status()["tracking"]["orders"]
-    )
+from tests.support import System, eventually, order_payload, settled
 
 
 def test_duplicate_and_out_of_order_deliveries_and_restarts_leave_one_invoice_per_order(

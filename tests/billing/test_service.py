@@ -13,12 +13,6 @@ ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "countr
 NUMBER = re.compile(r"^INV-(\d{4})-(\d{6})$")
 
 
-@pytest.fixture
-def rpc(module_system):
-    with module_system.rpc(timeout=30) as proxy:
-        yield proxy
-
-
 def accepted_invoice(rpc, payload=None):
     """Place and accept an order; its invoice once billing has issued it."""
     order = rpc.orders.place_order(payload or order_payload())

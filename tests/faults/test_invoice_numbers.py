@@ -6,7 +6,14 @@ import signal
 
 import eventlet
 
-from tests.support import System, eventually, order_payload, serve_subprocess, wait_until_answers
+from tests.support import (
+    System,
+    eventually,
+    order_payload,
+    serve_subprocess,
+    settled,
+    wait_until_answers,
+)
 
 NUMBER = re.compile(r"^(INV|PF)-\d{4}-(\d{6})$")
 
@@ -74,12 +81,7 @@ def test_500_invoices_issued_concurrently_are_numbered_1_to_500_though_billing_i
                 invoices = eventually(
                     lambda: (found := issued(rpc)) and len(found) == 500 and found, timeout=180
                 )
-                eventually(
-                    lambda: (
-                        rpc.billing.log_status()["tracking"]["orders"]
-                        == rpc.orders.log_status()["last_position"]
-                    )
-                )
+                eventually(lambda: settled(rpc))
                 invoices = issued(rpc)
         finally:
             restarted.send_signal(signal.SIGTERM)
@@ -94,12 +96,7 @@ def test_pro_formas_requested_concurrently_are_numbered_without_gap_or_repeat(am
             system, range(60), lambda rpc, _: rpc.orders.place_order(order_payload())["id"], 6
         )
         with system.rpc() as rpc:
-            eventually(
-                lambda: (
-                    rpc.billing.log_status()["tracking"]["orders"]
-                    == rpc.orders.log_status()["last_position"]
-                )
-            )
+            eventually(lambda: settled(rpc))
         shown = in_parallel(
             system, placed, lambda rpc, i: rpc.billing.issue_pro_forma(i, actor="t"), 12
         )

@@ -7,13 +7,7 @@ from kombu import Connection
 from services.orders.application import order_id_for
 from shared import faults
 from shared.relay import event_exchange
-from tests.support import System, eventually, management, order_payload
-
-
-def settled(rpc, consumer: str = "billing") -> bool:
-    orders = rpc.orders.log_status()
-    tracked = getattr(rpc, consumer).log_status()["tracking"]["orders"]
-    return orders["relayed_position"] == orders["last_position"] == tracked
+from tests.support import System, eventually, management, order_payload, settled
 
 
 def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp_uri, store):

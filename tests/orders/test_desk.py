@@ -29,12 +29,6 @@ def client(**overrides):
 
 
 @pytest.fixture
-def rpc(module_system):
-    with module_system.rpc(timeout=30) as proxy:
-        yield proxy
-
-
-@pytest.fixture
 def catalogue(rpc):
     """A fresh client and two products (one made in house): their codes."""
     code, mug, card = random_ref("C"), random_ref("MUG-"), random_ref("CARD-")
