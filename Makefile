@@ -36,6 +36,7 @@ format: install
 bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see docs/benchmarks.md
 	$(PY) -m bench.run
 	$(PY) -m bench.queries
+	$(PY) -m bench.billing
 
 clean:
 	rm -rf $(VENV) var *.egg-info

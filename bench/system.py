@@ -14,6 +14,7 @@ import eventlet
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from oms.infra import free_port
 from shared.settings import SERVICES
 from tests.support import order_payload
 
@@ -30,6 +31,7 @@ class Services:
     def _env(self) -> dict:
         env = dict(os.environ, OMS_AMQP_URI=self.amqp_uri, OMS_VAR_DIR=str(self.log_dir))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["OMS_HTTP_ADDRESS"] = f"127.0.0.1:{free_port()}"  # billing's gateway callback
         for service, url in self.database_urls.items():
             env[f"OMS_{service.upper()}_DATABASE_URL"] = url
         return env

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import sqlalchemy as sa
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.billing import projections
@@ -104,8 +105,10 @@ class BillingApplication(ServiceApplication):
 
     def _account_for(self, order: dict) -> Account:
         account_id = account_id_for(order["order_id"])
-        if self.exists(account_id):
-            return self.get(account_id, "account")
+        try:
+            return self.repository.get(account_id)
+        except AggregateNotFoundError:
+            pass
         shippings = order.get("shippings") or []
         opened = {
             "order_id": order["order_id"],

@@ -1,5 +1,7 @@
 """Integration-event contracts: one marshmallow schema per public event type, each versioned."""
 
+import functools
+
 from marshmallow import Schema, fields
 
 REGISTRY: dict[str, type["Contract"]] = {}
@@ -22,9 +24,15 @@ def contract_for(event_type: str) -> type[Contract]:
     return REGISTRY[event_type]
 
 
+@functools.cache
+def _schema(event_type: str) -> "Contract":
+    """One instance per contract: building a schema with nested ones costs more than using it."""
+    return contract_for(event_type)()
+
+
 def dump(event_type: str, data: dict) -> dict:
     """Validate and serialise `data` as the contract of `event_type` requires."""
-    schema = contract_for(event_type)()
+    schema = _schema(event_type)
     payload = schema.dump(data)
     errors = schema.validate(payload)
     if errors:
@@ -33,7 +41,7 @@ def dump(event_type: str, data: dict) -> dict:
 
 
 def load(event_type: str, data: dict) -> dict:
-    return contract_for(event_type)().load(data)
+    return _schema(event_type).load(data)
 
 
 class Money(fields.Decimal):
