@@ -59,9 +59,11 @@ class BillingApplication(ServiceApplication):
     def project_aggregates(self, session, aggregates: list) -> None:
         projections.write(session, self.tables, aggregates)
 
-    @property
-    def invoice_on(self) -> str:
-        return self.config.get("INVOICE_ON") or settings.invoice_on()
+    def __init__(self, url: str, config: dict | None = None):
+        super().__init__(url, config)
+        self.invoice_on = self.config.get("INVOICE_ON") or settings.invoice_on()
+        if self.invoice_on not in ("accept", "dispatch"):
+            raise ValueError(f"OMS_INVOICE_ON must be accept or dispatch, not {self.invoice_on!r}")
 
     # -- following the orders service ------------------------------------------------------------
     def react(self, envelope: dict) -> list:
@@ -128,7 +130,7 @@ class BillingApplication(ServiceApplication):
         terms = int(self.config.get("PAYMENT_TERMS_DAYS") or settings.payment_terms_days())
         return Issue(
             take=lambda series: (now.year, self._next_number(session, series, now.year)),
-            billing=self._billing_details(session, account),
+            billing=lambda: self._billing_details(session, account),
             issued_on=now.date(),
             due_on=now.date() + timedelta(days=terms),
         )

@@ -26,11 +26,11 @@ LINE_KEY = ("sku", "name", "unit_price", "vat_rate")
 @dataclass(frozen=True)
 class Issue:
     """What issuing a document needs from outside: `take("INV") -> (year, sequence)` takes the
-    series' next number in the saving transaction; the client's billing details as they are now;
-    the issue date and the date an invoice falls due."""
+    series' next number in the saving transaction; `billing()` gives the client's billing details
+    as they are now; the issue date and the date an invoice falls due."""
 
     take: Callable[[str], tuple[int, int]]
-    billing: dict
+    billing: Callable[[], dict]
     issued_on: date
     due_on: date
 
@@ -122,7 +122,7 @@ class Account(Aggregate):
             "sequence": sequence,
             "issued_on": issue.issued_on.isoformat(),
             "due_on": issue.due_on.isoformat() if kind in PAYABLE else None,
-            "billing": issue.billing,
+            "billing": issue.billing(),
             "currency": self.currency,
             "reason": reason,
             "corrects": corrects,

@@ -38,7 +38,10 @@ class Numbers:
 @pytest.fixture
 def issue():
     return Issue(
-        Numbers().take, {"name": "Ada", "address": None}, date(2026, 11, 22), date(2026, 12, 6)
+        Numbers().take,
+        lambda: {"name": "Ada", "address": None},
+        date(2026, 11, 22),
+        date(2026, 12, 6),
     )
 
 

@@ -1,7 +1,11 @@
 """The relay: one active per service on PostgreSQL, and its position survives restarts."""
 
+from uuid import uuid4
+
 from kombu import Connection, Queue
 
+from services.billing.application import BillingApplication
+from services.billing.domain import Account
 from services.orders.application import OrdersApplication
 from services.orders.schemas import OrderIn
 from shared.relay import Relay, event_exchange
@@ -39,3 +43,15 @@ def test_the_relay_publishes_in_log_order_and_resumes_from_its_durable_position(
                 conn.drain_events(timeout=5)
     assert [e["sequence"] for e in received] == [1, 2, 3, 4]
     assert {e["type"] for e in received} == {"orders.order_placed"}
+
+
+def test_a_log_of_events_that_are_not_published_moves_the_relay_on(store, amqp_uri):
+    """Billing keeps private events (an account opened for a placed order): nothing to publish,
+    and the relay's position still reaches the end of the log."""
+    app = BillingApplication(store["billing"])
+    for n in range(3):
+        order = {"order_id": f"o{n}", "reference": f"2026-00000{n}", "client": {"name": "Ada"}}
+        app.save(Account(id=uuid4(), order=dict(order, currency="EUR", lines=[], status="new")))
+    relay = Relay(app, amqp_uri)
+    assert relay.relay_pending() == 0
+    assert relay.position() == app.last_position() == 3

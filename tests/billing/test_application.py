@@ -1,15 +1,24 @@
-"""A billing store written before accounts (invoices stored as `services.billing.domain:Invoice`)
-still replays: its invoices are published as they were."""
+"""The billing application on its own store: settings, and stores written before accounts."""
 
 from dataclasses import replace
 from decimal import Decimal
 from uuid import uuid4
 
+import pytest
+
 from services.billing.application import BillingApplication
 from services.billing.legacy import LegacyInvoice
 
 
+def test_an_unknown_invoicing_moment_is_refused_at_start(tmp_path):
+    with pytest.raises(
+        ValueError, match="OMS_INVOICE_ON must be accept or dispatch, not 'shipping'"
+    ):
+        BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3", {"INVOICE_ON": "shipping"})
+
+
 def test_an_invoice_stored_under_the_old_topic_is_published_as_before(tmp_path):
+    """Invoices stored as `services.billing.domain:Invoice` (before accounts) still replay."""
     app = BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3")
     line = {
         "sku": "MUG-1",
