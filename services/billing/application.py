@@ -77,7 +77,8 @@ class BillingApplication(ServiceApplication):
         order = load(kind, envelope["data"])
         account = self._account_for(order)
         with self.transaction() as session:
-            getattr(self, REACTIONS[kind])(account, order, self._issue(session, account))
+            issue = self._issue(session, account, order.get("actor"))
+            getattr(self, REACTIONS[kind])(account, order, issue)
         return [account] if account.pending_events else []
 
     def _opened(self, account: Account, order: dict, issue: Issue) -> None:
@@ -124,7 +125,7 @@ class BillingApplication(ServiceApplication):
         }
         return Account(id=account_id, order=opened)
 
-    def _issue(self, session, account: Account) -> Issue:
+    def _issue(self, session, account: Account, actor: str | None) -> Issue:
         """Numbers, billing details and dates for documents issued in this transaction."""
         now = datetime.now(UTC)
         terms = int(self.config.get("PAYMENT_TERMS_DAYS") or settings.payment_terms_days())
@@ -133,6 +134,7 @@ class BillingApplication(ServiceApplication):
             billing=lambda: self._billing_details(session, account),
             issued_on=now.date(),
             due_on=now.date() + timedelta(days=terms),
+            actor=actor,
         )
 
     def _next_number(self, session, series: str, year: int) -> int:
@@ -156,11 +158,11 @@ class BillingApplication(ServiceApplication):
         return details
 
     # -- commands from operators and the gateway -------------------------------------------------
-    def issue_pro_forma(self, order_id: str) -> tuple[Account, dict]:
+    def issue_pro_forma(self, order_id: str, actor: str) -> tuple[Account, dict]:
         def command():
             with self.transaction() as session:
                 account = self.account(order_id)
-                document = account.pro_forma(self._issue(session, account))
+                document = account.pro_forma(self._issue(session, account, actor))
                 self.save(account)
             return account, document
 
@@ -209,13 +211,15 @@ class BillingApplication(ServiceApplication):
                 return {"result": result, "outcome": seen.outcome, "invoice_id": seen.document_id}
             account = self.account_of_document(callback["invoice_id"])
             check_money(account, callback["currency"], callback["amount"])
-            self._apply_gateway(account, callback, signed_at)
+            if not self._apply_gateway(account, callback, signed_at):
+                # another delivery of it committed between the look-up above and this read
+                return {"result": "duplicate", "outcome": callback["outcome"]}
             self.save(account)
             return {"result": "recorded", "outcome": callback["outcome"], "account": account}
 
         return self.retrying(command)
 
-    def _apply_gateway(self, account: Account, callback: dict, signed_at: int) -> None:
+    def _apply_gateway(self, account: Account, callback: dict, signed_at: int) -> bool:
         transaction_id, now = callback["transaction_id"], datetime.now(UTC)
         if callback["outcome"] == "confirmed":
             payment = {
@@ -228,16 +232,15 @@ class BillingApplication(ServiceApplication):
                 "transaction_id": transaction_id,
                 "signed_at": signed_at,
             }
-            account.record_payment(callback["invoice_id"], payment)
-        else:
-            rejection = {
-                "transaction_id": transaction_id,
-                "amount": callback["amount"],
-                "reason": callback.get("reason"),
-                "at": now.isoformat(),
-                "signed_at": signed_at,
-            }
-            account.reject_payment(callback["invoice_id"], rejection)
+            return account.record_payment(callback["invoice_id"], payment)
+        rejection = {
+            "transaction_id": transaction_id,
+            "amount": callback["amount"],
+            "reason": callback.get("reason"),
+            "at": now.isoformat(),
+            "signed_at": signed_at,
+        }
+        return account.reject_payment(callback["invoice_id"], rejection)
 
     # -- queries ---------------------------------------------------------------------------------
     def account(self, order_id: str) -> Account:

@@ -27,12 +27,14 @@ LINE_KEY = ("sku", "name", "unit_price", "vat_rate")
 class Issue:
     """What issuing a document needs from outside: `take("INV") -> (year, sequence)` takes the
     series' next number in the saving transaction; `billing()` gives the client's billing details
-    as they are now; the issue date and the date an invoice falls due."""
+    as they are now; the issue date, the date an invoice falls due, and who caused the issue (the
+    operator asking, or the one whose change to the order led to it)."""
 
     take: Callable[[str], tuple[int, int]]
     billing: Callable[[], dict]
     issued_on: date
     due_on: date
+    actor: str | None = None
 
 
 class Account(Aggregate):
@@ -121,6 +123,7 @@ class Account(Aggregate):
             "year": year,
             "sequence": sequence,
             "issued_on": issue.issued_on.isoformat(),
+            "issued_by": issue.actor,
             "due_on": issue.due_on.isoformat() if kind in PAYABLE else None,
             "billing": issue.billing(),
             "currency": self.currency,
@@ -195,10 +198,13 @@ class Account(Aggregate):
     def _paid(self, document_id: str, payment: dict) -> None:
         self.document(document_id)["payments"].append(payment)
 
-    def reject_payment(self, document_id: str, rejection: dict) -> None:
-        """A gateway's rejection: the invoice stays as it is; the attempt is kept."""
+    def reject_payment(self, document_id: str, rejection: dict) -> bool:
+        """A gateway's rejection: the invoice stays as it is; the attempt is kept (once)."""
         self.check_payable(document_id, "reject_payment")
+        if any(r["transaction_id"] == rejection["transaction_id"] for r in self.rejections):
+            return False
         self._rejected(document_id=document_id, rejection=rejection)
+        return True
 
     @event("PaymentRejected")
     def _rejected(self, document_id: str, rejection: dict) -> None:

@@ -66,6 +66,7 @@ def document_data(account: Account, document: dict) -> dict:
     fields = ("number", "kind", "issued_on", "due_on", "billing", "lines", "vat", "net", "tax")
     return {
         **{k: document[k] for k in fields},
+        "issued_by": document.get("issued_by"),
         "invoice_id": document["id"],
         "status": account.status_of(document),
         "total": document["gross"],

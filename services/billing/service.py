@@ -84,8 +84,7 @@ class BillingService(EventLogRpc):
     def issue_pro_forma(self, order_id, actor=None):
         """A pro-forma of a placed order not yet accepted (the same one while the order is unchanged)."""
         check_id(order_id=order_id)
-        who(actor)
-        account, document = self.store.issue_pro_forma(order_id)
+        account, document = self.store.issue_pro_forma(order_id, who(actor))
         return show_document(account, document)
 
     @command

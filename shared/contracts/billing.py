@@ -50,6 +50,7 @@ class DocumentEvent(BillingEvent):
     number = fields.String()
     kind = fields.String()
     issued_on = fields.String()
+    issued_by = fields.String(allow_none=True)
     due_on = fields.String(allow_none=True)
     billing = fields.Nested(BillingDetails)
     lines = fields.List(fields.Nested(Line))

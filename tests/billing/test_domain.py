@@ -224,3 +224,13 @@ def test_the_payment_channel_change_keeps_who_and_why(issue):
             "actor": "maria",
         }
     ]
+
+
+def test_a_gateway_rejection_is_kept_once_and_leaves_the_invoice_open(issue):
+    acc = account()
+    invoice = acc.invoice_order(issue)
+    rejection = {"transaction_id": "tx-1", "amount": Decimal("72.70"), "reason": "declined"}
+    assert acc.reject_payment(invoice["id"], rejection)
+    assert not acc.reject_payment(invoice["id"], rejection)
+    assert [r["transaction_id"] for r in acc.rejections] == ["tx-1"]
+    assert acc.status_of(invoice) == "unpaid"

@@ -45,6 +45,7 @@ def test_an_accepted_order_gets_one_numbered_invoice_with_vat_and_the_clients_bi
 
     year = datetime.now(UTC).year
     assert NUMBER.match(invoice["number"]) and invoice["number"].startswith(f"INV-{year}-")
+    assert invoice["issued_by"] == "tests"  # who accepted the order
     assert (invoice["kind"], invoice["status"], invoice["order_reference"]) == (
         "invoice",
         "unpaid",
@@ -209,6 +210,7 @@ def test_a_pro_forma_is_issued_for_a_placed_order_until_it_is_accepted(rpc):
     order = rpc.orders.place_order(order_payload())
     pro_forma = eventually(lambda: _pro_forma(rpc, order["id"]))
     assert re.match(r"^PF-\d{4}-\d{6}$", pro_forma["number"])
+    assert pro_forma["issued_by"] == "maria"
     assert (pro_forma["kind"], pro_forma["status"], pro_forma["gross"], pro_forma["due_on"]) == (
         "pro_forma",
         "issued",

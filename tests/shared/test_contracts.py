@@ -44,6 +44,7 @@ DOCUMENT = dict(
     status="unpaid",
     total="34.20",
     issued_on="2026-11-22",
+    issued_by="maria",
     due_on="2026-12-06",
     billing=dict(CLIENT, code=None, address=ADDRESS),
     lines=[
