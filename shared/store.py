@@ -18,6 +18,7 @@ from shared.contracts import contract_for, dump
 from shared.errors import Conflict, NotFound
 
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
+_recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
 
 
 class Datastore(SQLAlchemyDatastore):
@@ -115,13 +116,18 @@ class ServiceApplication(Application):
         """A write transaction that saves (and projections) inside it join. The relay is prompted
         when the outermost one commits, not before: it would find nothing new yet."""
         depth = _depth.get()
-        token = _depth.set(depth + 1)
+        depth_token = _depth.set(depth + 1)
+        recorded_token = _recorded.set(False) if depth == 0 else None
         try:
             with self.recorder.transaction(commit=True) as session:
                 yield session
+            # prompt only when events were stored: a tracking record alone publishes nothing
+            prompt = depth == 0 and _recorded.get()
         finally:
-            _depth.reset(token)
-        if depth == 0:
+            _depth.reset(depth_token)
+            if recorded_token is not None:
+                _recorded.reset(recorded_token)
+        if prompt:
             for listener in self._listeners:
                 listener()
 
@@ -140,6 +146,8 @@ class ServiceApplication(Application):
     def _record(self, processing_event):
         with self.transaction() as session:
             recordings = super()._record(processing_event)
+            if recordings:
+                _recorded.set(True)
             self._record_meta(session, recordings)
             self.project(session, recordings)
             self.project_aggregates(session, list(processing_event.aggregates.values()))

@@ -34,3 +34,18 @@ def test_a_refused_tracking_record_saves_nothing_of_its_reaction(store):
         app.save_reaction(Tracking("orders", 5), late)
     assert not app.exists(late.id)
     assert app.last_position() == 1
+
+
+def test_the_relay_is_prompted_once_after_the_outermost_commit_and_only_for_stored_events(store):
+    app = BillingApplication(store["billing"])
+    seen = []
+    app.add_listener(lambda: seen.append(app.last_position()))  # read on its own connection
+    app.save(account())
+    assert seen == [1]
+    with app.transaction():
+        app.save(account())
+        app.save(account())
+        assert seen == [1]  # not yet: a relay reading now would find nothing new
+    assert seen == [1, 3]
+    app.save_reaction(Tracking("orders", 1))  # a tracking record alone: nothing to publish
+    assert seen == [1, 3]
