@@ -144,3 +144,4 @@ class Follower:
                 log.error("reaction_parked", event_id=env["id"], error=repr(error))
                 self.parking.park(env, tracking, error, self.attempts)
         self.position = tracking.notification_id
+        eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between events

@@ -65,7 +65,7 @@ def test_500_invoices_issued_concurrently_are_numbered_1_to_500_though_billing_i
             accepting = eventlet.spawn(
                 in_parallel, system, placed, lambda rpc, i: rpc.orders.accept_order(i), 20
             )
-            with system.rpc(timeout=5) as rpc:
+            with system.rpc(timeout=30) as rpc:
                 at_kill = len(
                     eventually(
                         lambda: (found := issued(rpc)) and len(found) >= 100 and found, timeout=120
