@@ -107,11 +107,9 @@ class BillingApplication(ServiceApplication):
             account.invoice_shipping(order["shipping_id"], _lines(order["lines"]), issue)
 
     def _account_for(self, order: dict) -> Account:
-        account_id = account_id_for(order["order_id"])
-        try:
-            return self.repository.get(account_id)
-        except AggregateNotFoundError:
-            pass
+        found = self._find_account(order["order_id"])
+        if found is not None:
+            return found
         shippings = order.get("shippings") or []
         opened = {
             "order_id": order["order_id"],
@@ -123,7 +121,7 @@ class BillingApplication(ServiceApplication):
             "payment_method": order.get("payment_method"),
             "address": shippings[0]["address"] if shippings else None,
         }
-        return Account(id=account_id, order=opened)
+        return Account(id=account_id_for(order["order_id"]), order=opened)
 
     def _issue(self, session, account: Account, actor: str | None) -> Issue:
         """Numbers, billing details and dates for documents issued in this transaction."""
@@ -244,14 +242,21 @@ class BillingApplication(ServiceApplication):
 
     # -- queries ---------------------------------------------------------------------------------
     def account(self, order_id: str) -> Account:
-        account_id = account_id_for(order_id)
-        if not self.exists(account_id):
+        account = self._find_account(order_id)
+        if account is None:
             raise NotFound(
                 f"order {order_id} has no billing account (billing learns of orders from their"
                 " events; a just-placed order appears within moments)",
                 {"id": order_id, "kind": "order"},
             )
-        return self.get(account_id, "account")
+        return account
+
+    def _find_account(self, order_id: str) -> Account | None:
+        """The order's account, read once (None if billing has not seen the order)."""
+        try:
+            return self.repository.get(account_id_for(order_id))
+        except AggregateNotFoundError:
+            return None
 
     def account_of_document(self, document_id: str) -> Account:
         with self.engine.connect() as conn:
@@ -268,11 +273,8 @@ class BillingApplication(ServiceApplication):
         return account
 
     def documents_for_order(self, order_id: str) -> tuple[Account | None, list[dict]]:
-        account_id = account_id_for(order_id)
-        if not self.exists(account_id):
-            return None, []
-        account = self.get(account_id, "account")
-        return account, account.documents
+        account = self._find_account(order_id)
+        return account, account.documents if account else []
 
     def list_invoices(self, query: dict) -> dict:
         with self.engine.connect() as conn:
