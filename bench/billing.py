@@ -31,6 +31,7 @@ from services.billing.application import BillingApplication  # noqa: E402
 from services.billing.schemas import ListInvoicesIn  # noqa: E402
 from shared import envelope  # noqa: E402
 from shared.contracts import dump  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 from shared.validation import load  # noqa: E402
 from tests.support import order_payload  # noqa: E402
 
@@ -138,7 +139,7 @@ def listing(app: BillingApplication, repeat: int) -> dict:
 
 
 def bench_store(url: str, orders: int, sample: int, repeat: int) -> dict:
-    app = BillingApplication(url, {"GATEWAY_SECRET": SECRET})
+    app = BillingApplication(url, Settings.load({"GATEWAY_SECRET": SECRET}))
     rate, invoice_ids = follow(app, orders)
     figures = {"orders invoiced per second (placed + accepted followed)": rate}
     some = invoice_ids[:sample]

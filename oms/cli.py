@@ -11,6 +11,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
@@ -21,23 +22,28 @@ from shared.settings import SERVICES  # noqa: E402
 
 
 def status(rpc, args) -> int:
-    """Each service's log position, how far its relay has published, and each follower's lag."""
-    print(f"{'service':<12}{'logged':>8}{'relayed':>9}{'parked':>8}  following (position / lag)")
-    logged = {}
-    rows = []
-    for name in SERVICES:
-        state = getattr(rpc, name).log_status()
-        logged[name] = state["last_position"]
-        rows.append(state)
-    for state in rows:
+    """Each service's log position, how far its relay has published, its parked and waiting
+    events, and each follower's position and lag (what it still has to see of its upstream)."""
+    print(
+        f"{'service':<12}{'logged':>8}{'relayed':>9}{'parked':>8}{'waiting':>9}"
+        "  following (position / lag)"
+    )
+    states = {name: getattr(rpc, name).log_status() for name in SERVICES}
+    for state in states.values():
         following = ", ".join(
-            f"{up} {pos}/{logged[up] - pos}" for up, pos in state["tracking"].items()
+            f"{up} {pos}/{lag(states[up], pos)}" for up, pos in state["tracking"].items()
         )
         print(
             f"{state['service']:<12}{state['last_position']:>8}{state['relayed_position']:>9}"
-            f"{state['parked']:>8}  {following or '-'}"
+            f"{state['parked']:>8}{state['waiting']:>9}  {following or '-'}"
         )
     return 0
+
+
+def lag(upstream: dict, tracked: int) -> int:
+    """How many positions of the upstream's log a follower at `tracked` has still to see: up to
+    its last published event (private events at the end are nothing to see)."""
+    return max(0, upstream["last_published"] - tracked)
 
 
 def events(rpc, args) -> int:
@@ -48,26 +54,46 @@ def events(rpc, args) -> int:
 
 
 def parked(rpc, args) -> int:
-    """Reactions that failed every retry, per service."""
+    """Reactions that failed every retry, and the events of the same aggregates waiting behind
+    them, per service (listing them marks them seen)."""
     services = [args.service] if args.service else list(SERVICES)
+    status = None if args.status == "all" else args.status
     found = 0
     for name in services:
-        for entry in getattr(rpc, name).parked_events(args.status):
+        entries = getattr(rpc, name).parked_events(status)
+        for entry in entries:
             found += 1
-            print(
-                f"{name} #{entry['id']} {entry['status']} {entry['event_id']} {entry['event_type']} "
-                f"after {entry['attempts']} tries at {entry['parked_at']}: {entry['error']}"
-            )
+            print(describe_parked(name, entry))
+        getattr(rpc, name).mark_parked_seen([e["id"] for e in entries])
     if not found:
         print("no parked events")
     return 0
 
 
+def describe_parked(service: str, entry: dict) -> str:
+    head = f"{service} #{entry['id']} {entry['status']} {entry['event_id']} {entry['event_type']}"
+    if entry["status"] == "waiting":
+        return f"{head} waits behind #{entry['behind']} (same {entry['subject']})"
+    tail = f"after {entry['attempts']} tries at {entry['parked_at']}: {entry['error']}"
+    if entry["status"] == "discarded":
+        tail += f"; discarded by {entry['resolution']}"
+    return f"{head} {tail}"
+
+
 def retry(rpc, args) -> int:
-    """Run a parked reaction again."""
+    """Run a parked reaction again, then the events waiting behind it, in order."""
     entry = getattr(rpc, args.service).retry_parked(args.id)
     print(f"{args.service} #{entry['id']} {entry['status']}")
+    if entry["status"] != "retried":
+        print(f"  failed again: {entry['error']}")
     return 0 if entry["status"] == "retried" else 1
+
+
+def discard(rpc, args) -> int:
+    """Give up on a parked reaction (it is never applied); the events behind it are replayed."""
+    entry = getattr(rpc, args.service).discard_parked(args.id, args.reason, actor=args.actor)
+    print(f"{args.service} #{entry['id']} {entry['status']}")
+    return 0
 
 
 def rebuild(rpc, args) -> int:
@@ -91,21 +117,33 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(handler=events)
     pk = sub.add_parser("parked", help=parked.__doc__)
     pk.add_argument("service", nargs="?", choices=SERVICES)
-    pk.add_argument("--status", default="parked", choices=["parked", "retried"])
+    pk.add_argument(
+        "--status",
+        default="open",
+        choices=["open", "parked", "waiting", "retried", "discarded", "all"],
+        help="open (the default) is parked and waiting",
+    )
     pk.set_defaults(handler=parked)
     rt = sub.add_parser("retry", help=retry.__doc__)
     rt.add_argument("service", choices=SERVICES)
     rt.add_argument("id", type=int)
     rt.set_defaults(handler=retry)
+    dc = sub.add_parser("discard", help=discard.__doc__)
+    dc.add_argument("service", choices=SERVICES)
+    dc.add_argument("id", type=int)
+    dc.add_argument("--reason", required=True, help="why it is given up (kept with it)")
+    dc.add_argument("--actor", default=os.environ.get("USER") or "operator")
+    dc.set_defaults(handler=discard)
     sub.add_parser("rebuild", help=rebuild.__doc__).set_defaults(handler=rebuild)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    config = dict(settings.nameko_config(), AMQP_URI=args.amqp_uri or settings.amqp_uri())
+    loaded = settings.Settings.load()
+    config = dict(loaded.nameko_config(), AMQP_URI=args.amqp_uri or loaded.amqp_uri)
     try:
-        with ClusterRpcProxy(config, timeout=settings.rpc_timeout()) as rpc:
+        with ClusterRpcProxy(config, timeout=loaded.rpc_timeout) as rpc:
             return args.handler(rpc, args)
     except OmsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -33,7 +33,7 @@ def service_class(name: str):
 
 
 def build_runner(names, config: dict | None = None) -> ServiceRunner:
-    runner = ServiceRunner(config or settings.nameko_config())
+    runner = ServiceRunner(config or settings.Settings.load().nameko_config())
     for name in names:
         runner.add_service(service_class(name))
     return runner
@@ -54,7 +54,9 @@ def main(argv=None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: eventlet.spawn_n(runner.stop))
     runner.start()
-    log.info("services_started", services=names, amqp=settings.amqp_uri().split("@")[-1])
+    log.info(
+        "services_started", services=names, amqp=settings.Settings.load().amqp_uri.split("@")[-1]
+    )
     try:
         runner.wait()  # returns when stopped; raises if a service container died
     except Exception as exc:  # noqa: BLE001 - exit non-zero so a supervisor restarts us

@@ -13,15 +13,31 @@ def current() -> dict:
     return _current.get() or {}
 
 
+def request_causation(request_id: str) -> str:
+    """The causation id of events an RPC request stores: the request's own identity (the AMQP
+    correlation id of its message), the same on every delivery of that message."""
+    return f"rpc:{request_id}"
+
+
+def request_key() -> str | None:
+    """An idempotency key that defaults to the request's identity, or None outside a request."""
+    request = current().get("request_id")
+    return f"request:{request}" if request else None
+
+
 @contextmanager
 def bound(
-    correlation_id: str | None = None, causation_id: str | None = None, actor: str | None = None
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    actor: str | None = None,
+    request_id: str | None = None,
 ):
     """Run a block as part of a correlation; logs and saved events carry its ids."""
     ctx = {
         "correlation_id": _bounded(correlation_id) or str(uuid.uuid4()),
         "causation_id": _bounded(causation_id),
         "actor": _bounded(actor),
+        "request_id": _bounded(request_id),
     }
     token = _current.set(ctx)
     structlog.contextvars.bind_contextvars(correlation_id=ctx["correlation_id"])
@@ -35,11 +51,9 @@ def bound(
         structlog.contextvars.unbind_contextvars("correlation_id")
 
 
-def enter(
-    correlation_id: str | None = None, causation_id: str | None = None, actor: str | None = None
-):
+def enter(**ids):
     """Like `bound`, for callers with separate set-up and tear-down hooks; returns a token for `exit`."""
-    manager = bound(correlation_id, causation_id, actor)
+    manager = bound(**ids)
     manager.__enter__()
     return manager
 

@@ -2,7 +2,8 @@
 
 `{"crash_before_publish": ["order_accepted"]}`: the relay SIGKILLs its own process just before
 publishing the first event of that name (after it was saved).
-`{"fail_reaction": ["<subject id>"]}`: a follower's reaction to an event about that subject raises.
+`{"fail_reaction": ["<subject id>"]}`: a follower's reaction to an event about that subject raises;
+`"<event type>:<subject id>"` (e.g. `orders.order_accepted:3f0c…`) fails only that type.
 """
 
 import json
@@ -29,6 +30,7 @@ def crash_before_publish(event_name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fail_reaction(subject: str) -> None:
-    if subject in _active.get("fail_reaction", ()):
-        raise InjectedFault(f"injected failure reacting to {subject}")
+def fail_reaction(env: dict) -> None:
+    failing = _active.get("fail_reaction", ())
+    if env["subject"] in failing or f"{env['type']}:{env['subject']}" in failing:
+        raise InjectedFault(f"injected failure reacting to {env['type']} of {env['subject']}")

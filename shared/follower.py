@@ -3,7 +3,8 @@
 One durable queue per (consumer, upstream), bound to all the upstream's events, read by one
 greenthread. Each reaction is saved with its tracking record in one transaction, so a duplicate is a
 no-op. A gap in the sequence, a (re)start or an idle spell makes it pull the missing events from
-the upstream's own log over RPC (`<upstream>.events_after`): the upstream's store is the truth.
+the upstream's own log over RPC (`<upstream>.events_page`): the upstream's store is the truth. An
+event about an aggregate with a parked event waits behind it (shared/parking.py).
 """
 
 import eventlet
@@ -16,9 +17,9 @@ from shared import context, faults
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
 from shared.relay import event_exchange
+from shared.settings import Settings
 
 log = oms_logging.get("follower")
-PULL_LIMIT = 200
 
 
 def queue_for(consumer: str, upstream: str) -> Queue:
@@ -32,21 +33,9 @@ def queue_for(consumer: str, upstream: str) -> Queue:
 
 
 class Follower:
-    def __init__(
-        self,
-        app,
-        parking,
-        upstream: str,
-        amqp_uri: str,
-        *,
-        poll_seconds: float,
-        attempts: int,
-        backoff: float,
-        rpc_timeout: float,
-    ):
-        self.app, self.parking, self.upstream, self.amqp_uri = app, parking, upstream, amqp_uri
-        self.poll_seconds, self.attempts, self.backoff = poll_seconds, attempts, backoff
-        self.rpc_timeout = rpc_timeout
+    def __init__(self, app, upstream: str, settings: Settings):
+        self.app, self.parking, self.upstream = app, app.parking, upstream
+        self.amqp_uri, self.settings = settings.amqp_uri, settings
         self.queue = queue_for(app.service, upstream)
         self.position = 0
         self._stopping = False
@@ -71,8 +60,8 @@ class Follower:
     def _follow(self) -> None:
         config = {"AMQP_URI": self.amqp_uri}
         with (
-            ClusterRpcProxy(config, timeout=self.rpc_timeout) as rpc,
-            Connection(self.amqp_uri) as conn,
+            ClusterRpcProxy(config, timeout=self.settings.rpc_timeout) as rpc,
+            Connection(self.amqp_uri, heartbeat=self.settings.heartbeat) as conn,
         ):
             self._rpc = rpc
             self.position = self.app.tracked_position(self.upstream)
@@ -82,8 +71,9 @@ class Follower:
                 self.catch_up()
                 while not self._stopping:
                     try:
-                        conn.drain_events(timeout=self.poll_seconds)
+                        conn.drain_events(timeout=self.settings.follower_poll_seconds)
                     except TimeoutError:
+                        conn.heartbeat_check()
                         self.catch_up()
 
     def _on_message(self, body, message) -> None:
@@ -109,39 +99,61 @@ class Follower:
         message.ack()
 
     def catch_up(self) -> int:
-        """Pull and process everything after the tracked position; return how many events."""
+        """Pull and process everything after the tracked position; return how many events.
+
+        A page says how far it scanned: a stretch of private (unpublished) events moves the
+        tracked position on though it delivered nothing, and a full page is followed by another."""
         done = 0
         while not self._stopping:
-            batch = getattr(self._rpc, self.upstream).events_after(self.position, PULL_LIMIT)
-            for env in batch:
+            page = getattr(self._rpc, self.upstream).events_page(
+                self.position, self.settings.follower_pull_limit
+            )
+            for env in page["events"]:
                 if env["sequence"] > self.position:
                     self.process(env)
                     done += 1
-            if len(batch) < PULL_LIMIT:
+            if page["scanned_to"] > self.position:
+                self.skip_to(page["scanned_to"])
+            if not page["more"]:
                 break
         return done
+
+    def skip_to(self, position: int) -> None:
+        """Record that everything up to `position` was seen (the rest of it was private)."""
+        try:
+            self.app.save_reaction(Tracking(self.upstream, position))
+        except IntegrityError:
+            pass  # recorded already (a redelivered page)
+        self.position = position
 
     def process(self, env: dict) -> None:
         tracking = Tracking(self.upstream, env["sequence"])
         with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
-            error = None
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    faults.fail_reaction(env["subject"])
-                    self.app.handle(env, tracking)
-                    break
-                except IntegrityError as exc:
-                    if self.app.tracked_position(self.upstream) >= tracking.notification_id:
-                        break  # another worker recorded it first
-                    error = exc
-                except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
-                    error = exc
-                log.warning(
-                    "reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error)
-                )
-                eventlet.sleep(self.backoff * 2 ** (attempt - 1))
+            if self.parking.holds(self.upstream, env["subject"]):
+                with self.parking.lock:  # a retry may be releasing this subject right now
+                    if self.parking.holds(self.upstream, env["subject"]):
+                        self.parking.park_behind(env, tracking)
+                    else:
+                        self._react(env, tracking)
             else:
-                log.error("reaction_parked", event_id=env["id"], error=repr(error))
-                self.parking.park(env, tracking, error, self.attempts)
+                self._react(env, tracking)
         self.position = tracking.notification_id
         eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between events
+
+    def _react(self, env: dict, tracking: Tracking) -> None:
+        """Apply the reaction, retrying with backoff; after the last try, park it."""
+        error = None
+        for attempt in range(1, self.settings.reaction_attempts + 1):
+            try:
+                faults.fail_reaction(env)
+                self.app.handle(env, tracking)
+                return
+            except IntegrityError as exc:
+                if self.app.tracked_position(self.upstream) >= tracking.notification_id:
+                    return  # another worker recorded it first
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
+                error = exc
+            log.warning("reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error))
+            eventlet.sleep(self.settings.reaction_backoff_seconds * 2 ** (attempt - 1))
+        self.parking.park(env, tracking, error, self.settings.reaction_attempts)

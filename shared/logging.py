@@ -11,7 +11,7 @@ from shared import settings
 def configure(service: str | None = None, stream=None) -> None:
     """JSON lines on `stream` (stderr by default), each with the service and correlation id."""
     stream = stream or sys.stderr
-    level = getattr(logging, settings.log_level(), logging.INFO)
+    level = getattr(logging, settings.Settings.load().log_level.upper(), logging.INFO)
     logging.basicConfig(stream=stream, level=level, format="%(message)s")
     structlog.configure(
         processors=[

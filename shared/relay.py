@@ -1,5 +1,6 @@
 """The relay: publishes a service's notification log (its outbox) in order, with publisher confirms."""
 
+import fcntl
 import threading
 import time
 import zlib
@@ -25,20 +26,16 @@ class Relay:
 
     A batch is published with pipelined publisher confirms: the position advances only once the
     broker has confirmed every message of it. A crash in between republishes that batch: followers
-    drop the repeats by their tracking records. `prompt()` wakes it after a save; it also polls
-    every `poll_seconds`.
+    drop the repeats by their tracking records. Leadership is checked before every batch, and the
+    position only ever moves forward, so a relay that lost its lock mid-run stops at the next
+    batch and cannot drag the position back. `prompt()` wakes it after a save; it also polls every
+    `poll_seconds`.
     """
 
     def __init__(self, app, amqp_uri: str, poll_seconds: float = 1.0, batch: int = 200):
         self.app, self.amqp_uri, self.poll_seconds, self.batch = app, amqp_uri, poll_seconds, batch
         self.exchange = event_exchange(app.service)
-        self.positions = sa.Table(
-            f"{app.service}_relay_position",
-            sa.MetaData(),
-            sa.Column("relay", sa.String(64), primary_key=True),
-            sa.Column("position", sa.BigInteger, nullable=False),
-        )
-        self.positions.create(app.engine, checkfirst=True)
+        self.positions = app.relay_positions
         self._wake = threading.Event()
         self._stopping = False
         self._connection: Connection | None = None
@@ -52,11 +49,17 @@ class Relay:
         self._wake.set()
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:  # also when the container kills this thread: hand the lead over
+            self._disconnect()
+            self._leader.release()
+
+    def _run(self) -> None:
         backoff = 0.1
         while not self._stopping:
             try:
-                if self._leader.acquire():
-                    self.relay_pending()
+                self.relay_pending()
                 backoff = 0.1
             except Exception as exc:  # noqa: BLE001 - the loop must survive broker and store outages
                 log.warning("relay_failed", error=repr(exc), retry_in=backoff)
@@ -66,26 +69,30 @@ class Relay:
                 continue
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+
+    def release(self) -> None:
+        """Give up the lead (tests and tools that ran `relay_pending` themselves)."""
         self._disconnect()
         self._leader.release()
 
     def relay_pending(self) -> int:
-        """Publish everything after the durable position; return how many events went out."""
+        """Publish everything after the durable position, batch by batch while this relay leads;
+        return how many events went out."""
         sent = 0
-        while not self._stopping:
+        while not self._stopping and self._leader.acquire():
             position = self.position()
             notifications = self.app.notifications_after(position, self.batch)
             if not notifications:
                 return sent
-            published = 0
-            for env in self.app.envelopes(notifications):
+            envelopes = self.app.envelopes(notifications)
+            for env in envelopes:
                 faults.crash_before_publish(envelope.name_of(env))
                 self.publish(env)
-                published += 1
-            if published:  # a batch of private-only events publishes nothing, and moves on
+            if envelopes:  # a batch of private-only events publishes nothing
                 self._confirms.wait()
-            self.save_position(notifications[-1].id)
-            sent += published
+            sent += len(envelopes)
+            last = envelopes[-1]["sequence"] if envelopes else None
+            self.save_position(notifications[-1].id, last)
         return sent
 
     def publish(self, env: dict) -> None:
@@ -106,19 +113,26 @@ class Relay:
         self._confirms.published()
 
     def position(self) -> int:
-        query = sa.select(self.positions.c.position).where(self.positions.c.relay == "main")
-        with self.app.engine.connect() as conn:
-            return conn.execute(query).scalar() or 0
+        return self.app.relay_state()[0]
 
-    def save_position(self, position: int) -> None:
+    def save_position(self, position: int, published: int | None = None) -> None:
+        """Move the position forward to `position` (never back: a relay that lost the lead may
+        still finish a batch behind the new leader)."""
+        t = self.positions
+        values = {"position": position}
+        if published is not None:
+            values["published"] = published
         with self.app.engine.begin() as conn:
-            updated = conn.execute(
-                self.positions.update()
-                .where(self.positions.c.relay == "main")
-                .values(position=position)
+            moved = conn.execute(
+                t.update().where(t.c.relay == "main", t.c.position < position).values(**values)
             ).rowcount
-            if not updated:
-                conn.execute(self.positions.insert().values(relay="main", position=position))
+            if moved:
+                return
+            exists = conn.execute(sa.select(t.c.position).where(t.c.relay == "main")).first()
+            if exists is None:
+                conn.execute(t.insert().values(relay="main", **values))
+            else:
+                log.warning("relay_position_kept", kept=exists.position, offered=position)
 
     def _producer(self):
         if self._connection is None:
@@ -170,18 +184,41 @@ class PipelinedConfirms:
             raise ConnectionError("the broker refused (nacked) a published event")
 
 
-class _ProcessLock:
-    """SQLite: one process owns the file's relay; a process-local lock is enough."""
+class _FileLock:
+    """SQLite: the relay leader holds an exclusive `flock` on a file beside the database, so two
+    processes on one file (a second `make run`, a stray service) never both publish. The kernel
+    drops the lock when its process dies."""
 
-    def __init__(self):
-        self._held = False
+    def __init__(self, path: str):
+        self.path = path
+        self._file = None
 
     def acquire(self) -> bool:
-        self._held = True
+        if self._file is not None:
+            return True
+        file = open(self.path, "a")  # noqa: SIM115 - held open as long as the lead
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            file.close()
+            return False
+        self._file = file
         return True
 
     def release(self) -> None:
-        self._held = False
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
+
+
+class _ProcessLock:
+    """An in-memory SQLite store lives in one process: nothing to share."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
 
 
 class _AdvisoryLock:
@@ -228,4 +265,9 @@ def _lock_key(service: str) -> int:
 
 
 def _leader_lock(app):
-    return _AdvisoryLock(app) if app.dialect == "postgresql" else _ProcessLock()
+    if app.dialect == "postgresql":
+        return _AdvisoryLock(app)
+    database = app.engine.url.database
+    if database and database != ":memory:":
+        return _FileLock(f"{database}.relay-lock")
+    return _ProcessLock()

@@ -1,31 +1,105 @@
-"""Configuration: a handful of functions reading environment variables with local defaults."""
+"""Configuration, read once into a frozen value: environment variables `OMS_<NAME>` with local
+defaults, overridden per container by nameko config keys `<NAME>` (what tests and deployments set)."""
 
+import dataclasses
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 
 SERVICES = ("orders", "billing", "fulfilment", "production", "notify")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+class SettingsError(ValueError):
+    """A setting has a value the system cannot run with; the message names it."""
 
 
-def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    #: seconds between a relay's checks of its log when nothing prompted it
+    relay_poll_seconds: float = 1.0
+    #: seconds a follower waits without messages before it pulls from its upstream's log anyway
+    follower_poll_seconds: float = 5.0
+    #: notifications a follower asks its upstream for in one pull
+    follower_pull_limit: int = 200
+    reaction_attempts: int = 5
+    reaction_backoff_seconds: float = 0.1
+    #: seconds a follower's catch-up call (and `oms`) waits for an answer
+    rpc_timeout: float = 30.0
+    #: seconds between AMQP heartbeats of the services' connections (0: none)
+    heartbeat: int = 30
+    max_workers: int = 20
+    #: the largest RPC request a service decodes; larger ones are refused unread
+    max_request_bytes: int = 4 * 1024 * 1024
+    ops_email: str = "operations@localhost"
+    log_level: str = "INFO"
+    invoice_on: str = "accept"
+    payment_terms_days: int = 14
+    #: VAT rate of a storefront line sent without one (first contract) and unknown to the catalogue
+    default_vat_rate: Decimal = Decimal("20")
+    gateway_secret: str = ""
+    gateway_tolerance_seconds: int = 300
+    #: the largest payment-gateway callback body read
+    max_callback_bytes: int = 64 * 1024
+    http_address: str = "127.0.0.1:8000"
+
+    @classmethod
+    def load(cls, overrides: Mapping | None = None) -> "Settings":
+        """Each field from `overrides["<NAME>"]`, else `$OMS_<NAME>`, else its default."""
+        overrides = overrides or {}
+        values = {}
+        for field in fields(cls):
+            name = field.name.upper()
+            raw = overrides.get(name, os.environ.get(f"OMS_{name}"))
+            if raw is None or raw == "":
+                continue
+            try:
+                values[field.name] = _typed(field.type, raw)
+            except (ValueError, ArithmeticError):
+                raise SettingsError(f"OMS_{name}={raw!r} is not a valid {field.type}") from None
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.invoice_on not in ("accept", "dispatch"):
+            raise SettingsError(
+                f"OMS_INVOICE_ON must be accept or dispatch, not {self.invoice_on!r}"
+            )
+        if not 1 <= self.follower_pull_limit <= 1000:
+            raise SettingsError("OMS_FOLLOWER_PULL_LIMIT must be from 1 to 1000")
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "WEB_SERVER_ADDRESS": self.http_address,
+            "max_workers": self.max_workers,
+            "serializer": "json",
+            "HEARTBEAT": self.heartbeat,
+        }
 
 
-def amqp_uri() -> str:
-    return os.environ.get("OMS_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
+def _typed(kind, raw):
+    converters = {"int": int, "float": float, "str": str, "Decimal": lambda v: Decimal(str(v))}
+    name = kind if isinstance(kind, str) else kind.__name__
+    return converters[name](raw)
 
 
 def var_dir() -> Path:
     return Path(os.environ.get("OMS_VAR_DIR", ROOT / "var"))
 
 
-def database_url(service: str) -> str:
-    """`OMS_<SERVICE>_DATABASE_URL`, else `OMS_DATABASE_URL` (`{service}` is replaced), else SQLite."""
-    own = os.environ.get(f"OMS_{service.upper()}_DATABASE_URL")
+def database_url(service: str, overrides: Mapping | None = None) -> str:
+    """Container config `DATABASE_URLS[service]`, else `OMS_<SERVICE>_DATABASE_URL`, else
+    `OMS_DATABASE_URL` (`{service}` is replaced), else a SQLite file under var/."""
+    own = ((overrides or {}).get("DATABASE_URLS") or {}).get(service)
+    own = own or os.environ.get(f"OMS_{service.upper()}_DATABASE_URL")
     if own:
         return own
     template = os.environ.get("OMS_DATABASE_URL")
@@ -34,65 +108,3 @@ def database_url(service: str) -> str:
     path = var_dir() / f"{service}.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def relay_poll_seconds() -> float:
-    return _float("OMS_RELAY_POLL_SECONDS", 1.0)
-
-
-def follower_poll_seconds() -> float:
-    """How long a follower waits without messages before it checks its upstream's log anyway."""
-    return _float("OMS_FOLLOWER_POLL_SECONDS", 5.0)
-
-
-def reaction_attempts() -> int:
-    return _int("OMS_REACTION_ATTEMPTS", 5)
-
-
-def reaction_backoff_seconds() -> float:
-    return _float("OMS_REACTION_BACKOFF_SECONDS", 0.1)
-
-
-def rpc_timeout() -> float:
-    return _float("OMS_RPC_TIMEOUT", 30.0)
-
-
-def ops_email() -> str:
-    return os.environ.get("OMS_OPS_EMAIL", "operations@localhost")
-
-
-def log_level() -> str:
-    return os.environ.get("OMS_LOG_LEVEL", "INFO").upper()
-
-
-def invoice_on() -> str:
-    """When billing issues an order's invoice: `accept` (the default) or `dispatch` (per shipping)."""
-    return os.environ.get("OMS_INVOICE_ON", "accept")
-
-
-def payment_terms_days() -> int:
-    return _int("OMS_PAYMENT_TERMS_DAYS", 14)
-
-
-def gateway_secret() -> str:
-    """The payment gateway's shared HMAC secret; callbacks are refused while it is unset."""
-    return os.environ.get("OMS_GATEWAY_SECRET", "")
-
-
-def gateway_tolerance_seconds() -> int:
-    """How old (or how far ahead) a gateway callback's signed timestamp may be."""
-    return _int("OMS_GATEWAY_TOLERANCE_SECONDS", 300)
-
-
-def http_address() -> str:
-    """Where the services' HTTP endpoints (the payment gateway's callback) listen."""
-    return os.environ.get("OMS_HTTP_ADDRESS", "127.0.0.1:8000")
-
-
-def nameko_config() -> dict:
-    return {
-        "AMQP_URI": amqp_uri(),
-        "WEB_SERVER_ADDRESS": http_address(),
-        "max_workers": _int("OMS_MAX_WORKERS", 20),
-        "serializer": "json",
-    }

@@ -1,5 +1,7 @@
 """The event store every service owns: an eventsourcing application on SQLAlchemy (SQLite or PostgreSQL)."""
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,9 +15,11 @@ from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyProcessRecorder
 
-from shared import context, envelope
+from shared import context, envelope, schema
 from shared.contracts import contract_for, dump
 from shared.errors import Conflict, NotFound
+from shared.parking import OPEN, Parking
+from shared.settings import Settings
 
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
@@ -74,16 +78,17 @@ class ServiceApplication(Application):
     Each save records, in one transaction, the domain events, the tracking record of the upstream
     event that caused them (if any), each event's correlation metadata and the read-model rows the
     subclass projects. After the outermost transaction commits, listeners (the relay) are prompted.
-    `config` is the service container's config (settings a deployment or a test overrides).
+    The store also holds what the reliability core keeps per service: the relay's position, the
+    parked events and the idempotency keys of creating commands.
     """
 
     service: str = ""
     #: the upstream services whose events this one reacts to
     follows: tuple[str, ...] = ()
 
-    def __init__(self, url: str, config: dict | None = None):
+    def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(env=environment(url))
-        self.config = config or {}
+        self.settings = settings or Settings.load()
         self.metadata = sa.MetaData()
         self.event_meta = sa.Table(
             f"{self.service}_event_meta",
@@ -92,11 +97,26 @@ class ServiceApplication(Application):
                 "position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
             ),
             sa.Column("correlation_id", sa.Text),
-            sa.Column("causation_id", sa.Text),
+            sa.Column("causation_id", sa.Text, index=True),
             sa.Column("actor", sa.Text),
         )
+        self.relay_positions = sa.Table(
+            f"{self.service}_relay_position",
+            self.metadata,
+            sa.Column("relay", sa.String(64), primary_key=True),
+            sa.Column("position", sa.BigInteger, nullable=False),
+            # the last notification the relay published (private events are not published)
+            sa.Column("published", sa.BigInteger),
+        )
+        self.idempotency_keys = sa.Table(
+            f"{self.service}_idempotency_keys",
+            self.metadata,
+            sa.Column("key", sa.String(300), primary_key=True),
+            sa.Column("fingerprint", sa.String(64), nullable=False),
+        )
+        self.parking = Parking(self, self.metadata)
         self.define_tables(self.metadata)
-        self.metadata.create_all(self.engine)
+        schema.create(self.engine, self.metadata)
         self._listeners: list[Callable[[], None]] = []
 
     # -- infrastructure -------------------------------------------------------------------------
@@ -185,15 +205,58 @@ class ServiceApplication(Application):
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
-    def retrying(self, command: Callable[[], object]):
-        """Run a read-decide-save command; on a concurrent write, once more on a fresh read."""
-        try:
-            return command()
-        except IntegrityError:
+    def retrying(self, command: Callable[[], object], replay: Callable[[], object] | None = None):
+        """Run a read-decide-save command; on a concurrent write, once more on a fresh read.
+
+        With `replay`: a request delivered again after it was applied (its events carry its
+        identity) is not applied twice; `replay()` answers it with the state as it is now. That
+        is checked before each try and after a lost race (the winner may be its own twin)."""
+        for _ in range(2):
+            if replay is not None and self.request_applied():
+                return replay()
             try:
                 return command()
             except IntegrityError:
-                raise Conflict("a concurrent change won; read again and retry", {}) from None
+                continue
+        if replay is not None and self.request_applied():
+            return replay()
+        raise Conflict("a concurrent change won; read again and retry", {})
+
+    def request_applied(self) -> bool:
+        """Did the RPC request being handled already store events (is this a redelivery)?"""
+        ctx = context.current()
+        if not ctx.get("request_id"):
+            return False
+        query = (
+            sa.select(self.event_meta.c.position)
+            .where(self.event_meta.c.causation_id == ctx["causation_id"])
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    # -- idempotency keys of creating commands (Stripe's rule: same key, same request) -----------
+    def check_key(self, key: str, payload) -> bool:
+        """True if `key` was used before with this payload; Conflict if with another one."""
+        query = sa.select(self.idempotency_keys.c.fingerprint).where(
+            self.idempotency_keys.c.key == key
+        )
+        with self.engine.connect() as conn:
+            seen = conn.execute(query).scalar()
+        if seen is None:
+            return False
+        if seen != fingerprint(payload):
+            raise Conflict(
+                "this idempotency key was used with a different request; use a new key",
+                {"idempotency_key": ["Already used with a different request."]},
+            )
+        return True
+
+    def remember_key(self, session, key: str, payload) -> None:
+        """Record the key in the transaction that stores what it created."""
+        session.execute(
+            self.idempotency_keys.insert().values(key=key, fingerprint=fingerprint(payload))
+        )
 
     # -- the log, as integration events ---------------------------------------------------------
     def integration_event(self, domain_event) -> tuple[str, dict] | None:
@@ -233,7 +296,19 @@ class ServiceApplication(Application):
         return result
 
     def events_after(self, position: int, limit: int) -> list[dict]:
+        """The integration events among the `limit` notifications after `position`."""
         return self.envelopes(self.notifications_after(position, limit))
+
+    def events_page(self, position: int, limit: int) -> dict:
+        """Like `events_after`, saying how far it scanned: private events publish nothing, so a
+        page of them is empty and yet the reader must move past it. `more` says whether the page
+        was full (read on from `scanned_to`)."""
+        notifications = self.notifications_after(position, limit)
+        return {
+            "events": self.envelopes(notifications),
+            "scanned_to": notifications[-1].id if notifications else position,
+            "more": len(notifications) == limit,
+        }
 
     def _metas(self, positions: list[int]) -> dict[int, dict]:
         if not positions:
@@ -242,15 +317,30 @@ class ServiceApplication(Application):
         with self.engine.connect() as conn:
             return {row.position: row._asdict() for row in conn.execute(query)}
 
+    def relay_state(self) -> tuple[int, int]:
+        """(position the relay has read up to, last position it published)."""
+        query = sa.select(self.relay_positions).where(self.relay_positions.c.relay == "main")
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row.position, row.published or 0) if row else (0, 0)
+
     def status(self) -> dict:
-        relay = getattr(self, "relay", None)
-        parking = getattr(self, "parking", None)
+        """Where the log, the relay, the parked events and each upstream's tracking stand.
+
+        `last_published` is the newest position followers have to see: the relay's last
+        published event, or the end of the log while the relay has not read it all."""
+        last = self.last_position()
+        relayed, published = self.relay_state()
         return {
             "service": self.service,
-            "last_position": self.last_position(),
-            "relayed_position": relay.position() if relay else None,
+            "last_position": last,
+            "relayed_position": relayed,
+            "last_published": published if relayed >= last else last,
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
-            "parked": parking.count() if parking else 0,
+            "parked": self.parking.count(("parked",)),
+            "waiting": self.parking.count(("waiting",)),
+            "open_parked": self.parking.count(OPEN),
+            "oldest_unseen_parked": self.parking.oldest_unseen(),
         }
 
     # -- tracking (what this service has consumed from each upstream) --------------------------
@@ -280,6 +370,12 @@ class ServiceApplication(Application):
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
+
+
+def fingerprint(payload) -> str:
+    """A stable digest of a JSON-like request (dates, decimals and ids as their text)."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _iso(ts: datetime) -> str:

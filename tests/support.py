@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import eventlet
+from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms.infra import free_port
@@ -209,3 +210,61 @@ def serve_subprocess(
     return subprocess.Popen(
         [sys.executable, "-m", "oms.serve", *names], env=env, stdout=out, stderr=out, cwd=ROOT
     )
+
+
+RPC = Exchange("nameko-rpc", type="topic", durable=True)
+
+
+class RawCaller:
+    """Publishes nameko RPC requests by hand and collects their replies."""
+
+    def __init__(self, amqp_uri: str):
+        self.conn = Connection(amqp_uri)
+        self.reply_to = f"raw-{uuid.uuid4().hex}"
+        self.queue = Queue(self.reply_to, exchange=RPC, routing_key=self.reply_to, auto_delete=True)
+        self.queue(self.conn.default_channel).declare()
+        self.replies: list[dict] = []
+        self.taken = 0
+        self.consumer = self.conn.Consumer(
+            self.queue, callbacks=[lambda body, msg: (self.replies.append(body), msg.ack())]
+        )
+        self.consumer.consume()
+
+    def publish(self, service: str, method: str, kwargs: dict, correlation_id: str) -> None:
+        self.publish_raw(
+            service, method, json.dumps({"args": [], "kwargs": kwargs}), correlation_id
+        )
+
+    def publish_raw(self, service: str, method: str, body: str | bytes, correlation_id: str):
+        """A request whose body is given as it goes on the wire (JSON text, or anything)."""
+        self.conn.Producer().publish(
+            body,
+            exchange=RPC,
+            routing_key=f"{service}.{method}",
+            reply_to=self.reply_to,
+            correlation_id=correlation_id,
+            headers={"nameko.actor": "tests"},
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+
+    def wait(self, count: int) -> list[dict]:
+        """The next `count` replies (not returned before)."""
+        while len(self.replies) < self.taken + count:
+            self.conn.drain_events(timeout=30)
+        self.taken += count
+        return self.replies[self.taken - count : self.taken]
+
+    def twice(self, service: str, method: str, at_once: bool = False, **kwargs) -> list[dict]:
+        """The same message twice: one after the other's reply, or both at once."""
+        correlation_id = uuid.uuid4().hex
+        self.publish(service, method, kwargs, correlation_id)
+        first = [] if at_once else self.wait(1)
+        self.publish(service, method, kwargs, correlation_id)
+        replies = first + self.wait(2 - len(first))
+        assert all(r["error"] is None for r in replies), replies
+        return [r["result"] for r in replies]
+
+    def close(self):
+        self.consumer.cancel()
+        self.conn.release()

@@ -16,7 +16,6 @@ from services.billing import projections
 from services.billing.domain import Account, Issue, UnknownDocument, precision
 from services.billing.money import rounded
 from services.billing.publishing import integration_event
-from shared import settings
 from shared.contracts import load
 from shared.errors import NotFound, ValidationFailed
 from shared.store import ServiceApplication
@@ -59,11 +58,9 @@ class BillingApplication(ServiceApplication):
     def project_aggregates(self, session, aggregates: list) -> None:
         projections.write(session, self.tables, aggregates)
 
-    def __init__(self, url: str, config: dict | None = None):
-        super().__init__(url, config)
-        self.invoice_on = self.config.get("INVOICE_ON") or settings.invoice_on()
-        if self.invoice_on not in ("accept", "dispatch"):
-            raise ValueError(f"OMS_INVOICE_ON must be accept or dispatch, not {self.invoice_on!r}")
+    @property
+    def invoice_on(self) -> str:
+        return self.settings.invoice_on
 
     # -- following the orders service ------------------------------------------------------------
     def react(self, envelope: dict) -> list:
@@ -126,7 +123,7 @@ class BillingApplication(ServiceApplication):
     def _issue(self, session, account: Account, actor: str | None) -> Issue:
         """Numbers, billing details and dates for documents issued in this transaction."""
         now = datetime.now(UTC)
-        terms = int(self.config.get("PAYMENT_TERMS_DAYS") or settings.payment_terms_days())
+        terms = self.settings.payment_terms_days
         return Issue(
             take=lambda series: (now.year, self._next_number(session, series, now.year)),
             billing=lambda: self._billing_details(session, account),
@@ -178,7 +175,7 @@ class BillingApplication(ServiceApplication):
             self.save(account)
             return account
 
-        return self.retrying(command)
+        return self.retrying(command, replay=lambda: self.account_of_document(invoice_id))
 
     def void_invoice(self, invoice_id: str, reason: str, actor: str) -> Account:
         def command():
@@ -187,7 +184,7 @@ class BillingApplication(ServiceApplication):
             self.save(account)
             return account
 
-        return self.retrying(command)
+        return self.retrying(command, replay=lambda: self.account_of_document(invoice_id))
 
     def change_payment_channel(self, order_id: str, channel: str, reason: str, actor: str):
         def command():
@@ -196,7 +193,7 @@ class BillingApplication(ServiceApplication):
             self.save(account)
             return account
 
-        return self.retrying(command)
+        return self.retrying(command, replay=lambda: self.account(order_id))
 
     def gateway_callback(self, callback: dict, signed_at: int) -> dict:
         """A verified gateway callback: `recorded` once per transaction id; a later delivery of

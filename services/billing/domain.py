@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.billing.money import ZERO, minor_unit, priced, rounded
+from shared.refusals import Missing, Refused
 
 DOCUMENT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-documents")
 PAYABLE = ("invoice", "supplementary")
@@ -335,15 +336,15 @@ def _lines(wanted: dict, have: dict) -> list[dict]:
     return lines
 
 
-class BillingRefused(Exception):
+class BillingRefused(Refused):
     """A command the account's rules refuse; `rule` names the rule."""
 
     def __init__(self, command: str, rule: str, detail: str):
-        super().__init__(f"{command} refused: {detail} ({rule})")
-        self.command, self.rule, self.detail = command, rule, detail
+        super().__init__(f"{command} refused: {detail} ({rule})", rule, detail, command=command)
+        self.command = command
 
 
-class UnknownDocument(LookupError):
+class UnknownDocument(Missing):
     def __init__(self, document_id: str):
-        super().__init__(f"invoice {document_id} not found on this order")
+        super().__init__(f"invoice {document_id} not found on this order", id=document_id)
         self.document_id = document_id

@@ -4,7 +4,8 @@ body is even parsed; then the confirmation or rejection is applied once per tran
 Headers: `X-Gateway-Timestamp: <unix seconds>` and `X-Gateway-Signature: v1=<hex digest>`.
 Answers: 200 recorded (or duplicate: the same transaction delivered again, freshly signed);
 401 unsigned, bad signature or stale; 409 replayed (the very same signed delivery again) or
-refused by the invoice's rules (voided); 400 bad body; 404 unknown invoice; 503 no secret set.
+refused by the invoice's rules (voided); 400 bad body; 404 unknown invoice; 413 a body over
+OMS_MAX_CALLBACK_BYTES (64 KiB), refused before it is read; 503 no secret set.
 """
 
 import hashlib
@@ -58,6 +59,11 @@ def verify(secret: str, headers, body: bytes, now: float, tolerance: int) -> int
             401, "stale", f"signed {int(now - timestamp)} s from now; at most {tolerance} s allowed"
         )
     return timestamp
+
+
+def too_large(limit: int) -> tuple[int, dict]:
+    log.warning("gateway_callback_refused", error="too_large", limit=limit)
+    return 413, {"error": "too_large", "message": f"the body is larger than {limit} bytes"}
 
 
 def answer(app, headers, body: bytes, secret: str, now: float, tolerance: int) -> tuple[int, dict]:

@@ -4,66 +4,37 @@ docs/billing.md), and the payment gateway's signed callback over HTTP.
 Every state-changing call takes `actor`, the acting user (or the RPC context's `actor`).
 """
 
-import functools
 import json
 import time
 
-from nameko.dependency_providers import Config
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from services.billing import gateway
 from services.billing.application import BillingApplication
-from services.billing.domain import BillingRefused, UnknownDocument
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
 from services.billing.views import show_account, show_document
-from shared import settings
-from shared.errors import EXPECTED, InvalidTransition, NotFound, ValidationFailed
-from shared.paging import CursorRefused
-from shared.service import EventLogRpc, EventSourced, check_id, rpc, who
+from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
-
-
-def translated(method):
-    """Map the account's refusals to the typed errors callers catch."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except BillingRefused as exc:
-            details = {"rule": exc.rule, "command": exc.command, "detail": exc.detail}
-            raise InvalidTransition(str(exc), details) from None
-        except UnknownDocument as exc:
-            raise NotFound(str(exc), {"id": exc.document_id}) from None
-        except CursorRefused as exc:
-            raise ValidationFailed("invalid cursor", {"cursor": [str(exc)]}) from None
-
-    return wrapper
-
-
-def command(method):
-    return rpc(expected_exceptions=EXPECTED)(translated(method))
 
 
 class BillingService(EventLogRpc):
     name = "billing"
-    store = EventSourced(BillingApplication)
-    config = Config()
+    app = EventSourced(BillingApplication)
 
     @command
     def get_invoice(self, invoice_id):
         """One document by id: `{"id": …, "number": "INV-2026-000001", "kind": "invoice",
         "status": "unpaid", "net": "28.50", "tax": "5.70", "gross": "34.20", "due": "34.20", …}`."""
         check_id(invoice_id=invoice_id)
-        account = self.store.account_of_document(invoice_id)
+        account = self.app.account_of_document(invoice_id)
         return show_document(account, account.document(invoice_id))
 
     @command
     def invoices_for_order(self, order_id):
         """The order's documents (invoices, credit notes, pro-formas) in issue order; [] if none."""
         check_id(order_id=order_id)
-        account, documents = self.store.documents_for_order(order_id)
+        account, documents = self.app.documents_for_order(order_id)
         return [show_document(account, d) for d in documents]
 
     @command
@@ -71,20 +42,20 @@ class BillingService(EventLogRpc):
         """Everything billing knows of an order: its documents, payment status, refund due,
         payment channel (with its changes) and rejected gateway payments."""
         check_id(order_id=order_id)
-        return show_account(self.store.account(order_id))
+        return show_account(self.app.account(order_id))
 
     @command
     def list_invoices(self, query=None):
         """`list_invoices({"statuses": ["unpaid"], "client_code": "ACME", "issued_from": "2026-01-01",
         "overdue": true, "sort": "due_on", "direction": "asc", "limit": 50, "cursor": …})`:
         `{"invoices": [...], "next_cursor": …, "counts": {"unpaid": 3, …}}`."""
-        return self.store.list_invoices(load(ListInvoicesIn, query or {}, "query"))
+        return self.app.list_invoices(load(ListInvoicesIn, query or {}, "query"))
 
     @command
     def issue_pro_forma(self, order_id, actor=None):
         """A pro-forma of a placed order not yet accepted (the same one while the order is unchanged)."""
         check_id(order_id=order_id)
-        account, document = self.store.issue_pro_forma(order_id, who(actor))
+        account, document = self.app.issue_pro_forma(order_id, who(actor))
         return show_document(account, document)
 
     @command
@@ -93,14 +64,14 @@ class BillingService(EventLogRpc):
         "paid_on": "2026-11-20"})`; the same method and reference again records nothing."""
         check_id(invoice_id=invoice_id)
         payment = dict(load(PaymentIn, payment, "payment"), actor=who(actor))
-        account = self.store.record_payment(invoice_id, payment)
+        account = self.app.record_payment(invoice_id, payment)
         return show_document(account, account.document(invoice_id))
 
     @command
     def void_invoice(self, invoice_id, reason, actor=None):
         """`void_invoice(id, "issued twice")`: a refund due is recorded if money was received."""
         check_id(invoice_id=invoice_id)
-        account = self.store.void_invoice(invoice_id, reason_of(reason), who(actor))
+        account = self.app.void_invoice(invoice_id, reason_of(reason), who(actor))
         return show_document(account, account.document(invoice_id))
 
     @command
@@ -109,7 +80,7 @@ class BillingService(EventLogRpc):
         bank_transfer or online_gateway; who and why are recorded."""
         check_id(order_id=order_id)
         change = load(ChannelIn, {"channel": channel, "reason": reason}, "channel change")
-        account = self.store.change_payment_channel(
+        account = self.app.change_payment_channel(
             order_id, change["channel"], change["reason"], who(actor)
         )
         return show_account(account)
@@ -119,11 +90,26 @@ class BillingService(EventLogRpc):
         """The payment gateway's confirmation or rejection, signed (see services/billing/gateway.py):
         `{"transaction_id": "tx-1", "invoice_id": …, "outcome": "confirmed", "amount": "34.20",
         "currency": "EUR"}`."""
-        secret = self.config.get("GATEWAY_SECRET", settings.gateway_secret())
-        tolerance = (
-            self.config.get("GATEWAY_TOLERANCE_SECONDS") or settings.gateway_tolerance_seconds()
-        )
-        status, body = gateway.answer(
-            self.store, request.headers, request.get_data(), secret, time.time(), tolerance
-        )
-        return Response(json.dumps(body), status=status, mimetype="application/json")
+        config = self.app.settings
+        body = _limited_body(request, config.max_callback_bytes)
+        if body is None:
+            status, answer = gateway.too_large(config.max_callback_bytes)
+        else:
+            status, answer = gateway.answer(
+                self.app,
+                request.headers,
+                body,
+                config.gateway_secret,
+                time.time(),
+                config.gateway_tolerance_seconds,
+            )
+        return Response(json.dumps(answer), status=status, mimetype="application/json")
+
+
+def _limited_body(request, limit: int) -> bytes | None:
+    """The body, or None if it is longer than `limit` (refused before reading it when the
+    request declares its length, after `limit` bytes when it is chunked)."""
+    if request.content_length is not None:
+        return None if request.content_length > limit else request.get_data()
+    body = request.environ["wsgi.input"].read(limit + 1)  # chunked: the server decodes it
+    return None if len(body) > limit else body

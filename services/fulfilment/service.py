@@ -22,10 +22,10 @@ class PurchaseOrderOut(Schema):
 
 class FulfilmentService(EventLogRpc):
     name = "fulfilment"
-    store = EventSourced(FulfilmentApplication)
+    app = EventSourced(FulfilmentApplication)
 
     @rpc(expected_exceptions=EXPECTED)
     def purchase_orders_for_order(self, order_id):
         """`[{"id": …, "distributor": "acme", "lines": [{"sku": "MUG-1", "quantity": 3, …}], …}]`."""
         check_id(order_id=order_id)
-        return PurchaseOrderOut(many=True).dump(self.store.for_order(order_id))
+        return PurchaseOrderOut(many=True).dump(self.app.for_order(order_id))

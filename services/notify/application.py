@@ -4,7 +4,6 @@ from uuid import NAMESPACE_URL, uuid5
 
 from services.notify.domain import Notification
 from services.notify.templates import render
-from shared import settings
 from shared.readmodels import OrderIndexed
 from shared.store import ServiceApplication
 
@@ -28,7 +27,7 @@ class NotifyApplication(OrderIndexed, ServiceApplication):
                 order_id=data.get("order_id"),
                 source_event=envelope["id"],
                 event_type=envelope["type"],
-                recipient=client["email"] if client else settings.ops_email(),
+                recipient=client["email"] if client else self.settings.ops_email,
                 channel="email",
                 subject=rendered[0],
                 body=rendered[1],

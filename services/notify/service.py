@@ -21,10 +21,10 @@ class NotificationOut(Schema):
 
 class NotifyService(EventLogRpc):
     name = "notify"
-    store = EventSourced(NotifyApplication)
+    app = EventSourced(NotifyApplication)
 
     @rpc(expected_exceptions=EXPECTED)
     def notifications_for_order(self, order_id):
         """`[{"event_type": "orders.order_accepted", "recipient": "ada@example.com", "status": "pending", …}]`."""
         check_id(order_id=order_id)
-        return NotificationOut(many=True).dump(self.store.for_order(order_id))
+        return NotificationOut(many=True).dump(self.app.for_order(order_id))

@@ -15,7 +15,9 @@ from services.orders import projections
 from services.orders.catalogue import CatalogueRefused, Client, Product, check_supply, line_from
 from services.orders.domain import Order
 from services.orders.publishing import integration_event
+from shared import context
 from shared.errors import Conflict, ValidationFailed
+from shared.settings import Settings
 from shared.store import ServiceApplication
 
 ORDER_IDS = uuid5(NAMESPACE_URL, "https://oms.example/orders")
@@ -40,8 +42,8 @@ class OrdersApplication(ServiceApplication):
     service = "orders"
     follows = ("billing", "production")
 
-    def __init__(self, url: str, config: dict | None = None):
-        super().__init__(url, config)
+    def __init__(self, url: str, settings: Settings | None = None):
+        super().__init__(url, settings)
         if self.dialect == "postgresql":
             projections.index_search(self.engine)
 
@@ -121,17 +123,25 @@ class OrdersApplication(ServiceApplication):
 
     # -- placing orders ---------------------------------------------------------------------------
     def place_order(self, order: dict, actor: str, idempotency_key: str | None = None) -> Order:
-        """Place a validated order; the same idempotency key always yields the same order."""
-        order_id = order_id_for(idempotency_key) if idempotency_key else uuid4()
-        if idempotency_key and self.exists(order_id):
+        """Place a validated order. The same idempotency key with the same order always yields
+        the first order; with a different order it is refused. Without a key, the request's own
+        identity is the key, so a redelivered request places nothing new."""
+        key = idempotency_key or context.request_key()
+        order_id = order_id_for(key) if key else uuid4()
+        scoped = f"place_order:{idempotency_key}" if idempotency_key else None
+        if key and ((scoped and self.check_key(scoped, order)) or self.exists(order_id)):
             return self.get(order_id, "order")
         args = self._order_args(order_id, order, actor)
         try:
             with self.transaction() as session:
                 placed = Order(reference=self._next_reference(session), **args)
                 self.save(placed)
+                if scoped:
+                    self.remember_key(session, scoped, order)
         except IntegrityError:
-            if idempotency_key:  # a concurrent call with the same key won
+            if key:  # a concurrent call with the same key won
+                if scoped:
+                    self.check_key(scoped, order)
                 return self.get(order_id, "order")
             raise Conflict("a concurrent change won; place the order again", {}) from None
         return placed
@@ -200,7 +210,7 @@ class OrdersApplication(ServiceApplication):
         resolved, errors = [], {}
         for i, line in enumerate(lines):
             if "name" in line:
-                resolved.append(line)
+                resolved.append(line if "vat_rate" in line else self._with_vat(line))
                 continue
             row = self._catalogue_row("products", line["sku"])
             if row is None:
@@ -217,6 +227,13 @@ class OrdersApplication(ServiceApplication):
         if errors:
             raise ValidationFailed("invalid order lines", errors)
         return resolved
+
+    def _with_vat(self, line: dict) -> dict:
+        """A line in the first storefront contract (no VAT rate): the catalogue's rate for the
+        sku, else the deployment's default."""
+        row = self._catalogue_row("products", line["sku"])
+        rate = Decimal(row.details["vat_rate"]) if row else self.settings.default_vat_rate
+        return dict(line, vat_rate=rate)
 
     def _catalogue_row(self, table: str, key: str):
         """The catalogue's read model is written with each save, so it is as current as the log."""
@@ -273,7 +290,7 @@ class OrdersApplication(ServiceApplication):
     def add_shipping(
         self, order_id: str, shipping: dict, actor: str, idempotency_key: str | None
     ) -> Order:
-        key = idempotency_key or uuid4().hex
+        key = idempotency_key or context.request_key() or uuid4().hex
         shipping_id = str(uuid5(UUID(order_id), f"shipping:{key}"))
 
         def add(order):
@@ -284,7 +301,9 @@ class OrdersApplication(ServiceApplication):
                 actor,
             )
 
-        return self._change(order_id, "order", add)
+        return self._change(
+            order_id, "order", add, _keyed("add_shipping", idempotency_key, shipping)
+        )
 
     def move_quantity(self, order_id: str, move: dict, actor: str) -> Order:
         return self._change(
@@ -312,23 +331,26 @@ class OrdersApplication(ServiceApplication):
         )
 
     def add_note(self, order_id: str, note: dict, actor: str, idempotency_key: str | None) -> Order:
-        note_id = str(uuid5(UUID(order_id), f"note:{idempotency_key}")) if idempotency_key else None
+        key = idempotency_key or context.request_key()
+        note_id = str(uuid5(UUID(order_id), f"note:{key}")) if key else str(uuid4())
 
         def add(order):
-            if note_id and any(n["id"] == note_id for n in order.notes):
-                return
-            order.add_note(note_id or str(uuid4()), note["kind"], note["text"], actor, _now())
+            if any(n["id"] == note_id for n in order.notes):
+                return  # a retried call: the note is already there
+            order.add_note(note_id, note["kind"], note["text"], actor, _now())
 
-        return self._change(order_id, "order", add)
+        return self._change(order_id, "order", add, _keyed("add_note", idempotency_key, note))
 
     def open_claim(self, order_id: str, claim: dict, actor: str, idempotency_key: str | None):
-        claim_id = str(uuid5(UUID(order_id), f"claim:{idempotency_key or uuid4().hex}"))
+        key = idempotency_key or context.request_key() or uuid4().hex
+        claim_id = str(uuid5(UUID(order_id), f"claim:{key}"))
 
         def open_(order):
             if not any(c["id"] == claim_id for c in order.claims):
                 order.open_claim(claim_id, claim["reason"], claim["lines"], actor)
 
-        return self._change(order_id, "order", open_), claim_id
+        keyed = _keyed("open_claim", idempotency_key, claim)
+        return self._change(order_id, "order", open_, keyed), claim_id
 
     # -- re-orders: new orders linked to an existing one, saved together with the link -------------
     def resolve_claim(self, order_id: str, claim_id: str, resolution: dict, actor: str) -> Order:
@@ -362,7 +384,8 @@ class OrdersApplication(ServiceApplication):
     def duplicate_order(self, order_id: str, actor: str, key: str, planned_date) -> Order:
         """Same client and products, at today's catalogue prices where the catalogue has them."""
         new_id = order_id_for(f"duplicate:{order_id}:{key}")
-        if self.exists(new_id):
+        keyed = (f"duplicate_order:{order_id}:{key}", {"planned_date": planned_date})
+        if self.check_key(*keyed) or self.exists(new_id):
             return self.get(new_id, "order")
         original = self.get(order_id, "order")
         lines = [self._current_line(line) for line in original.lines]
@@ -371,12 +394,14 @@ class OrdersApplication(ServiceApplication):
             original,
             args,
             lambda new: original.link("duplicated_as", str(new.id), new.reference, actor),
+            keyed,
         )
 
     def new_order_for_client(self, order_id: str, order: dict, actor: str, key: str) -> Order:
         """A new order carrying the client of `order_id` (lines and shippings are the caller's)."""
         new_id = order_id_for(f"for-client:{order_id}:{key}")
-        if self.exists(new_id):
+        keyed = (f"new_order_for_client:{order_id}:{key}", order)
+        if self.check_key(*keyed) or self.exists(new_id):
             return self.get(new_id, "order")
         original = self.get(order_id, "order")
         client = original.client
@@ -394,17 +419,25 @@ class OrdersApplication(ServiceApplication):
             original,
             args,
             lambda new: original.link("client_reordered_as", str(new.id), new.reference, actor),
+            keyed,
         )
 
-    def _place_linked(self, original: Order, args: dict, link: Callable[[Order], None]) -> Order:
-        """Number and place a new order and record the link on the original, in one transaction."""
+    def _place_linked(
+        self, original: Order, args: dict, link: Callable[[Order], None], keyed=None
+    ) -> Order:
+        """Number and place a new order and record the link on the original (and the caller's
+        idempotency key), in one transaction."""
         try:
             with self.transaction() as session:
                 new = Order(reference=self._next_reference(session), **args)
                 link(new)
                 self.save(new, original)
+                if keyed:
+                    self.remember_key(session, *keyed)
         except IntegrityError:
             if self.exists(args["id"]):  # a concurrent retry of the same call won
+                if keyed:
+                    self.check_key(*keyed)
                 return self.get(args["id"], "order")
             raise Conflict("a concurrent change won; read again and retry", {}) from None
         return new
@@ -478,16 +511,25 @@ class OrdersApplication(ServiceApplication):
         return len(replayed)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _change(self, aggregate_id, what: str, command: Callable) -> object:
-        """Read, decide, save: retried once on a concurrent write."""
+    def _change(
+        self, aggregate_id, what: str, command: Callable, keyed: tuple | None = None
+    ) -> object:
+        """Read, decide, save: retried once on a concurrent write. A request delivered again
+        after it was applied answers with the aggregate as it is. `keyed`: (scoped idempotency
+        key, payload) of a command the caller keyed, recorded with its effect."""
 
         def attempt():
-            aggregate = self.get(aggregate_id, what)
-            command(aggregate)
-            self.save(aggregate)
+            with self.transaction() as session:
+                aggregate = self.get(aggregate_id, what)
+                if keyed and self.check_key(f"{keyed[0]}:{aggregate_id}", keyed[1]):
+                    return aggregate  # the same keyed request again: applied already
+                command(aggregate)
+                self.save(aggregate)
+                if keyed:
+                    self.remember_key(session, f"{keyed[0]}:{aggregate_id}", keyed[1])
             return aggregate
 
-        return self.retrying(attempt)
+        return self.retrying(attempt, replay=lambda: self.get(aggregate_id, what))
 
     def _save_new(self, aggregate, on_conflict: Callable):
         try:
@@ -555,6 +597,11 @@ def _derived_args(
         actor=actor,
         origin={"kind": kind, "order_id": str(original.id), "reference": original.reference},
     )
+
+
+def _keyed(command: str, idempotency_key: str | None, payload) -> tuple | None:
+    """A caller's idempotency key, scoped to its command, with the payload it came with."""
+    return (f"{command}:{idempotency_key}", payload) if idempotency_key else None
 
 
 def _default_address(client: dict, index: int) -> dict:

@@ -4,6 +4,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.refusals import Refused
+
 CLIENT_FIELDS = ("name", "email", "phone", "default_address")
 PRODUCT_FIELDS = (
     "name",
@@ -116,9 +118,8 @@ def check_supply(details: dict) -> None:
         )
 
 
-class CatalogueRefused(Exception):
+class CatalogueRefused(Refused):
     """A catalogue rule was broken; `field` names the input at fault, if one is."""
 
     def __init__(self, message: str, rule: str, field: str | None = None):
-        super().__init__(message)
-        self.rule, self.field = rule, field
+        super().__init__(message, rule, field=field)

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.refusals import Missing, Refused
+
 CLOSED = ("declined", "voided", "completed")
 STATUSES = (
     "new",
@@ -42,6 +44,7 @@ class Order(Aggregate):
         actor: str | None,
         origin: dict | None = None,
         placed_at: str | None = None,
+        payment_status: str | None = None,
     ):
         self.reference, self.title, self.client, self.channel = reference, title, client, channel
         self.lines = [dict(line, delivered=0, in_production=False, ready=False) for line in lines]
@@ -49,7 +52,7 @@ class Order(Aggregate):
         self.payment_method, self.note, self.origin = payment_method, note, origin
         self.placed_at = placed_at
         self.accepted, self.closed, self.hold = False, None, None
-        self.payment_status = "unpaid"
+        self.payment_status = payment_status  # None until billing issues an invoice
         self.reason = None  # why the order is declined, voided or completed
         self.notes, self.claims = [], []
         self.links = [origin] if origin else []
@@ -495,6 +498,12 @@ def _upcast_actor(state: dict) -> None:
     state.setdefault("actor", None)
 
 
+def _upcast_payment_status(state: dict) -> None:
+    """Orders placed before version 3 started "unpaid" and recorded no change to it when their
+    invoice came; they keep reading so."""
+    state["payment_status"] = "unpaid"
+
+
 for _cls, _upcast in (
     (Order.Placed, _upcast_placed),
     (Order.Accepted, _upcast_actor),
@@ -503,32 +512,33 @@ for _cls, _upcast in (
 ):
     _cls.class_version = 2
     _cls.upcast_v1_v2 = staticmethod(_upcast)
+Order.Placed.class_version = 3
+Order.Placed.upcast_v2_v3 = staticmethod(_upcast_payment_status)
 
 
-class OrderError(Exception):
-    pass
-
-
-class TransitionRefused(OrderError):
+class TransitionRefused(Refused):
     def __init__(self, command: str, status: str, rule: str, detail: str | None = None):
         message = f"cannot {command} an order that is {status}: {rule}"
-        super().__init__(f"{message} ({detail})" if detail else message)
-        self.command, self.status, self.rule, self.detail = command, status, rule, detail
+        super().__init__(
+            f"{message} ({detail})" if detail else message,
+            rule,
+            detail,
+            command=command,
+            status=status,
+        )
+        self.command, self.status = command, status
 
 
-class UnknownShipping(OrderError):
+class UnknownShipping(Missing):
     def __init__(self, shipping_id: str):
-        super().__init__(f"the order has no shipping {shipping_id}")
-        self.shipping_id = shipping_id
+        super().__init__(f"the order has no shipping {shipping_id}", shipping_id=shipping_id)
 
 
-class UnknownSku(OrderError):
+class UnknownSku(Missing):
     def __init__(self, sku: str):
-        super().__init__(f"the order has no line {sku}")
-        self.sku = sku
+        super().__init__(f"the order has no line {sku}", sku=sku)
 
 
-class UnknownClaim(OrderError):
+class UnknownClaim(Missing):
     def __init__(self, claim_id: str):
-        super().__init__(f"the order has no claim {claim_id}")
-        self.claim_id = claim_id
+        super().__init__(f"the order has no claim {claim_id}", claim_id=claim_id)

@@ -132,7 +132,7 @@ def order_row(order: Order) -> dict:
         "client_code": client.get("code") or "",
         "client_name": client["name"],
         "status": order.status,
-        "payment_status": order.payment_status,
+        "payment_status": order.payment_status or "",  # "" until an invoice is issued
         "placed": _utc(order.placed),
         "total": str(order.total),
         "total_key": int(order.total * 10000),
@@ -265,7 +265,7 @@ def summary(row) -> dict:
         "client_code": row.client_code or None,
         "client_name": row.client_name,
         "status": row.status,
-        "payment_status": row.payment_status,
+        "payment_status": row.payment_status or None,
         "placed": row.placed.replace(tzinfo=UTC).isoformat(),
         "total": row.total,
         "currency": row.currency,

@@ -47,7 +47,9 @@ class VatRate(MoneyAmount):
 
 class LineIn(Strict):
     """A catalogue line names a sku and a quantity (and may pick one of its distributors); a line
-    described in full (name, price, currency, VAT, made in house) is taken as given."""
+    described in full (name, price, currency, made in house, VAT) is taken as given. `vat_rate`
+    may be left out, as the first release's storefront contract did: the catalogue's rate for a
+    known sku is used, else OMS_DEFAULT_VAT_RATE."""
 
     sku = Text(required=True, max_length=64)
     quantity = Quantity(required=True)
@@ -60,9 +62,9 @@ class LineIn(Strict):
 
     @validates_schema
     def check_described_in_full(self, data, **kwargs):
-        described = {"name", "unit_price", "currency", "vat_rate", "made_in_house"}
+        described = {"name", "unit_price", "currency", "made_in_house"}  # and maybe vat_rate
         given = described & set(data)
-        if given and given != described:
+        if (given or "vat_rate" in data) and given != described:
             missing = sorted(described - given)
             raise ValidationError(
                 {k: ["Required when a line is described in full."] for k in missing}

@@ -4,17 +4,9 @@ Every state-changing call takes `actor`, the acting user (or the RPC context's `
 create something take an `idempotency_key`. Entry points validate, call one use case, and show.
 """
 
-import functools
 import re
 
 from services.orders.application import OrdersApplication
-from services.orders.catalogue import CatalogueRefused
-from services.orders.domain import (
-    TransitionRefused,
-    UnknownClaim,
-    UnknownShipping,
-    UnknownSku,
-)
 from services.orders.schemas import (
     ClaimIn,
     ClientChangesIn,
@@ -35,40 +27,11 @@ from services.orders.schemas import (
     ResolutionIn,
 )
 from services.orders.views import show_client, show_order, show_product
-from shared.errors import EXPECTED, InvalidTransition, NotFound, ValidationFailed
-from shared.paging import CursorRefused
-from shared.service import EventLogRpc, EventSourced, check_id, rpc, who
+from shared.errors import ValidationFailed
+from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def translated(method):
-    """Map the domain's refusals to the typed errors callers catch."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except TransitionRefused as exc:
-            details = {"rule": exc.rule, "status": exc.status, "detail": exc.detail}
-            raise InvalidTransition(str(exc), details) from None
-        except (UnknownShipping, UnknownSku, UnknownClaim) as exc:
-            raise NotFound(str(exc), dict(vars(exc))) from None
-        except CatalogueRefused as exc:
-            if exc.field:
-                raise ValidationFailed(
-                    str(exc), {exc.field: [str(exc)], "rule": exc.rule}
-                ) from None
-            raise InvalidTransition(str(exc), {"rule": exc.rule}) from None
-        except CursorRefused as exc:
-            raise ValidationFailed("invalid cursor", {"cursor": [str(exc)]}) from None
-
-    return wrapper
-
-
-def command(method):
-    return rpc(expected_exceptions=EXPECTED)(translated(method))
 
 
 def key(idempotency_key, required: bool = False) -> str | None:
@@ -84,32 +47,32 @@ def key(idempotency_key, required: bool = False) -> str | None:
 
 class OrdersService(EventLogRpc):
     name = "orders"
-    store = EventSourced(OrdersApplication)
+    app = EventSourced(OrdersApplication)
 
     # -- catalogue -------------------------------------------------------------------------------
     @command
     def register_client(self, code, client, actor=None):
         """`register_client("ACME", {"name": …, "email": …, "phone": …, "default_address": {…}})`."""
         details = load(ClientDetailsIn, client, "client")
-        return show_client(self.store.register_client(_code(code, "code"), details, who(actor)))
+        return show_client(self.app.register_client(_code(code, "code"), details, who(actor)))
 
     @command
     def update_client(self, code, changes, actor=None):
         """`update_client("ACME", {"phone": "+44 …"})`: only the fields given change."""
         changes = load(ClientChangesIn, changes, "changes")
-        return show_client(self.store.update_client(_code(code, "code"), changes, who(actor)))
+        return show_client(self.app.update_client(_code(code, "code"), changes, who(actor)))
 
     @command
     def deactivate_client(self, code, reason, actor=None):
         """`deactivate_client("ACME", "closed down")`: new orders can no longer name it."""
         return show_client(
-            self.store.deactivate_client(_code(code, "code"), reason_of(reason), who(actor))
+            self.app.deactivate_client(_code(code, "code"), reason_of(reason), who(actor))
         )
 
     @command
     def list_clients(self, query=None):
         """`list_clients({"active": true, "search": "acme", "after": "AC", "limit": 50})`."""
-        result = self.store.list_clients(load(ListCatalogueIn, query or {}, "query"))
+        result = self.app.list_clients(load(ListCatalogueIn, query or {}, "query"))
         return {"clients": result["items"], "next_after": result["next_after"]}
 
     @command
@@ -118,18 +81,18 @@ class OrdersService(EventLogRpc):
         "vat_rate": "20", "made_in_house": false, "distributors": ["acme"],
         "default_distributor": "acme"})`."""
         details = load(ProductDetailsIn, product, "product")
-        return show_product(self.store.register_product(_code(sku, "sku"), details, who(actor)))
+        return show_product(self.app.register_product(_code(sku, "sku"), details, who(actor)))
 
     @command
     def update_product(self, sku, changes, actor=None):
         """`update_product("MUG-1", {"unit_price": "9.90"})`; `{"active": false}` withdraws it."""
         changes = load(ProductChangesIn, changes, "changes")
-        return show_product(self.store.update_product(_code(sku, "sku"), changes, who(actor)))
+        return show_product(self.app.update_product(_code(sku, "sku"), changes, who(actor)))
 
     @command
     def list_products(self, query=None):
         """`list_products({"active": true, "search": "mug"})` -> `{"products": […], "next_after"}`."""
-        result = self.store.list_products(load(ListCatalogueIn, query or {}, "query"))
+        result = self.app.list_products(load(ListCatalogueIn, query or {}, "query"))
         return {"products": result["items"], "next_after": result["next_after"]}
 
     # -- placing ---------------------------------------------------------------------------------
@@ -138,14 +101,14 @@ class OrdersService(EventLogRpc):
         """Place an order (shape in docs/orders-rpc.md); returns it as get_order does."""
         idempotency_key = key(idempotency_key)
         order = load(OrderIn, order, "order")
-        return self._show(self.store.place_order(order, who(actor), idempotency_key))
+        return self._show(self.app.place_order(order, who(actor), idempotency_key))
 
     @command
     def duplicate_order(self, order_id, idempotency_key, planned_date=None, actor=None):
         """A new order with the same client and products: `duplicate_order("3f0c…", "dup-1")`."""
         check_id(order_id=order_id)
         options = load(DuplicateIn, {"planned_date": planned_date} if planned_date else {})
-        new = self.store.duplicate_order(
+        new = self.app.duplicate_order(
             order_id, who(actor), key(idempotency_key, True), options["planned_date"]
         )
         return self._show(new)
@@ -157,7 +120,7 @@ class OrdersService(EventLogRpc):
         idempotency_key = key(idempotency_key, True)
         order = load(ForClientIn, order, "order")
         return self._show(
-            self.store.new_order_for_client(order_id, order, who(actor), idempotency_key)
+            self.app.new_order_for_client(order_id, order, who(actor), idempotency_key)
         )
 
     # -- the lifecycle ---------------------------------------------------------------------------
@@ -165,51 +128,51 @@ class OrdersService(EventLogRpc):
     def accept_order(self, order_id, actor=None):
         """Accept a new order: `accept_order("3f0c…", actor="maria")` -> status "accepted"."""
         check_id(order_id=order_id)
-        return self._show(self.store.accept_order(order_id, who(actor)))
+        return self._show(self.app.accept_order(order_id, who(actor)))
 
     @command
     def decline_order(self, order_id, reason, actor=None):
         """Refuse an order before acceptance: `decline_order("3f0c…", "out of stock")`."""
         check_id(order_id=order_id)
-        return self._show(self.store.decline_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.decline_order(order_id, reason_of(reason), who(actor)))
 
     @command
     def void_order(self, order_id, reason, actor=None):
         """Cancel an accepted order: `void_order("3f0c…", "client cancelled")`."""
         check_id(order_id=order_id)
-        return self._show(self.store.void_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.void_order(order_id, reason_of(reason), who(actor)))
 
     @command
     def hold_order(self, order_id, reason, actor=None):
         """Stop an open order where it is: `hold_order("3f0c…", "address check")`."""
         check_id(order_id=order_id)
-        return self._show(self.store.hold_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.hold_order(order_id, reason_of(reason), who(actor)))
 
     @command
     def release_order(self, order_id, reason, actor=None):
         """Let a held order go on from where it was: `release_order("3f0c…", "address ok")`."""
         check_id(order_id=order_id)
-        return self._show(self.store.release_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.release_order(order_id, reason_of(reason), who(actor)))
 
     @command
     def ship_shipping(self, order_id, shipping_id, actor=None):
         """Ship one shipping of an accepted order: `ship_shipping("3f0c…", "9a1e…")`."""
         check_id(order_id=order_id, shipping_id=shipping_id)
-        return self._show(self.store.ship_shipping(order_id, shipping_id, who(actor)))
+        return self._show(self.app.ship_shipping(order_id, shipping_id, who(actor)))
 
     @command
     def mark_delivered(self, order_id, lines, actor=None):
         """`mark_delivered("3f0c…", [{"sku": "MUG-1", "quantity": 2}])`: up to what has shipped."""
         check_id(order_id=order_id)
         lines = load(QuantitiesIn, {"lines": lines})["lines"]
-        return self._show(self.store.mark_delivered(order_id, lines, who(actor)))
+        return self._show(self.app.mark_delivered(order_id, lines, who(actor)))
 
     @command
     def complete_order(self, order_id, reason=None, actor=None):
         """Mark everything delivered and close the order, paid or not: `complete_order("3f0c…")`."""
         check_id(order_id=order_id)
         return self._show(
-            self.store.complete_order(order_id, reason_of(reason, required=False), who(actor))
+            self.app.complete_order(order_id, reason_of(reason, required=False), who(actor))
         )
 
     # -- changes before shipping -----------------------------------------------------------------
@@ -220,7 +183,7 @@ class OrdersService(EventLogRpc):
         "quantity": 5}]}], "new_lines": [], "reason": "client asked"})`."""
         check_id(order_id=order_id)
         edit = load(EditIn, edit, "edit")
-        return self._show(self.store.edit_order(order_id, edit, who(actor)))
+        return self._show(self.app.edit_order(order_id, edit, who(actor)))
 
     @command
     def add_shipping(self, order_id, shipping, idempotency_key=None, actor=None):
@@ -230,7 +193,7 @@ class OrdersService(EventLogRpc):
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         shipping = load(NewShippingIn, shipping, "shipping")
-        return self._show(self.store.add_shipping(order_id, shipping, who(actor), idempotency_key))
+        return self._show(self.app.add_shipping(order_id, shipping, who(actor), idempotency_key))
 
     @command
     def move_quantity(self, order_id, move, actor=None):
@@ -238,7 +201,7 @@ class OrdersService(EventLogRpc):
         "sku": "MUG-1", "quantity": 1})`; a shipping left empty is removed."""
         check_id(order_id=order_id)
         move = load(MoveIn, move, "move")
-        return self._show(self.store.move_quantity(order_id, move, who(actor)))
+        return self._show(self.app.move_quantity(order_id, move, who(actor)))
 
     @command
     def reschedule_shipping(self, order_id, shipping_id, change, actor=None):
@@ -246,7 +209,7 @@ class OrdersService(EventLogRpc):
         "reason": "client away"})`; an `address` may change too."""
         check_id(order_id=order_id, shipping_id=shipping_id)
         change = load(RescheduleIn, change, "change")
-        return self._show(self.store.reschedule_shipping(order_id, shipping_id, change, who(actor)))
+        return self._show(self.app.reschedule_shipping(order_id, shipping_id, change, who(actor)))
 
     # -- notes and claims ------------------------------------------------------------------------
     @command
@@ -256,7 +219,7 @@ class OrdersService(EventLogRpc):
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         note = load(NoteIn, note, "note")
-        return self._show(self.store.add_note(order_id, note, who(actor), idempotency_key))
+        return self._show(self.app.add_note(order_id, note, who(actor), idempotency_key))
 
     @command
     def open_claim(self, order_id, claim, idempotency_key=None, actor=None):
@@ -265,7 +228,7 @@ class OrdersService(EventLogRpc):
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         claim = load(ClaimIn, claim, "claim")
-        order, claim_id = self.store.open_claim(order_id, claim, who(actor), idempotency_key)
+        order, claim_id = self.app.open_claim(order_id, claim, who(actor), idempotency_key)
         return dict(self._show(order), claim_id=claim_id)
 
     @command
@@ -274,29 +237,29 @@ class OrdersService(EventLogRpc):
         places a free reprint of the claimed lines, linked both ways; or "rejected"."""
         check_id(order_id=order_id, claim_id=claim_id)
         resolution = load(ResolutionIn, resolution, "resolution")
-        return self._show(self.store.resolve_claim(order_id, claim_id, resolution, who(actor)))
+        return self._show(self.app.resolve_claim(order_id, claim_id, resolution, who(actor)))
 
     # -- queries ---------------------------------------------------------------------------------
     @command
     def get_order(self, order_id):
         """The order with lines, shippings, totals, statuses, notes, claims, links and history."""
         check_id(order_id=order_id)
-        return self._show(self.store.get(order_id, "order"))
+        return self._show(self.app.get(order_id, "order"))
 
     @command
     def list_orders(self, query=None):
         """`list_orders({"sort": "total", "direction": "desc", "statuses": ["accepted"],
         "search": "ada", "limit": 50})` -> `{"orders": […], "next_cursor": …, "counts": {…}}`;
         pass `next_cursor` back as `cursor` (with the same query) for the next page."""
-        return self.store.list_orders(load(ListOrdersIn, query or {}, "query"))
+        return self.app.list_orders(load(ListOrdersIn, query or {}, "query"))
 
     @command
     def rebuild_read_model(self):
         """Drop the list tables and write them again from the whole log: `{"aggregates": n}`."""
-        return {"aggregates": self.store.rebuild_read_model()}
+        return {"aggregates": self.app.rebuild_read_model()}
 
     def _show(self, order):
-        return show_order(order, self.store.history(str(order.id)))
+        return show_order(order, self.app.history(str(order.id)))
 
 
 def _code(value, field: str) -> str:

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields
 
 from services.production.application import ProductionApplication
 from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id, rpc
+from shared.service import EventLogRpc, EventSourced, check_id, rpc, who
 
 
 class ProductionOrderOut(Schema):
@@ -19,17 +19,17 @@ class ProductionOrderOut(Schema):
 
 class ProductionService(EventLogRpc):
     name = "production"
-    store = EventSourced(ProductionApplication)
+    app = EventSourced(ProductionApplication)
 
     @rpc(expected_exceptions=EXPECTED)
     def production_orders_for_order(self, order_id):
         """`[{"id": …, "sku": "CARD-9", "quantity": 100, "status": "planned", …}]`."""
         check_id(order_id=order_id)
-        return ProductionOrderOut(many=True).dump(self.store.for_order(order_id))
+        return ProductionOrderOut(many=True).dump(self.app.for_order(order_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def finish_production_order(self, production_order_id, actor=None):
         """Mark a production order finished; orders then marks its line ready.
         `finish_production_order("5d2e…", actor="maria")` -> the production order."""
         check_id(production_order_id=production_order_id)
-        return ProductionOrderOut().dump(self.store.finish(production_order_id, actor))
+        return ProductionOrderOut().dump(self.app.finish(production_order_id, who(actor)))

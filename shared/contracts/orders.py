@@ -70,7 +70,7 @@ class OrderEvent(Contract):
     status = fields.String(required=True)
     client = fields.Nested(Client, required=True)
     title = fields.String()
-    payment_status = fields.String()
+    payment_status = fields.String(allow_none=True)  # null until an invoice is issued
     lines = fields.List(fields.Nested(Line))
     shippings = fields.List(fields.Nested(Shipping))
     payment_method = fields.String(allow_none=True)

@@ -8,13 +8,14 @@ import pytest
 
 from services.billing.application import BillingApplication
 from services.billing.legacy import LegacyInvoice
+from shared.settings import Settings, SettingsError
 
 
-def test_an_unknown_invoicing_moment_is_refused_at_start(tmp_path):
+def test_an_unknown_invoicing_moment_is_refused_at_start():
     with pytest.raises(
-        ValueError, match="OMS_INVOICE_ON must be accept or dispatch, not 'shipping'"
+        SettingsError, match="OMS_INVOICE_ON must be accept or dispatch, not 'shipping'"
     ):
-        BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3", {"INVOICE_ON": "shipping"})
+        Settings.load({"INVOICE_ON": "shipping"})
 
 
 def test_an_invoice_stored_under_the_old_topic_is_published_as_before(tmp_path):

@@ -174,3 +174,17 @@ def test_a_confirmation_for_a_voided_invoice_is_refused(rpc, post):
     answer = post(*signed(confirmation(invoice)))
     assert (answer.status_code, answer.json()["error"]) == (409, "invoice_voided")
     assert effect(rpc, order["id"]) == before
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(rpc, post, module_system):
+    order, invoice = invoice_for(rpc)
+    before = effect(rpc, order["id"])
+    huge = confirmation(invoice, reason="x" * (65 * 1024))
+    body, headers = signed(huge)
+    answer = post(body, headers)
+    assert (answer.status_code, answer.json()["error"]) == (413, "too_large")
+
+    url = f"http://127.0.0.1:{module_system.http_port}/billing/gateway/callback"
+    chunked = requests.post(url, data=iter([body[:40_000], body[40_000:]]), headers=headers)
+    assert (chunked.status_code, chunked.json()["error"]) == (413, "too_large")  # no length
+    assert effect(rpc, order["id"]) == before

@@ -24,21 +24,31 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             eventually(lambda: len(rpc.billing.parked_events()) == 2)
             eventually(lambda: rpc.notify.log_status()["tracking"]["orders"] == 2)
 
+            assert rpc.billing.log_status()["oldest_unseen_parked"] is not None
             code, out = run(capsys, amqp_uri, "parked", "billing")
             assert code == 0
-            accepted = re.search(
-                r"billing #(\d+) parked orders:2 orders.order_accepted after 5 tries", out
+            placed = re.search(
+                r"^billing #(\d+) parked orders:1 orders.order_placed after 5 tries", out, re.M
             )
-            assert accepted, out
+            assert placed, out
+            assert re.search(
+                rf"^billing #\d+ waiting orders:2 orders.order_accepted waits behind #"
+                rf"{placed.group(1)} \(same {order_id}\)$",
+                out,
+                re.M,
+            ), out
+            assert rpc.billing.log_status()["oldest_unseen_parked"] is None  # listed: seen
 
             code, out = run(capsys, amqp_uri, "status")
             assert code == 0
-            assert re.search(r"^billing\s+0\s+0\s+2\s+orders 2/0$", out, re.M), out
+            assert re.search(r"^billing\s+0\s+0\s+1\s+1\s+orders 2/0$", out, re.M), out
 
             faults.clear()
-            code, out = run(capsys, amqp_uri, "retry", "billing", accepted.group(1))
-            assert (code, out.strip()) == (0, f"billing #{accepted.group(1)} retried")
+            code, out = run(capsys, amqp_uri, "retry", "billing", placed.group(1))
+            assert (code, out.strip()) == (0, f"billing #{placed.group(1)} retried")
             assert len(rpc.billing.invoices_for_order(order_id)) == 1
+            code, out = run(capsys, amqp_uri, "parked", "billing", "--status", "retried")
+            assert len(out.splitlines()) == 2, out  # the parked event and the one behind it
 
             code, out = run(capsys, amqp_uri, "events", "billing")
             assert [json.loads(line)["type"] for line in out.splitlines()] == [

@@ -71,24 +71,28 @@ def test_a_failing_reaction_is_retried_then_parked_and_later_events_keep_flowing
             rpc.orders.accept_order(healthy["id"])
 
             assert len(eventually(lambda: rpc.billing.invoices_for_order(healthy["id"]))) == 1
-            parked = eventually(lambda: rpc.billing.parked_events())
-            assert {p["event_type"] for p in parked} == {
+            placed, accepted = eventually(lambda: len(p := rpc.billing.parked_events()) == 2 and p)
+            assert (placed["event_type"], placed["status"], placed["attempts"]) == (
                 "orders.order_placed",
+                "parked",
+                5,
+            )
+            assert "injected failure" in placed["error"]
+            # the order's next event is not tried out of order: it waits behind the parked one
+            assert (accepted["event_type"], accepted["status"], accepted["behind"]) == (
                 "orders.order_accepted",
-            }
-            assert all(p["attempts"] == 5 and "injected failure" in p["error"] for p in parked)
-            assert all(p["envelope"]["subject"] == faulty_id for p in parked)
+                "waiting",
+                placed["id"],
+            )
+            assert {p["envelope"]["subject"] for p in (placed, accepted)} == {faulty_id}
             assert rpc.billing.invoices_for_order(faulty_id) == []
 
             faults.clear()
-            accepted = next(p for p in parked if p["event_type"] == "orders.order_accepted")
-            retried = rpc.billing.retry_parked(accepted["id"])
+            retried = rpc.billing.retry_parked(placed["id"])
             assert retried["status"] == "retried"
             assert len(rpc.billing.invoices_for_order(faulty_id)) == 1
-            assert accepted["id"] not in [p["id"] for p in rpc.billing.parked_events()]
-            assert (
-                rpc.billing.retry_parked(accepted["id"])["status"] == "retried"
-            )  # a second retry is a no-op
+            assert rpc.billing.parked_events() == []
+            assert rpc.billing.retry_parked(placed["id"])["status"] == "retried"  # a no-op
             assert len(rpc.billing.invoices_for_order(faulty_id)) == 1
     finally:
         faults.clear()

@@ -277,3 +277,34 @@ def test_state_changes_need_an_actor(module_system):
             anonymous.orders.accept_order(order["id"])
         assert "actor" in refused.value.details
         assert anonymous.orders.accept_order(order["id"], actor="maria")["status"] == "accepted"
+
+
+def test_finishing_a_production_order_needs_an_actor(module_system):
+    with module_system.rpc() as rpc:
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        (job,) = eventually(lambda: rpc.production.production_orders_for_order(order["id"]))
+    with ClusterRpcProxy(module_system.config, timeout=15) as anonymous:
+        with pytest.raises(ValidationFailed) as refused:
+            anonymous.production.finish_production_order(job["id"])
+        assert "actor" in refused.value.details
+        assert anonymous.production.production_orders_for_order(order["id"]) == [job]
+        finished = anonymous.production.finish_production_order(job["id"], actor="maria")
+        assert finished["status"] == "finished"
+
+
+def test_an_idempotency_key_reused_with_another_request_is_refused(rpc):
+    key = random_ref("cart-")
+    payload = order_payload()
+    first = rpc.orders.place_order(payload, idempotency_key=key)
+    assert rpc.orders.place_order(payload, idempotency_key=key)["id"] == first["id"]
+    with pytest.raises(Conflict) as refused:
+        rpc.orders.place_order(dict(payload, note="another order"), idempotency_key=key)
+    assert refused.value.details == {"idempotency_key": ["Already used with a different request."]}
+
+    note = {"kind": "internal", "text": "a"}
+    rpc.orders.add_note(first["id"], note, idempotency_key=key)  # keys are per command
+    rpc.orders.add_note(first["id"], note, idempotency_key=key)
+    with pytest.raises(Conflict):
+        rpc.orders.add_note(first["id"], dict(note, text="b"), idempotency_key=key)
+    assert [n["text"] for n in rpc.orders.get_order(first["id"])["notes"]] == ["a"]

@@ -2,6 +2,7 @@
 
 import copy
 import re
+import uuid
 
 import eventlet
 import pytest
@@ -48,12 +49,32 @@ def test_twenty_concurrent_acceptances_of_one_order_accept_it_once(orders):
 
 
 def test_the_same_idempotency_key_returns_the_first_order_and_creates_nothing(orders):
+    payload = order_payload()
     with orders.rpc() as rpc:
-        first = rpc.orders.place_order(order_payload(), idempotency_key="cart-42")
+        first = rpc.orders.place_order(payload, idempotency_key="cart-42")
         before = rpc.orders.log_status()["last_position"]
-        again = rpc.orders.place_order(order_payload(), idempotency_key="cart-42")
+        again = rpc.orders.place_order(payload, idempotency_key="cart-42")
         assert again == first
         assert rpc.orders.log_status()["last_position"] == before
+
+
+def test_a_storefront_built_on_the_first_contract_may_leave_out_the_vat_rate(orders):
+    """Lines described in full without `vat_rate` (the first release): the catalogue's rate for
+    a known sku, the deployment's default (20) for another."""
+    with orders.rpc() as rpc:
+        sku = f"TEA-{uuid.uuid4().hex[:6]}"
+        product = {"name": "Tea", "unit_price": "4.00", "currency": "EUR", "vat_rate": "5"}
+        rpc.orders.register_product(sku, dict(product, made_in_house=True))
+        payload = order_payload()
+        payload["lines"][0].pop("vat_rate")
+        payload["lines"][1] = dict(payload["lines"][1], sku=sku)
+        del payload["lines"][1]["vat_rate"]
+        payload["shippings"][0]["lines"][1]["sku"] = sku
+        placed = rpc.orders.place_order(payload)
+    assert [(line["sku"], line["vat_rate"]) for line in placed["lines"]] == [
+        ("MUG-1", "20"),
+        (sku, "5"),
+    ]
 
 
 def bad(mutate):
