@@ -9,11 +9,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml oms/eventlet-quiet.pth
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	@# every Python in the venv (nameko shell, your scripts) without eventlet's deprecation banner
+	cp oms/eventlet-quiet.pth "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	@touch $@
 
 servers: install  ## RabbitMQ and PostgreSQL packages (installed from Debian if missing, as root)

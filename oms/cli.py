@@ -96,6 +96,18 @@ def discard(rpc, args) -> int:
     return 0
 
 
+def verify(rpc, args) -> int:
+    """Check the system's invariants from every service's log and status; exit 1 on a breach."""
+    from oms.verify import report
+    from oms.verify import verify as check
+
+    checks = check(rpc, args.invoice_on, args.settle, args.parked_minutes)
+    print(report(checks))
+    breaches = sum(len(c.breaches) for c in checks)
+    print(f"\n{'no breaches' if not breaches else f'{breaches} breaches'}")
+    return 1 if breaches else 0
+
+
 def rebuild(rpc, args) -> int:
     """Drop the orders read model (the back-office list) and write it again from the whole log."""
     rebuilt = rpc.orders.rebuild_read_model()
@@ -135,6 +147,23 @@ def parser() -> argparse.ArgumentParser:
     dc.add_argument("--actor", default=os.environ.get("USER") or "operator")
     dc.set_defaults(handler=discard)
     sub.add_parser("rebuild", help=rebuild.__doc__).set_defaults(handler=rebuild)
+    vf = sub.add_parser("verify", help=verify.__doc__)
+    vf.add_argument(
+        "--invoice-on",
+        choices=["accept", "dispatch"],
+        default=settings.Settings.load().invoice_on,
+        help="how billing invoices (default: $OMS_INVOICE_ON or accept)",
+    )
+    vf.add_argument(
+        "--settle", type=float, default=30.0, help="seconds to wait for followers to catch up"
+    )
+    vf.add_argument(
+        "--parked-minutes",
+        type=float,
+        default=15.0,
+        help="how long a parked event may wait unseen by an operator",
+    )
+    vf.set_defaults(handler=verify)
     return p
 
 

@@ -5,9 +5,20 @@ import os
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
-from oms.infra import PG_BIN, InfraError, _cmdline, _load_json, _pid_alive, _run, _tail, free_port
+from oms.infra import (
+    PG_BIN,
+    InfraError,
+    _cmdline,
+    _load_json,
+    _pid_alive,
+    _run,
+    _tail,
+    _wait_gone,
+    free_port,
+)
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -111,6 +122,28 @@ class PostgresCluster:
         proc = self._pg("pg_ctl", "-D", str(self.data_dir), *options, "start", check=False)
         if proc.returncode != 0:
             raise InfraError(f"PostgreSQL did not start:\n{proc.stdout}\n{_tail(self.log_file)}")
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster (a crash, for fault tests). Its backends notice and exit; a
+        later `start()` waits for them and recovers."""
+        pid = self.postmaster_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        if not _wait_gone(pid, 10):
+            raise InfraError(f"postmaster {pid} survived SIGKILL")
+
+    def restart_after_crash(self, timeout: float = 60) -> None:
+        """Start again once the dead postmaster's backends have let go of its shared memory."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.start()
+                return
+            except InfraError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def stop(self) -> None:
         """Fast shutdown; nothing happens if the cluster is not running."""

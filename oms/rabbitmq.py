@@ -106,6 +106,8 @@ class RabbitNode:
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             "disk_free_limit.absolute = 50MB\n"
+            "# refuse oversized publishes at the door (the services refuse over 4 MiB themselves)\n"
+            "max_message_size = 16777216\n"
         )
 
     def _enable_management(self) -> None:

@@ -10,6 +10,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -39,6 +40,26 @@ def build_runner(names, config: dict | None = None) -> ServiceRunner:
     return runner
 
 
+STOP_SECONDS = 5.0  # a container stuck in a reconnect loop to a dead broker is killed after this
+
+
+def stop_within(runner: ServiceRunner, seconds: float, log) -> None:
+    """Stop the containers gracefully; kill those still stopping after `seconds` (nameko retries
+    a dead broker for 30 s per attempt); leave the process if even that hangs."""
+    try:
+        with eventlet.Timeout(seconds):
+            runner.stop()
+        return
+    except eventlet.Timeout:
+        log.warning("stop_timed_out", seconds=seconds)
+    try:
+        with eventlet.Timeout(2):
+            runner.kill()
+    except eventlet.Timeout:
+        log.error("kill_timed_out")
+        os._exit(1)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICE_CLASSES))
@@ -50,16 +71,26 @@ def main(argv=None) -> None:
         )
     oms_logging.configure("+".join(names))
     log = oms_logging.get("serve")
-    runner = build_runner(names)
+    loaded = settings.Settings.load()
+    runner = build_runner(names, loaded.nameko_config())
+    stopping = []
+
+    def on_signal(*_):
+        if stopping:  # a second signal: no more waiting
+            os._exit(1)
+        stopping.append(True)
+        eventlet.spawn_n(stop_within, runner, STOP_SECONDS, log)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: eventlet.spawn_n(runner.stop))
+        signal.signal(sig, on_signal)
     runner.start()
-    log.info(
-        "services_started", services=names, amqp=settings.Settings.load().amqp_uri.split("@")[-1]
-    )
+    log.info("services_started", services=names, amqp=loaded.amqp_uri.split("@")[-1])
     try:
         runner.wait()  # returns when stopped; raises if a service container died
     except Exception as exc:  # noqa: BLE001 - exit non-zero so a supervisor restarts us
+        if stopping:
+            log.info("services_stopped", services=names, forced=repr(exc))
+            return
         log.error("service_died", services=names, error=repr(exc))
         runner.kill()
         sys.exit(1)

@@ -35,4 +35,9 @@ class InvalidTransition(OmsError):
     """The aggregate's state machine refused the command; `details["rule"]` names the rule."""
 
 
-EXPECTED = (ValidationFailed, NotFound, Conflict, InvalidTransition)
+@deserialize_to_instance
+class Unavailable(OmsError):
+    """The service's store (or broker) is unreachable right now; nothing was done: retry later."""
+
+
+EXPECTED = (ValidationFailed, NotFound, Conflict, InvalidTransition, Unavailable)

@@ -8,6 +8,8 @@ event about an aggregate with a parked event waits behind it (shared/parking.py)
 """
 
 import eventlet
+import sqlalchemy as sa
+from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Tracking
 from kombu import Connection, Queue
 from marshmallow import ValidationError
@@ -20,6 +22,14 @@ from shared.relay import event_exchange
 from shared.settings import Settings
 
 log = oms_logging.get("follower")
+# The store itself is down (connection lost, disk full, locked): not the event's fault. The
+# follower stops and starts over from its tracked position once the store answers again.
+STORE_DOWN = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    persistence.OperationalError,  # the same, as the eventsourcing recorder re-raises them
+    persistence.InterfaceError,
+)
 
 
 def queue_for(consumer: str, upstream: str) -> Queue:
@@ -66,7 +76,7 @@ class Follower:
             self._rpc = rpc
             self.position = self.app.tracked_position(self.upstream)
             with conn.Consumer(
-                self.queue, callbacks=[self._on_message], accept=["json"], prefetch_count=100
+                self.queue, on_message=self._on_raw_message, accept=["json"], prefetch_count=100
             ):
                 self.catch_up()
                 while not self._stopping:
@@ -75,6 +85,22 @@ class Follower:
                     except TimeoutError:
                         conn.heartbeat_check()
                         self.catch_up()
+
+    def _on_raw_message(self, message) -> None:
+        """Refuse to decode what no relay publishes (too large, not JSON): log it and drop it.
+        Nothing is lost: if it stood for a real event, the upstream's log still has it."""
+        size = len(message.body or b"")
+        if size > self.settings.max_message_bytes:
+            log.error("oversized_event_dropped", upstream=self.upstream, size=size)
+            message.ack()
+            return
+        try:
+            body = message.decode()
+        except Exception as exc:  # noqa: BLE001 - whatever it is, it is not an envelope
+            log.error("undecodable_event_dropped", upstream=self.upstream, error=repr(exc)[:300])
+            message.ack()
+            return
+        self._on_message(body, message)
 
     def _on_message(self, body, message) -> None:
         try:
@@ -152,6 +178,8 @@ class Follower:
                 if self.app.tracked_position(self.upstream) >= tracking.notification_id:
                     return  # another worker recorded it first
                 error = exc
+            except STORE_DOWN:
+                raise  # an outage is not a poison event: never park it
             except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
                 error = exc
             log.warning("reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error))

@@ -32,8 +32,16 @@ class Relay:
     `poll_seconds`.
     """
 
-    def __init__(self, app, amqp_uri: str, poll_seconds: float = 1.0, batch: int = 200):
+    def __init__(
+        self,
+        app,
+        amqp_uri: str,
+        poll_seconds: float = 1.0,
+        batch: int = 200,
+        heartbeat: int = 0,
+    ):
         self.app, self.amqp_uri, self.poll_seconds, self.batch = app, amqp_uri, poll_seconds, batch
+        self.heartbeat = heartbeat
         self.exchange = event_exchange(app.service)
         self.positions = app.relay_positions
         self._wake = threading.Event()
@@ -59,6 +67,8 @@ class Relay:
         backoff = 0.1
         while not self._stopping:
             try:
+                if self._connection is not None and self.heartbeat:
+                    self._connection.heartbeat_check()  # a half-open network shows here
                 self.relay_pending()
                 backoff = 0.1
             except Exception as exc:  # noqa: BLE001 - the loop must survive broker and store outages
@@ -136,7 +146,11 @@ class Relay:
 
     def _producer(self):
         if self._connection is None:
-            self._connection = Connection(self.amqp_uri)
+            # a half-open network must not block a publish for ever
+            options = {"write_timeout": 10, "read_timeout": 10}
+            self._connection = Connection(
+                self.amqp_uri, heartbeat=self.heartbeat, transport_options=options
+            )
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
             self._confirms = PipelinedConfirms(channel)
@@ -155,7 +169,7 @@ class Relay:
 class PipelinedConfirms:
     """A channel in confirm mode: publishes are not awaited one by one; `wait()` awaits them all."""
 
-    def __init__(self, channel, timeout: float = 30.0):
+    def __init__(self, channel, timeout: float = 15.0):
         self.channel, self.timeout = channel, timeout
         self.last_tag = 0
         self.unconfirmed: set[int] = set()

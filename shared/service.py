@@ -16,8 +16,15 @@ from nameko.messaging import QueueConsumer
 
 from shared import context, settings
 from shared import logging as oms_logging
-from shared.errors import EXPECTED, InvalidTransition, NotFound, OmsError, ValidationFailed
-from shared.follower import Follower
+from shared.errors import (
+    EXPECTED,
+    InvalidTransition,
+    NotFound,
+    OmsError,
+    Unavailable,
+    ValidationFailed,
+)
+from shared.follower import STORE_DOWN, Follower
 from shared.paging import CursorRefused
 from shared.refusals import Missing, Refused
 from shared.relay import Relay
@@ -41,7 +48,7 @@ class GuardedQueueConsumer(QueueConsumer):
         return consumers
 
     def _on_raw_message(self, provider, message) -> None:
-        limit = settings.Settings.load(self.container.config).max_request_bytes
+        limit = settings.Settings.load(self.container.config).max_message_bytes
         size = len(_raw(message.body))
         if size > limit:
             problem = f"The request is {size} bytes; at most {limit} are read."
@@ -198,6 +205,11 @@ def command(method):
             return method(*args, **kwargs)
         except (Refused, Missing, CursorRefused) as exc:
             raise translated(exc) from None
+        except STORE_DOWN as exc:
+            log.warning("store_unavailable", error=repr(exc)[:300])
+            raise Unavailable(
+                "the service's store is unavailable; nothing was done: retry later", {}
+            ) from None
 
     return rpc(expected_exceptions=EXPECTED)(wrapper)
 
@@ -221,7 +233,12 @@ class EventSourced(DependencyProvider):
         config = self.container.config
         self.settings = settings.Settings.load(config)
         self.app = self.app_class(settings.database_url(service, config), self.settings)
-        self.relay = Relay(self.app, self.settings.amqp_uri, self.settings.relay_poll_seconds)
+        self.relay = Relay(
+            self.app,
+            self.settings.amqp_uri,
+            self.settings.relay_poll_seconds,
+            heartbeat=self.settings.heartbeat,
+        )
         self.app.add_listener(self.relay.prompt)
         self.followers = [
             Follower(self.app, upstream, self.settings) for upstream in self.app_class.follows

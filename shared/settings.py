@@ -32,8 +32,9 @@ class Settings:
     #: seconds between AMQP heartbeats of the services' connections (0: none)
     heartbeat: int = 30
     max_workers: int = 20
-    #: the largest RPC request a service decodes; larger ones are refused unread
-    max_request_bytes: int = 4 * 1024 * 1024
+    #: the largest message (RPC request or event) a service decodes; larger ones are refused
+    #: unread (the broker itself refuses messages over 16 MiB: oms/rabbitmq.py)
+    max_message_bytes: int = 4 * 1024 * 1024
     ops_email: str = "operations@localhost"
     log_level: str = "INFO"
     invoice_on: str = "accept"

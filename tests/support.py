@@ -199,9 +199,12 @@ def serve_subprocess(
     database_urls: dict,
     faults: dict | None = None,
     log_path: Path | None = None,
+    **settings: str,
 ) -> subprocess.Popen:
-    """Run services in a child process (for tests that SIGKILL it)."""
+    """Run services in a child process (for tests that SIGKILL it); `settings` are OMS_*
+    variables for it (`HEARTBEAT="5"`)."""
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, PYTHONPATH=str(ROOT))
+    env.update({f"OMS_{name}": value for name, value in settings.items()})
     env.update(OMS_HTTP_ADDRESS=f"127.0.0.1:{free_port()}", OMS_GATEWAY_SECRET=GATEWAY_SECRET)
     for service, url in database_urls.items():
         env[f"OMS_{service.upper()}_DATABASE_URL"] = url

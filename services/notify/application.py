@@ -45,4 +45,6 @@ class NotifyApplication(OrderIndexed, ServiceApplication):
             "channel": n.channel,
             "subject_": n.subject,
             "status": n.status,
+            "source_event": n.source_event,
+            "event_type": n.event_type,
         }

@@ -14,3 +14,7 @@ class NotificationQueued(Contract):
     channel = fields.String(required=True)
     subject_ = fields.String(required=True, data_key="subject")
     status = fields.String(required=True)
+    # since 2026-12 (optional): the event it is about, so integrators and `oms verify` can
+    # match each status event to its notification
+    source_event = fields.String()
+    event_type = fields.String()

@@ -3,11 +3,16 @@ second run finds everything the first one stored."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from oms.infra import _pid_alive, free_port
+from oms.rabbitmq import RabbitNode
+from oms.run import holders
 from tests.support import ROOT, eventually, order_payload
 
 
@@ -40,7 +45,8 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
     with open(log_path, "ab") as log:
         first = start(amqp_uri, tmp_path / "var", log)
         try:
-            eventually(lambda: answering(config), timeout=90)
+            eventually(lambda: "is running" in log_path.read_text(), timeout=120)
+            assert answering(config)  # "running" means every service answers
             with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
                 order = rpc.orders.place_order(order_payload(), idempotency_key="make-run")
                 rpc.orders.accept_order(order["id"])
@@ -49,15 +55,61 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
                 eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "in_production")
         finally:
             assert interrupt(first) == 0
-        assert "The order-management system is running" in log_path.read_text()
+        text = log_path.read_text()
+        assert "The order-management system is running" in text
         assert (tmp_path / "var" / "orders.sqlite3").exists()
 
         second = start(amqp_uri, tmp_path / "var", log)
         try:
-            eventually(lambda: answering(config), timeout=90)
+            eventually(lambda: log_path.read_text().count("is running") == 2, timeout=120)
             with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
                 assert rpc.orders.get_order(order["id"])["status"] == "in_production"
                 assert rpc.billing.invoices_for_order(order["id"]) == invoice
         finally:
             assert interrupt(second) == 0
+    assert "stopped." in log_path.read_text()
+
+
+def alive(pid: int) -> bool:
+    return _pid_alive(pid)
+
+
+def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(tmp_path):
+    """The run starts its own broker. Killed with SIGKILL, it leaves its services and broker
+    running: a second run on the same var/ refuses while they live; once they are gone a third
+    run adopts the broker. With the broker then killed, Ctrl-C and a SIGTERM during the stop end
+    everything — services, broker and its epmd — well before nameko's reconnect loops would."""
+    var, log_path = tmp_path / "var", tmp_path / "run.log"
+    uri = f"pyamqp://guest:guest@127.0.0.1:{free_port()}/"
+    with open(log_path, "ab") as log:
+        first = start(uri, var, log)
+        eventually(lambda: "is running" in log_path.read_text(), timeout=180)
+        node = RabbitNode(var / "rabbitmq")
+        assert node.is_running()
+        first.kill()
+        first.wait()
+        orphans = holders(var / "run.lock")
+        assert len(orphans) == 5  # the services hold var/ though their run is gone
+
+        refused = start(uri, var, log)
+        assert refused.wait(timeout=60) == 1
+        assert "is in use by another `make run`" in log_path.read_text()
+        for pid in orphans:
+            os.kill(pid, signal.SIGKILL)
+        eventually(lambda: not any(alive(p) for p in orphans))
+
+        third = start(uri, var, log)
+        eventually(lambda: log_path.read_text().count("is running") == 2, timeout=180)
+        services = holders(var / "run.lock")
+        services.remove(third.pid)
+        assert len(services) == 5
+        node.kill()  # the broker dies under the running system
+        third.send_signal(signal.SIGINT)
+        time.sleep(1)
+        third.send_signal(signal.SIGTERM)  # impatient: must hurry the stop, not orphan anything
+        assert third.wait(timeout=45) == 0
+    assert not any(alive(p) for p in services)
+    assert not node.is_running()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", node.epmd_port)) != 0  # its epmd is gone too
     assert "stopped." in log_path.read_text()

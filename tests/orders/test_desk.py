@@ -197,7 +197,10 @@ def test_a_claim_on_delivered_lines_resolved_by_a_reprint_links_both_orders(rpc,
 def test_duplicates_and_new_orders_for_a_client_are_linked_both_ways(rpc):
     order = rpc.orders.place_order(order_payload())
     copy = rpc.orders.duplicate_order(order["id"], "dup-1", planned_date="2027-01-05")
-    assert rpc.orders.duplicate_order(order["id"], "dup-1")["id"] == copy["id"]
+    again = rpc.orders.duplicate_order(order["id"], "dup-1", planned_date="2027-01-05")
+    assert again["id"] == copy["id"]
+    with pytest.raises(Conflict):  # the same key for another request
+        rpc.orders.duplicate_order(order["id"], "dup-1", planned_date="2027-02-01")
     assert copy["ordered"] == order["ordered"] and copy["client"] == order["client"]
     assert copy["shippings"][0]["planned_date"] == "2027-01-05" and copy["status"] == "new"
     fresh = dict(order_payload())
@@ -224,7 +227,14 @@ def test_orders_follows_production_and_billing_and_says_who_moved_the_order(rpc)
     invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))[0]
     billing_position = rpc.billing.log_status()["last_position"]
     eventually(lambda: rpc.orders.log_status()["tracking"]["billing"] >= billing_position)
-    assert shown["payment_status"] == invoice["status"] == "unpaid"
+    paid = rpc.orders.get_order(order["id"])["payment_status"]
+    assert paid == invoice["status"] == "unpaid"
+    line = next(
+        h
+        for h in rpc.orders.get_order(order["id"])["history"]
+        if h["event"] == "PaymentStatusChanged"
+    )
+    assert line["actor"] == "billing"
 
 
 def test_the_listing_serves_sorts_filters_and_pages_over_rpc(rpc, catalogue):

@@ -297,6 +297,8 @@ SAMPLES = {
         "channel": "email",
         "subject": "Order 2026-000001 accepted",
         "status": "pending",
+        "source_event": "orders:2",
+        "event_type": "orders.order_accepted",
     },
 }
 

@@ -2,6 +2,8 @@
 
 import io
 import json
+import subprocess
+import sys
 
 from shared import context
 from shared import logging as oms_logging
@@ -20,3 +22,15 @@ def test_a_log_line_inside_a_correlation_carries_its_id_and_the_service():
     assert inside["event"] == "reaction_failed" and inside["attempt"] == 2
     assert inside["correlation_id"] == "checkout-77" and inside["service"] == "billing"
     assert "correlation_id" not in outside and inside["level"] == "warning"
+
+
+def test_a_client_in_the_virtualenv_imports_nameko_without_eventlets_banner():
+    """`make` installs oms/eventlet-quiet.pth in the virtualenv: user scripts and `nameko shell`
+    print no deprecation banner."""
+    imported = subprocess.run(
+        [sys.executable, "-c", "from nameko.standalone.rpc import ClusterRpcProxy"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stderr == ""

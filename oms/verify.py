@@ -1,0 +1,177 @@
+"""`oms verify`: the system's invariants, checked from what every service answers over RPC (its
+log of integration events and its status), as an operator would. Each check counts what it looked
+at and lists its breaches; any breach makes the command exit non-zero.
+
+The invariants:
+- every accepted order has exactly one invoice (one per shipped shipping when invoicing on
+  dispatch), and no invoice exists without an accepted order;
+- every shipped shipping has one purchase order per distributor of its bought-in lines, and no
+  purchase order exists without one;
+- every status event that notify's rules notify has exactly one notification;
+- once quiet, every follower has seen its upstream's last published event;
+- no parked event is older than N minutes without an operator having seen it (`oms parked`).
+"""
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from services.notify.templates import render
+from shared.settings import SERVICES
+
+NOTIFIED_UPSTREAMS = ("orders", "billing", "production", "fulfilment")
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    breaches: list[str] = field(default_factory=list)
+
+    def count(self, what, ok: bool, breach: str) -> None:
+        self.checked += 1
+        if not ok:
+            self.breaches.append(f"{what}: {breach}")
+
+
+def read_log(service_rpc, page: int = 1000) -> list[dict]:
+    """A service's whole log of integration events, in order."""
+    events, position = [], 0
+    while True:
+        got = service_rpc.events_page(position, page)
+        events += got["events"]
+        position = got["scanned_to"]
+        if not got["more"]:
+            return events
+
+
+def of(log: list[dict], name: str) -> list[dict]:
+    return [e for e in log if e["type"].endswith(f".{name}")]
+
+
+def invoices(logs: dict, invoice_on: str) -> list[Check]:
+    accepted = {e["data"]["order_id"] for e in of(logs["orders"], "order_accepted")}
+    issued = [e["data"] for e in of(logs["billing"], "invoice_issued")]
+    main = [d for d in issued if d.get("kind", "invoice") == "invoice"]
+    per_order = Counter(d["order_id"] for d in main)
+    one = Check("every accepted order has its invoice, once")
+    if invoice_on == "dispatch":
+        shipped = {(e["data"]["order_id"], e["data"]["shipping_id"]) for e in _shipped(logs)}
+        per_shipping = Counter((d["order_id"], d.get("shipping_id")) for d in main)
+        for key in sorted(shipped | set(per_shipping)):
+            n = per_shipping[key]
+            one.count(f"order {key[0]} shipping {key[1]}", n == (key in shipped), f"{n} invoices")
+    else:
+        for order_id in sorted(accepted | set(per_order)):
+            n = per_order[order_id]
+            one.count(f"order {order_id}", n == (order_id in accepted), f"{n} invoices")
+    orphans = Check("no invoice without an accepted order")
+    for d in issued:
+        orphans.count(f"invoice {d.get('number')}", d["order_id"] in accepted, "order not accepted")
+    return [one, orphans]
+
+
+def _shipped(logs: dict) -> list[dict]:
+    return of(logs["orders"], "shipping_shipped")
+
+
+def purchase_orders(logs: dict) -> Check:
+    expected = set()
+    for e in _shipped(logs):
+        for line in e["data"]["lines"]:
+            if line.get("distributor") and not line.get("made_in_house"):
+                expected.add((e["data"]["shipping_id"], line["distributor"]))
+    raised = Counter(
+        (e["data"]["shipping_id"], e["data"]["distributor"])
+        for e in of(logs["fulfilment"], "purchase_order_raised")
+    )
+    check = Check("every shipped shipping has one purchase order per distributor")
+    for key in sorted(expected | set(raised)):
+        n = raised[key]
+        check.count(f"shipping {key[0]} to {key[1]}", n == (key in expected), f"{n} raised")
+    return check
+
+
+def notifications(logs: dict) -> Check:
+    sent = Counter(e["data"].get("source_event") for e in of(logs["notify"], "notification_queued"))
+    expected = {
+        e["id"]
+        for service in NOTIFIED_UPSTREAMS
+        for e in logs[service]
+        if render(e["type"], e["data"]) is not None
+    }
+    check = Check("every status event has one notification")
+    for source in sorted(expected | (set(sent) - {None}), key=str):
+        n = sent[source]
+        check.count(f"event {source}", n == (source in expected), f"{n} notifications")
+    return check
+
+
+def followers(statuses: dict) -> Check:
+    check = Check("every follower has seen its upstream's last published event")
+    for name, state in statuses.items():
+        for upstream, tracked in state["tracking"].items():
+            last = statuses[upstream]["last_published"] if upstream in statuses else None
+            check.count(
+                f"{name} following {upstream}",
+                last is not None and tracked >= last,
+                f"at {tracked}, upstream published up to {last}",
+            )
+    return check
+
+
+def parked(entries: dict, older_than: timedelta, now: datetime) -> Check:
+    check = Check(f"no parked event unseen for over {older_than.total_seconds() / 60:g} min")
+    for service, listed in entries.items():
+        for entry in listed:
+            age = now - datetime.fromisoformat(entry["parked_at"])
+            check.count(
+                f"{service} #{entry['id']} {entry['event_id']}",
+                entry["seen_at"] is not None or age <= older_than,
+                f"{entry['status']} for {age.total_seconds() / 60:.0f} min, never listed",
+            )
+    return check
+
+
+def statuses_when_quiet(rpc, settle: float) -> dict:
+    """Every service's status, once the followers have caught up or `settle` seconds passed (a
+    service that does not answer yet — still reconnecting — is asked again meanwhile)."""
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            statuses = {name: getattr(rpc, name).log_status() for name in SERVICES}
+        except Exception:  # noqa: BLE001 - not answering yet: ask again until the deadline
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
+            continue
+        if not followers(statuses).breaches or time.monotonic() >= deadline:
+            return statuses
+        time.sleep(0.5)
+
+
+def verify(rpc, invoice_on: str, settle: float, parked_minutes: float) -> list[Check]:
+    statuses = statuses_when_quiet(rpc, settle)
+    logs = {name: read_log(getattr(rpc, name)) for name in SERVICES}
+    entries = {name: getattr(rpc, name).parked_events("open") for name in SERVICES}
+    return [
+        *invoices(logs, invoice_on),
+        purchase_orders(logs),
+        notifications(logs),
+        followers(statuses),
+        parked(entries, timedelta(minutes=parked_minutes), datetime.now(UTC)),
+    ]
+
+
+def report(checks: list[Check], shown: int = 20) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"{'check'.ljust(width)}  {'checked':>8}  {'breaches':>8}"]
+    lines += [f"{c.name.ljust(width)}  {c.checked:>8}  {len(c.breaches):>8}" for c in checks]
+    for c in checks:
+        if c.breaches:
+            lines.append(f"\n{c.name}:")
+            lines += [f"  {b}" for b in c.breaches[:shown]]
+            if len(c.breaches) > shown:
+                lines.append(f"  … and {len(c.breaches) - shown} more")
+    return "\n".join(lines)
