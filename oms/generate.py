@@ -10,7 +10,8 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from services.orders.application import OrdersApplication, client_id_for
+from services.orders.application import OrdersApplication
+from services.orders.cataloguing import client_id_for
 from services.orders.schemas import ClientDetailsIn
 from shared.validation import load
 

@@ -41,3 +41,19 @@ class Unavailable(OmsError):
 
 
 EXPECTED = (ValidationFailed, NotFound, Conflict, InvalidTransition, Unavailable)
+
+
+def translated(error: Exception) -> OmsError | None:
+    """The one table from a domain's refusal to the typed error callers catch (RPC and HTTP)."""
+    from shared.paging import CursorRefused
+    from shared.refusals import Missing, Refused
+
+    if isinstance(error, Missing):
+        return NotFound(str(error), dict(error.ids))
+    if isinstance(error, Refused) and error.field:
+        return ValidationFailed(str(error), {error.field: [str(error)], "rule": error.rule})
+    if isinstance(error, Refused):
+        return InvalidTransition(str(error), error.details())
+    if isinstance(error, CursorRefused):
+        return ValidationFailed("invalid cursor", {"cursor": [str(error)]})
+    return None

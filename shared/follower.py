@@ -8,8 +8,6 @@ event about an aggregate with a parked event waits behind it (shared/parking.py)
 """
 
 import eventlet
-import sqlalchemy as sa
-from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Tracking
 from kombu import Connection, Queue
 from marshmallow import ValidationError
@@ -20,16 +18,9 @@ from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
 from shared.relay import event_exchange
 from shared.settings import Settings
+from shared.store import STORE_DOWN
 
 log = oms_logging.get("follower")
-# The store itself is down (connection lost, disk full, locked): not the event's fault. The
-# follower stops and starts over from its tracked position once the store answers again.
-STORE_DOWN = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    persistence.OperationalError,  # the same, as the eventsourcing recorder re-raises them
-    persistence.InterfaceError,
-)
 
 
 def queue_for(consumer: str, upstream: str) -> Queue:
@@ -179,7 +170,7 @@ class Follower:
                     return  # another worker recorded it first
                 error = exc
             except STORE_DOWN:
-                raise  # an outage is not a poison event: never park it
+                raise  # an outage is not a poison event: never park it; start over once it ends
             except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
                 error = exc
             log.warning("reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error))

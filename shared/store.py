@@ -1,25 +1,34 @@
 """The event store every service owns: an eventsourcing application on SQLAlchemy (SQLite or PostgreSQL)."""
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyProcessRecorder
 
-from shared import context, envelope, schema
-from shared.contracts import contract_for, dump
+from shared import context, schema
 from shared.errors import Conflict, NotFound
-from shared.parking import OPEN, Parking
+from shared.idempotency import IdempotencyKeys, keys_table
+from shared.integration_log import IntegrationLog
+from shared.parking import Parking
+from shared.publishing import Publish
 from shared.settings import Settings
+
+# The store itself is down (connection lost, disk full, locked): nobody's fault in particular.
+# RPC callers get `Unavailable`; a follower waits and starts over from its tracked position.
+STORE_DOWN = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    persistence.OperationalError,  # the same, as the eventsourcing recorder re-raises them
+    persistence.InterfaceError,
+)
 
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
@@ -72,7 +81,7 @@ def environment(url: str) -> dict:
     return {"PERSISTENCE_MODULE": "shared.store:Factory", "SQLALCHEMY_URL": url}
 
 
-class ServiceApplication(Application):
+class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     """Base of every service's application.
 
     Each save records, in one transaction, the domain events, the tracking record of the upstream
@@ -85,6 +94,11 @@ class ServiceApplication(Application):
     service: str = ""
     #: the upstream services whose events this one reacts to
     follows: tuple[str, ...] = ()
+    #: the policy as a table: upstream event type -> the method that reacts to it (it takes the
+    #: envelope and returns the new or changed aggregates); other events change nothing
+    reactions: Mapping[str, str] = {}
+    #: what is published: domain event class -> `Publish` (shared/publishing.py)
+    published: Mapping[type, Publish] = {}
 
     def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(env=environment(url))
@@ -108,12 +122,7 @@ class ServiceApplication(Application):
             # the last notification the relay published (private events are not published)
             sa.Column("published", sa.BigInteger),
         )
-        self.idempotency_keys = sa.Table(
-            f"{self.service}_idempotency_keys",
-            self.metadata,
-            sa.Column("key", sa.String(300), primary_key=True),
-            sa.Column("fingerprint", sa.String(64), nullable=False),
-        )
+        self.idempotency_keys = keys_table(self.service, self.metadata)
         self.parking = Parking(self, self.metadata)
         self.define_tables(self.metadata)
         schema.create(self.engine, self.metadata)
@@ -235,114 +244,6 @@ class ServiceApplication(Application):
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
-    # -- idempotency keys of creating commands (Stripe's rule: same key, same request) -----------
-    def check_key(self, key: str, payload) -> bool:
-        """True if `key` was used before with this payload; Conflict if with another one."""
-        query = sa.select(self.idempotency_keys.c.fingerprint).where(
-            self.idempotency_keys.c.key == key
-        )
-        with self.engine.connect() as conn:
-            seen = conn.execute(query).scalar()
-        if seen is None:
-            return False
-        if seen != fingerprint(payload):
-            raise Conflict(
-                "this idempotency key was used with a different request; use a new key",
-                {"idempotency_key": ["Already used with a different request."]},
-            )
-        return True
-
-    def remember_key(self, session, key: str, payload) -> None:
-        """Record the key in the transaction that stores what it created."""
-        session.execute(
-            self.idempotency_keys.insert().values(key=key, fingerprint=fingerprint(payload))
-        )
-
-    # -- the log, as integration events ---------------------------------------------------------
-    def integration_event(self, domain_event) -> tuple[str, dict] | None:
-        """Map a private domain event to a public (name, data), or None if it is not published."""
-        raise NotImplementedError
-
-    def notifications_after(self, position: int, limit: int) -> list[Notification]:
-        return self.recorder.select_notifications(position, limit, inclusive_of_start=False)
-
-    def last_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
-
-    def envelopes(self, notifications: Iterable[Notification]) -> list[dict]:
-        notifications = list(notifications)
-        metas = self._metas([n.id for n in notifications])
-        result = []
-        for n in notifications:
-            domain_event = self.mapper.to_domain_event(n)
-            mapped = self.integration_event(domain_event)
-            if mapped is None:
-                continue
-            name, data = mapped
-            meta = metas.get(n.id, {})
-            result.append(
-                envelope.build(
-                    self.service,
-                    n.id,
-                    name,
-                    contract_for(f"{self.service}.{name}").version,
-                    str(n.originator_id),
-                    _iso(domain_event.timestamp),
-                    dump(f"{self.service}.{name}", data),
-                    meta.get("correlation_id"),
-                    meta.get("causation_id"),
-                )
-            )
-        return result
-
-    def events_after(self, position: int, limit: int) -> list[dict]:
-        """The integration events among the `limit` notifications after `position`."""
-        return self.envelopes(self.notifications_after(position, limit))
-
-    def events_page(self, position: int, limit: int) -> dict:
-        """Like `events_after`, saying how far it scanned: private events publish nothing, so a
-        page of them is empty and yet the reader must move past it. `more` says whether the page
-        was full (read on from `scanned_to`)."""
-        notifications = self.notifications_after(position, limit)
-        return {
-            "events": self.envelopes(notifications),
-            "scanned_to": notifications[-1].id if notifications else position,
-            "more": len(notifications) == limit,
-        }
-
-    def _metas(self, positions: list[int]) -> dict[int, dict]:
-        if not positions:
-            return {}
-        query = sa.select(self.event_meta).where(self.event_meta.c.position.in_(positions))
-        with self.engine.connect() as conn:
-            return {row.position: row._asdict() for row in conn.execute(query)}
-
-    def relay_state(self) -> tuple[int, int]:
-        """(position the relay has read up to, last position it published)."""
-        query = sa.select(self.relay_positions).where(self.relay_positions.c.relay == "main")
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return (row.position, row.published or 0) if row else (0, 0)
-
-    def status(self) -> dict:
-        """Where the log, the relay, the parked events and each upstream's tracking stand.
-
-        `last_published` is the newest position followers have to see: the relay's last
-        published event, or the end of the log while the relay has not read it all."""
-        last = self.last_position()
-        relayed, published = self.relay_state()
-        return {
-            "service": self.service,
-            "last_position": last,
-            "relayed_position": relayed,
-            "last_published": published if relayed >= last else last,
-            "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
-            "parked": self.parking.count(("parked",)),
-            "waiting": self.parking.count(("waiting",)),
-            "open_parked": self.parking.count(OPEN),
-            "oldest_unseen_parked": self.parking.oldest_unseen(),
-        }
-
     # -- tracking (what this service has consumed from each upstream) --------------------------
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0
@@ -360,8 +261,10 @@ class ServiceApplication(Application):
             self.save_reaction(tracking, *self.react(envelope))
 
     def react(self, envelope: dict) -> list:
-        """The policy: the new or changed aggregates an upstream event leads to (saved by the caller)."""
-        return []
+        """The policy: the new or changed aggregates an upstream event leads to (saved by the
+        caller), by `reactions`."""
+        method = self.reactions.get(envelope["type"])
+        return getattr(self, method)(envelope) if method else []
 
     def state_at(self, domain_event):
         """The aggregate as it was right after `domain_event`: what integration events describe."""
@@ -370,15 +273,3 @@ class ServiceApplication(Application):
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
-
-
-def fingerprint(payload) -> str:
-    """A stable digest of a JSON-like request (dates, decimals and ids as their text)."""
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _iso(ts: datetime) -> str:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.isoformat()

@@ -5,50 +5,67 @@ Invoice numbers are taken from a counter row in the same transaction that saves 
 so a number is used exactly when its document is stored: no gaps, no reuse, crashes included.
 """
 
+import functools
 from datetime import UTC, datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.billing import projections
 from services.billing.domain import Account, Issue, UnknownDocument, precision
 from services.billing.money import rounded
-from services.billing.publishing import integration_event
+from services.billing.publishing import PUBLISHED
 from shared.contracts import load
+from shared.counters import counter_table, take
 from shared.errors import NotFound, ValidationFailed
 from shared.store import ServiceApplication
 
 ACCOUNT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-accounts")
-CLIENT_EVENTS = ("orders.client_registered", "orders.client_updated", "orders.client_deactivated")
 LINE_FIELDS = ("sku", "name", "quantity", "unit_price", "vat_rate")
-# the orders events billing reacts to, and how
-REACTIONS = {
-    "orders.order_placed": "_opened",
-    "orders.order_accepted": "_accepted",
-    "orders.order_declined": "_declined",
-    "orders.order_voided": "_voided",
-    "orders.order_edited": "_edited",
-    "orders.shipping_shipped": "_shipped",
-}
 
 
 def account_id_for(order_id: str) -> UUID:
     return uuid5(ACCOUNT_IDS, str(order_id))
 
 
+def on_account(method):
+    """A reaction to an order event that changes the order's account: `method(account, order,
+    issue)` runs in one transaction with the numbers, details and dates it may issue under."""
+
+    @functools.wraps(method)
+    def reaction(self, envelope: dict) -> list:
+        order = load(envelope["type"], envelope["data"])
+        account = self._account_for(order)
+        with self.transaction() as session:
+            method(self, account, order, self._issue(session, account, order.get("actor")))
+        return [account] if account.pending_events else []
+
+    return reaction
+
+
 class BillingApplication(ServiceApplication):
     service = "billing"
     follows = ("orders",)
+    published = PUBLISHED
+    reactions = {
+        "orders.client_registered": "_client_changed",
+        "orders.client_updated": "_client_changed",
+        "orders.client_deactivated": "_client_changed",
+        "orders.order_placed": "_opened",
+        "orders.order_accepted": "_accepted",
+        "orders.order_declined": "_declined",
+        "orders.order_voided": "_voided",
+        "orders.order_edited": "_edited",
+        "orders.shipping_shipped": "_shipped",
+    }
 
     def define_tables(self, metadata: sa.MetaData) -> None:
-        self.counters = sa.Table(
+        self.counters = counter_table(
             "billing_number_counters",
             metadata,
             sa.Column("series", sa.String(8), primary_key=True),
             sa.Column("year", sa.Integer, primary_key=True),
-            sa.Column("last", sa.Integer, nullable=False),
         )
         self.tables = projections.define(metadata)
 
@@ -62,43 +79,41 @@ class BillingApplication(ServiceApplication):
     def invoice_on(self) -> str:
         return self.settings.invoice_on
 
-    # -- following the orders service ------------------------------------------------------------
-    def react(self, envelope: dict) -> list:
-        kind = envelope["type"]
-        if kind in CLIENT_EVENTS:
-            with self.transaction() as session:
-                projections.save_client(session, self.tables, load(kind, envelope["data"]))
-            return []
-        if kind not in REACTIONS:
-            return []
-        order = load(kind, envelope["data"])
-        account = self._account_for(order)
+    # -- following the orders service (`reactions`) ----------------------------------------------
+    def _client_changed(self, envelope: dict) -> list:
+        """Billing keeps the catalogue's clients (their billing details) in a table of its own."""
         with self.transaction() as session:
-            issue = self._issue(session, account, order.get("actor"))
-            getattr(self, REACTIONS[kind])(account, order, issue)
-        return [account] if account.pending_events else []
+            client = load(envelope["type"], envelope["data"])
+            projections.save_client(session, self.tables, client)
+        return []
 
+    @on_account
     def _opened(self, account: Account, order: dict, issue: Issue) -> None:
         """A placed order opens its account (what a pro-forma is made from)."""
 
+    @on_account
     def _accepted(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("accepted")
         if self.invoice_on == "accept":
             account.invoice_order(issue)
 
+    @on_account
     def _declined(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("declined")
 
+    @on_account
     def _voided(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("voided")
         reason = f"order voided: {order['reason']}"
         account.void_all(reason, order["actor"] or "orders", datetime.now(UTC))
 
+    @on_account
     def _edited(self, account: Account, order: dict, issue: Issue) -> None:
         lines = _lines(order["lines"])
         if lines != account.order_lines:
             account.correct(lines, order["reason"], order["actor"], issue)
 
+    @on_account
     def _shipped(self, account: Account, order: dict, issue: Issue) -> None:
         if self.invoice_on == "dispatch":
             account.invoice_shipping(order["shipping_id"], _lines(order["lines"]), issue)
@@ -125,24 +140,15 @@ class BillingApplication(ServiceApplication):
         now = datetime.now(UTC)
         terms = self.settings.payment_terms_days
         return Issue(
-            take=lambda series: (now.year, self._next_number(session, series, now.year)),
+            take=lambda series: (
+                now.year,
+                take(session, self.counters, series=series, year=now.year),
+            ),
             billing=lambda: self._billing_details(session, account),
             issued_on=now.date(),
             due_on=now.date() + timedelta(days=terms),
             actor=actor,
         )
-
-    def _next_number(self, session, series: str, year: int) -> int:
-        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
-            self.counters
-        )
-        session.execute(insert.values(series=series, year=year, last=0).on_conflict_do_nothing())
-        return session.execute(
-            self.counters.update()
-            .where(self.counters.c.series == series, self.counters.c.year == year)
-            .values(last=self.counters.c.last + 1)
-            .returning(self.counters.c.last)
-        ).scalar_one()
 
     def _billing_details(self, session, account: Account) -> dict:
         """The client as the catalogue knows it now (else as the order named it) and an address."""
@@ -280,9 +286,6 @@ class BillingApplication(ServiceApplication):
     def _gateway_transaction(self, transaction_id: str):
         with self.engine.connect() as conn:
             return projections.gateway_transaction(conn, self.tables, transaction_id)
-
-    def integration_event(self, domain_event):
-        return integration_event(self, domain_event)
 
 
 def check_money(account: Account, currency: str, amount) -> None:

@@ -12,10 +12,19 @@ import hashlib
 import hmac
 import json
 
-from services.billing.domain import BillingRefused
 from services.billing.schemas import GatewayCallbackIn
 from shared import logging as oms_logging
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    OmsError,
+    Unavailable,
+    ValidationFailed,
+    translated,
+)
+from shared.refusals import Missing, Refused
+from shared.store import STORE_DOWN
 from shared.validation import load
 
 log = oms_logging.get("billing.gateway")
@@ -75,15 +84,10 @@ def answer(app, headers, body: bytes, secret: str, now: float, tolerance: int) -
     except CallbackRefused as refused:
         log.warning("gateway_callback_refused", error=refused.error, message=refused.message)
         return refused.answer()
-    except ValidationFailed as exc:
-        return 400, {"error": "invalid", "message": exc.message, "fields": exc.details}
-    except NotFound as exc:
-        return 404, {"error": "not_found", "message": exc.message}
-    except BillingRefused as exc:
-        log.warning("gateway_callback_refused", error=exc.rule, invoice_id=callback["invoice_id"])
-        return 409, {"error": exc.rule, "message": str(exc)}
-    except Conflict as exc:
-        return 503, {"error": "busy", "message": exc.message}
+    except (Refused, Missing, OmsError) as exc:
+        return http_answer(translated(exc) or exc)
+    except STORE_DOWN:
+        return http_answer(Unavailable("the billing store is unavailable; retry later", {}))
     shown = {"result": result["result"], "outcome": result["outcome"]}
     shown["invoice_id"] = result.get("invoice_id", callback["invoice_id"])
     if result["result"] == "replayed":
@@ -102,6 +106,26 @@ def answer(app, headers, body: bytes, secret: str, now: float, tolerance: int) -
             "due": str(account.due(document)),
         }
     return 200, shown
+
+
+# typed error -> (HTTP status, error code); an InvalidTransition's code is its rule
+HTTP = {
+    ValidationFailed: (400, "invalid"),
+    NotFound: (404, "not_found"),
+    InvalidTransition: (409, None),
+    Conflict: (503, "busy"),
+    Unavailable: (503, "unavailable"),
+}
+
+
+def http_answer(error: OmsError) -> tuple[int, dict]:
+    status, code = HTTP[type(error)]
+    answer = {"error": code or error.details.get("rule"), "message": error.message}
+    if isinstance(error, ValidationFailed):
+        answer["fields"] = error.details
+    if status == 409:
+        log.warning("gateway_callback_refused", error=answer["error"])
+    return status, answer
 
 
 def _json(body: bytes):

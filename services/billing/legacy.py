@@ -34,11 +34,10 @@ register_topic("services.billing.domain:Invoice", LegacyInvoice)
 register_topic("services.billing.domain:Invoice.Issued", LegacyInvoice.Issued)
 
 
-def legacy_event(domain_event) -> tuple[str, dict] | None:
-    if not isinstance(domain_event, LegacyInvoice.Issued):
-        return None
+def legacy_invoice_data(app, domain_event) -> dict:
+    """An old invoice, published as `invoice_issued` as it was then."""
     invoice = domain_event.mutate(None)
-    return "invoice_issued", {
+    return {
         "invoice_id": str(invoice.id),
         "order_id": invoice.order_id,
         "order_reference": invoice.order_reference,

@@ -1,7 +1,8 @@
 """What the billing service publishes: each private account event mapped to a public contract."""
 
 from services.billing.domain import Account
-from services.billing.legacy import legacy_event
+from services.billing.legacy import LegacyInvoice, legacy_invoice_data
+from shared.publishing import Publish
 
 DOCUMENT_NAMES = {
     "invoice": "invoice_issued",
@@ -10,43 +11,53 @@ DOCUMENT_NAMES = {
     "pro_forma": "pro_forma_issued",
 }
 
-PUBLISHED = (
-    Account.Issued,
-    Account.Voided,
-    Account.PaymentRecorded,
-    Account.PaymentRejected,
-    Account.ChannelChanged,
-)
 
-
-def integration_event(app, domain_event) -> tuple[str, dict] | None:
-    kind = type(domain_event)
-    if kind not in PUBLISHED:
-        return legacy_event(domain_event)
+def issued_data(app, domain_event) -> dict:
     account = app.state_at(domain_event)
-    data = account_data(account)
-    if kind is Account.ChannelChanged:
-        changed = account.channel_changes[-1]
-        return "payment_channel_changed", dict(data, **changed)
-    if kind is Account.Issued:
-        document = account.document(domain_event.document["id"])
-        return DOCUMENT_NAMES[document["kind"]], dict(data, **document_data(account, document))
-    data.update(document_data(account, account.document(domain_event.document_id)))
-    if kind is Account.Voided:
-        return "invoice_voided", dict(
-            data, void_reason=domain_event.reason, voided_by=domain_event.actor
-        )
-    if kind is Account.PaymentRecorded:
-        payment = domain_event.payment
-        fields = ("amount", "method", "reference", "paid_on", "source", "actor", "transaction_id")
-        return "payment_recorded", dict(data, **{k: payment[k] for k in fields})
+    document = account.document(domain_event.document["id"])
+    return dict(account_data(account), **document_data(account, document))
+
+
+def voided_data(app, domain_event) -> dict:
+    data = _about_document(app, domain_event)
+    return dict(data, void_reason=domain_event.reason, voided_by=domain_event.actor)
+
+
+def payment_data(app, domain_event) -> dict:
+    payment = domain_event.payment
+    fields = ("amount", "method", "reference", "paid_on", "source", "actor", "transaction_id")
+    return dict(_about_document(app, domain_event), **{k: payment[k] for k in fields})
+
+
+def rejection_data(app, domain_event) -> dict:
     rejection = domain_event.rejection
-    return "payment_rejected", dict(
-        data,
+    return dict(
+        _about_document(app, domain_event),
         transaction_id=rejection["transaction_id"],
         amount=rejection["amount"],
         rejection_reason=rejection["reason"],
     )
+
+
+def channel_data(app, domain_event) -> dict:
+    account = app.state_at(domain_event)
+    return dict(account_data(account), **account.channel_changes[-1])
+
+
+def _about_document(app, domain_event) -> dict:
+    account = app.state_at(domain_event)
+    document = account.document(domain_event.document_id)
+    return dict(account_data(account), **document_data(account, document))
+
+
+PUBLISHED = {
+    Account.Issued: Publish(lambda data: DOCUMENT_NAMES[data["kind"]], issued_data),
+    Account.Voided: Publish("invoice_voided", voided_data),
+    Account.PaymentRecorded: Publish("payment_recorded", payment_data),
+    Account.PaymentRejected: Publish("payment_rejected", rejection_data),
+    Account.ChannelChanged: Publish("payment_channel_changed", channel_data),
+    LegacyInvoice.Issued: Publish("invoice_issued", legacy_invoice_data),
+}
 
 
 def account_data(account: Account) -> dict:

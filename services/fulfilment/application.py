@@ -3,6 +3,7 @@
 from uuid import NAMESPACE_URL, uuid5
 
 from services.fulfilment.domain import PurchaseOrder
+from services.fulfilment.publishing import PUBLISHED
 from shared.contracts import load
 from shared.readmodels import OrderIndexed
 from shared.store import ServiceApplication
@@ -13,10 +14,11 @@ PURCHASE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/purchase-orders")
 class FulfilmentApplication(OrderIndexed, ServiceApplication):
     service = "fulfilment"
     follows = ("orders",)
+    published = PUBLISHED
+    reactions = {"orders.shipping_shipped": "_raise"}
 
-    def react(self, envelope: dict) -> list:
-        if envelope["type"] != "orders.shipping_shipped":
-            return []
+    def _raise(self, envelope: dict) -> list:
+        """One purchase order per distributor of the shipping's bought-in lines."""
         shipped = load("orders.shipping_shipped", envelope["data"])
         by_distributor: dict[str, list] = {}
         for line in shipped["lines"]:
@@ -39,17 +41,3 @@ class FulfilmentApplication(OrderIndexed, ServiceApplication):
                     )
                 )
         return raised
-
-    def integration_event(self, domain_event):
-        if not isinstance(domain_event, PurchaseOrder.Raised):
-            return None
-        po = self.state_at(domain_event)
-        return "purchase_order_raised", {
-            "purchase_order_id": str(po.id),
-            "order_id": po.order_id,
-            "order_reference": po.order_reference,
-            "shipping_id": po.shipping_id,
-            "distributor": po.distributor,
-            "lines": po.lines,
-            "status": po.status,
-        }

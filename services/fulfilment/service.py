@@ -3,8 +3,7 @@
 from marshmallow import Schema, fields
 
 from services.fulfilment.application import FulfilmentApplication
-from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id, rpc
+from shared.service import EventLogRpc, EventSourced, check_id, command
 
 
 class PurchaseOrderOut(Schema):
@@ -24,7 +23,7 @@ class FulfilmentService(EventLogRpc):
     name = "fulfilment"
     app = EventSourced(FulfilmentApplication)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @command
     def purchase_orders_for_order(self, order_id):
         """`[{"id": …, "distributor": "acme", "lines": [{"sku": "MUG-1", "quantity": 3, …}], …}]`."""
         check_id(order_id=order_id)

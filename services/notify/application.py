@@ -3,7 +3,8 @@
 from uuid import NAMESPACE_URL, uuid5
 
 from services.notify.domain import Notification
-from services.notify.templates import render
+from services.notify.publishing import PUBLISHED
+from services.notify.templates import TEMPLATES, render
 from shared.readmodels import OrderIndexed
 from shared.store import ServiceApplication
 
@@ -13,8 +14,11 @@ NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")
 class NotifyApplication(OrderIndexed, ServiceApplication):
     service = "notify"
     follows = ("orders", "billing", "production", "fulfilment")
+    published = PUBLISHED
+    reactions = {kind: "_notify" for kind in TEMPLATES}
 
-    def react(self, envelope: dict) -> list:
+    def _notify(self, envelope: dict) -> list:
+        """One notification per event its template covers (a replay queues nothing new)."""
         rendered = render(envelope["type"], envelope["data"])
         notification_id = uuid5(NOTIFICATION_IDS, envelope["id"])
         if rendered is None or self.exists(notification_id):
@@ -33,18 +37,3 @@ class NotifyApplication(OrderIndexed, ServiceApplication):
                 body=rendered[1],
             )
         ]
-
-    def integration_event(self, domain_event):
-        if not isinstance(domain_event, Notification.Queued):
-            return None
-        n = self.state_at(domain_event)
-        return "notification_queued", {
-            "notification_id": str(n.id),
-            "order_id": n.order_id,
-            "recipient": n.recipient,
-            "channel": n.channel,
-            "subject_": n.subject,
-            "status": n.status,
-            "source_event": n.source_event,
-            "event_type": n.event_type,
-        }

@@ -3,8 +3,7 @@
 from marshmallow import Schema, fields
 
 from services.notify.application import NotifyApplication
-from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id, rpc
+from shared.service import EventLogRpc, EventSourced, check_id, command
 
 
 class NotificationOut(Schema):
@@ -23,7 +22,7 @@ class NotifyService(EventLogRpc):
     name = "notify"
     app = EventSourced(NotifyApplication)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @command
     def notifications_for_order(self, order_id):
         """`[{"event_type": "orders.order_accepted", "recipient": "ada@example.com", "status": "pending", …}]`."""
         check_id(order_id=order_id)

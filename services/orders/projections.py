@@ -4,17 +4,15 @@ Every row is a pure function of its aggregate's state, so the incremental path (
 in the transaction that saves the aggregate) and a rebuild from the whole log give the same rows.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from services.orders.catalogue import Client, Product
-from services.orders.domain import CLOSED, Order
+from services.orders.domain import Order
 from shared import logging as oms_logging
-from shared.paging import fingerprint, page
 
 log = oms_logging.get("orders.projections")
-SORTS = ("reference", "title", "client_code", "product", "placed", "total")
 # Sort keys compare by code point on both stores (PostgreSQL's default collation follows the locale).
 KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
@@ -188,99 +186,18 @@ def _utc(iso: str) -> datetime:
     return moment
 
 
-# -- the list query ------------------------------------------------------------------------------
-def sort_column(table: sa.Table, sort: str):
-    return {
-        "reference": table.c.reference,
-        "title": table.c.title_key,
-        "client_code": table.c.client_code,
-        "product": table.c.product_key,
-        "placed": table.c.placed,
-        "total": table.c.total_key,
-    }[sort]
-
-
-def filters(tables: dict, query: dict, with_status: bool = True) -> list:
-    """The WHERE clauses of a list query; counts per status leave the status filters out."""
-    orders, clauses = tables["orders"], []
-    if with_status:
-        if query.get("statuses"):
-            clauses.append(orders.c.status.in_(query["statuses"]))
-        elif not query.get("include_closed"):
-            clauses.append(orders.c.status.not_in(CLOSED))
-    if query.get("client_code"):
-        clauses.append(orders.c.client_code == query["client_code"])
-    if query.get("sku"):
-        linked = tables["order_products"]
-        clauses.append(
-            orders.c.order_id.in_(sa.select(linked.c.order_id).where(linked.c.sku == query["sku"]))
-        )
-    if query.get("placed_from"):
-        clauses.append(
-            orders.c.placed >= datetime.combine(query["placed_from"], datetime.min.time())
-        )
-    if query.get("placed_to"):
-        end = datetime.combine(query["placed_to"], datetime.min.time()) + timedelta(days=1)
-        clauses.append(orders.c.placed < end)
-    for term in (query.get("search") or "").lower().split():
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append(orders.c.search.like(f"%{escaped}%", escape="\\"))
-    return clauses
-
-
-def list_orders(conn, tables: dict, query: dict) -> dict:
-    orders = tables["orders"]
-    rows, next_cursor = page(
-        conn,
-        orders,
-        filters(tables, query),
-        sort_column(orders, query["sort"]),
-        orders.c.order_id,
-        query,
-        fingerprint(query, CURSOR_BOUND_TO),
-        datetime.fromisoformat if query["sort"] == "placed" else None,
-    )
-    return {
-        "orders": [summary(row) for row in rows],
-        "next_cursor": next_cursor,
-        "counts": counts(conn, tables, query),
-    }
-
-
-def counts(conn, tables: dict, query: dict) -> dict:
-    orders = tables["orders"]
-    statement = (
-        sa.select(orders.c.status, sa.func.count())
-        .where(*filters(tables, query, with_status=False))
-        .group_by(orders.c.status)
-    )
-    return {status: count for status, count in conn.execute(statement)}
-
-
-def summary(row) -> dict:
-    return {
-        "id": row.order_id,
-        "reference": row.reference,
-        "title": row.title,
-        "client_code": row.client_code or None,
-        "client_name": row.client_name,
-        "status": row.status,
-        "payment_status": row.payment_status or None,
-        "placed": row.placed.replace(tzinfo=UTC).isoformat(),
-        "total": row.total,
-        "currency": row.currency,
-        "product": row.product,
-    }
-
-
-CURSOR_BOUND_TO = (
-    "sort",
-    "direction",
-    "statuses",
-    "client_code",
-    "sku",
-    "placed_from",
-    "placed_to",
-    "include_closed",
-    "search",
-)
+def rebuild(app) -> int:
+    """Drop every read-model row and write it again from one replay of the whole log."""
+    aggregates, position = {}, 0
+    while batch := app.notifications_after(position, 2000):
+        for notification in batch:
+            event = app.mapper.to_domain_event(notification)
+            aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
+        position = batch[-1].id
+    replayed = list(aggregates.values())
+    with app.transaction() as session:
+        for table in app.tables.values():
+            session.execute(table.delete())
+        for start in range(0, len(replayed), 1000):
+            write(session, app.tables, replayed[start : start + 1000])
+    return len(replayed)

@@ -2,6 +2,7 @@
 
 from services.orders.catalogue import Client, Product
 from services.orders.domain import Order
+from shared.publishing import Publish
 
 # domain event -> integration event name, for events whose data is the order plus the event's own
 # fields (named in contracts/orders.py)
@@ -40,16 +41,19 @@ CATALOGUE_EVENTS = {
 }
 
 
-def integration_event(app, domain_event) -> tuple[str, dict] | None:
-    kind = type(domain_event)
-    if kind in CATALOGUE_EVENTS:
-        entry = app.state_at(domain_event)
-        return CATALOGUE_EVENTS[kind], dict(vars(entry), name_=entry.name)
+def catalogue_data(app, domain_event) -> dict:
+    entry = app.state_at(domain_event)
+    return dict(vars(entry), name_=entry.name)
+
+
+def placed_data(app, domain_event) -> dict:
     order = app.state_at(domain_event)
-    if kind is Order.Placed:
-        return "order_placed", dict(order_data(order), channel=order.channel, note=order.note)
-    if kind not in ORDER_EVENTS:
-        return None
+    return dict(order_data(order), channel=order.channel, note=order.note)
+
+
+def order_event_data(app, domain_event) -> dict:
+    """The order after the event, plus the event's own fields (and, per kind, what it concerns)."""
+    kind, order = type(domain_event), app.state_at(domain_event)
     fields = {k: v for k, v in vars(domain_event).items() if not k.startswith("originator")}
     fields.pop("timestamp", None)
     data = {**fields, **order_data(order)}  # the order's own fields win over the event's
@@ -73,7 +77,14 @@ def integration_event(app, domain_event) -> tuple[str, dict] | None:
             if kind is Order.QuantityMoved
             else domain_event.shipping_id
         )
-    return ORDER_EVENTS[kind], data
+    return data
+
+
+PUBLISHED = {
+    Order.Placed: Publish("order_placed", placed_data),
+    **{kind: Publish(name, order_event_data) for kind, name in ORDER_EVENTS.items()},
+    **{kind: Publish(name, catalogue_data) for kind, name in CATALOGUE_EVENTS.items()},
+}
 
 
 def order_data(order: Order) -> dict:

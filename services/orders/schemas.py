@@ -4,7 +4,7 @@ are shown."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.orders.domain import STATUSES
-from services.orders.projections import SORTS
+from services.orders.queries import SORTS
 from shared.validation import Currency, MoneyAmount, Quantity, Strict, StrictBool, Text
 
 CHANNELS = ("storefront", "phone", "chat", "email", "quote", "import")

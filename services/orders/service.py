@@ -26,7 +26,7 @@ from services.orders.schemas import (
     RescheduleIn,
     ResolutionIn,
 )
-from services.orders.views import show_client, show_order, show_product
+from services.orders.views import show_client, show_history, show_order, show_product
 from shared.errors import ValidationFailed
 from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
@@ -259,7 +259,7 @@ class OrdersService(EventLogRpc):
         return {"aggregates": self.app.rebuild_read_model()}
 
     def _show(self, order):
-        return show_order(order, self.app.history(str(order.id)))
+        return show_order(order, show_history(self.app.history(str(order.id))))
 
 
 def _code(value, field: str) -> str:

@@ -43,3 +43,25 @@ def show_product(product: Product) -> dict:
     shown = {"sku": product.sku, "version": product.version}
     shown.update({k: getattr(product, k) for k in PRODUCT_FIELDS})
     return jsonable(shown)
+
+
+def show_history(events) -> list[dict]:
+    """Each event of an order: when, who (a person, or the service whose event caused it), why,
+    and its details."""
+    return [_history_entry(e) for e in events]
+
+
+def _history_entry(event) -> dict:
+    state = {k: v for k, v in event.__dict__.items() if k not in HIDDEN}
+    source = state.pop("source", None)
+    return {
+        "version": event.originator_version,
+        "event": type(event).__name__,
+        "at": event.timestamp.isoformat(),
+        "actor": state.pop("actor", None) or (source.split(":")[0] if source else None),
+        "reason": state.pop("reason", None),
+        "details": state,
+    }
+
+
+HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic", "id"}

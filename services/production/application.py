@@ -3,6 +3,7 @@
 from uuid import NAMESPACE_URL, uuid5
 
 from services.production.domain import ProductionOrder
+from services.production.publishing import PUBLISHED
 from shared.contracts import load
 from shared.readmodels import OrderIndexed
 from shared.store import ServiceApplication
@@ -13,10 +14,11 @@ PRODUCTION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/production-orders")
 class ProductionApplication(OrderIndexed, ServiceApplication):
     service = "production"
     follows = ("orders",)
+    published = PUBLISHED
+    reactions = {"orders.order_accepted": "_plan"}
 
-    def react(self, envelope: dict) -> list:
-        if envelope["type"] != "orders.order_accepted":
-            return []
+    def _plan(self, envelope: dict) -> list:
+        """One production order per made-in-house line (a replay plans nothing new)."""
         order = load("orders.order_accepted", envelope["data"])
         planned = []
         for line in order["lines"]:
@@ -34,30 +36,13 @@ class ProductionApplication(OrderIndexed, ServiceApplication):
                 )
         return planned
 
-    def finish(self, production_order_id: str, actor: str | None) -> ProductionOrder:
+    def finish(self, production_order_id: str, actor: str) -> ProductionOrder:
         def finish():
             production_order = self.get(production_order_id, "production order")
             production_order.finish(actor)
             self.save(production_order)
             return production_order
 
-        return self.retrying(finish)
-
-    def integration_event(self, domain_event):
-        names = {
-            ProductionOrder.Planned: "production_order_created",
-            ProductionOrder.Finished: "production_order_finished",
-        }
-        if type(domain_event) not in names:
-            return None
-        po = self.state_at(domain_event)
-        return names[type(domain_event)], {
-            "actor": getattr(domain_event, "actor", None),
-            "production_order_id": str(po.id),
-            "order_id": po.order_id,
-            "order_reference": po.order_reference,
-            "sku": po.sku,
-            "name_": po.name,
-            "quantity": po.quantity,
-            "status": po.status,
-        }
+        return self.retrying(
+            finish, replay=lambda: self.get(production_order_id, "production order")
+        )

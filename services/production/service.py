@@ -3,8 +3,7 @@
 from marshmallow import Schema, fields
 
 from services.production.application import ProductionApplication
-from shared.errors import EXPECTED
-from shared.service import EventLogRpc, EventSourced, check_id, rpc, who
+from shared.service import EventLogRpc, EventSourced, check_id, command, who
 
 
 class ProductionOrderOut(Schema):
@@ -21,13 +20,13 @@ class ProductionService(EventLogRpc):
     name = "production"
     app = EventSourced(ProductionApplication)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @command
     def production_orders_for_order(self, order_id):
         """`[{"id": …, "sku": "CARD-9", "quantity": 100, "status": "planned", …}]`."""
         check_id(order_id=order_id)
         return ProductionOrderOut(many=True).dump(self.app.for_order(order_id))
 
-    @rpc(expected_exceptions=EXPECTED)
+    @command
     def finish_production_order(self, production_order_id, actor=None):
         """Mark a production order finished; orders then marks its line ready.
         `finish_production_order("5d2e…", actor="maria")` -> the production order."""

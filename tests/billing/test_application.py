@@ -52,35 +52,3 @@ def test_an_invoice_stored_under_the_old_topic_is_published_as_before(tmp_path):
         "total": "28.50",
         "currency": "EUR",
     }
-
-
-def test_each_series_numbers_from_1_again_in_a_new_year(tmp_path):
-    app = BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3")
-    with app.transaction() as session:
-        taken = [
-            (series, year, app._next_number(session, series, year))
-            for series, year in [
-                ("INV", 2026),
-                ("INV", 2026),
-                ("CN", 2026),
-                ("INV", 2027),
-                ("INV", 2026),
-            ]
-        ]
-    assert taken == [
-        ("INV", 2026, 1),
-        ("INV", 2026, 2),
-        ("CN", 2026, 1),
-        ("INV", 2027, 1),
-        ("INV", 2026, 3),
-    ]
-
-
-def test_a_number_taken_in_a_transaction_that_fails_is_not_used_up(tmp_path):
-    app = BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3")
-    with pytest.raises(RuntimeError):
-        with app.transaction() as session:
-            assert app._next_number(session, "INV", 2026) == 1
-            raise RuntimeError("the document could not be stored")
-    with app.transaction() as session:
-        assert app._next_number(session, "INV", 2026) == 1

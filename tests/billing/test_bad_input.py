@@ -1,10 +1,12 @@
-"""Bad input at every billing RPC method: a typed error naming the field or rule, nothing stored."""
+"""Bad input at every billing RPC method: a typed error naming the field or rule, nothing stored —
+every case against billing in process (orders' events pumped in), and a few over RPC."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
+from tests.inprocess import InProcess
 from tests.support import eventually, order_payload
 
 TOMORROW_BUT_ONE = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
@@ -12,14 +14,24 @@ GOOD_PAYMENT = {"amount": "10.00", "method": "cash", "reference": "till 1"}
 
 
 @pytest.fixture(scope="module")
-def invoiced(sqlite_system):
+def desk(tmp_path_factory):
+    services = InProcess(tmp_path_factory.mktemp("db"), services=("orders", "billing"))
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def invoiced(desk):
     """An accepted order with its invoice, and a placed order with a pro-forma."""
-    with sqlite_system.rpc() as rpc:
-        order = rpc.orders.place_order(order_payload())
-        rpc.orders.accept_order(order["id"])
-        (invoice,) = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
-        placed = rpc.orders.place_order(order_payload())
-        pro_forma = eventually(lambda: _try(lambda: rpc.billing.issue_pro_forma(placed["id"])))
+    return invoiced_in(desk)
+
+
+def invoiced_in(rpc) -> dict:
+    order = rpc.orders.place_order(order_payload())
+    rpc.orders.accept_order(order["id"])
+    (invoice,) = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
+    placed = rpc.orders.place_order(order_payload())
+    pro_forma = eventually(lambda: _try(lambda: rpc.billing.issue_pro_forma(placed["id"])))
     return {
         "order": order["id"],
         "invoice": invoice["id"],
@@ -169,32 +181,46 @@ CASES = [
     ("method", "args", "error", "named"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 )
 def test_bad_input_is_refused_by_name_and_changes_nothing(
-    sqlite_system, invoiced, method, args, error, named
+    desk, invoiced, method, args, error, named
 ):
+    refused_alike(desk, method, args(invoiced), error, named)
+
+
+def refused_alike(rpc, method, args, error, named) -> None:
+    before = rpc.billing.log_status()["last_position"]
+    with pytest.raises(error) as refused:
+        getattr(rpc.billing, method)(*args)
+    if error is ValidationFailed:
+        assert named in refused.value.details, refused.value.details
+    elif error is InvalidTransition:
+        assert refused.value.details["rule"] == named
+    assert rpc.billing.log_status()["last_position"] == before
+
+
+def test_refusals_cross_rpc_alike(sqlite_system):
     with sqlite_system.rpc() as rpc:
-        before = rpc.billing.log_status()["last_position"]
-        with pytest.raises(error) as refused:
-            getattr(rpc.billing, method)(*args(invoiced))
-        if error is ValidationFailed:
-            assert named in refused.value.details, refused.value.details
-        elif error is InvalidTransition:
-            assert refused.value.details["rule"] == named
-        assert rpc.billing.log_status()["last_position"] == before
+        ids = invoiced_in(rpc)
+        for number in (0, 12, 13, 14):  # a field, a missing invoice, a rule, an empty reason
+            method, args, error, named = CASES[number]
+            refused_alike(rpc, method, args(ids), error, named)
 
 
 @pytest.mark.parametrize(
     "method", ["issue_pro_forma", "record_payment", "void_invoice", "change_payment_channel"]
 )
-def test_a_change_without_an_actor_is_refused(sqlite_system, invoiced, method):
+def test_a_change_without_an_actor_is_refused(desk, invoiced, method):
     args = {
         "issue_pro_forma": (invoiced["placed"],),
         "record_payment": (invoiced["invoice"], payment(reference="no actor")),
         "void_invoice": (invoiced["invoice"], "no actor"),
         "change_payment_channel": (invoiced["order"], "cash", "no actor"),
     }[method]
-    with sqlite_system.rpc(actor=None) as rpc:
-        before = rpc.billing.log_status()["last_position"]
+    desk.actor = None
+    try:
+        before = desk.billing.log_status()["last_position"]
         with pytest.raises(ValidationFailed) as refused:
-            getattr(rpc.billing, method)(*args)
+            getattr(desk.billing, method)(*args)
         assert "actor" in refused.value.details
-        assert rpc.billing.log_status()["last_position"] == before
+        assert desk.billing.log_status()["last_position"] == before
+    finally:
+        desk.actor = "tests"

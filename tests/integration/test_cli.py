@@ -25,6 +25,11 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             eventually(lambda: rpc.notify.log_status()["tracking"]["orders"] == 2)
 
             assert rpc.billing.log_status()["oldest_unseen_parked"] is not None
+            code, out = run(capsys, amqp_uri, "verify", "--settle", "5", "--parked-minutes", "0")
+            assert code == 1, out  # the parked acceptance left an accepted order uninvoiced
+            assert f"order {order_id}: 0 invoices" in out
+            assert re.search(r"billing #\d+ orders:1: parked for \d+ min, never listed", out), out
+
             code, out = run(capsys, amqp_uri, "parked", "billing")
             assert code == 0
             placed = re.search(
@@ -54,6 +59,9 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             assert [json.loads(line)["type"] for line in out.splitlines()] == [
                 "billing.invoice_issued"
             ]
+
+            code, out = run(capsys, amqp_uri, "verify")
+            assert code == 0 and out.rstrip().endswith("no breaches"), out
 
             listed = rpc.orders.list_orders({"include_closed": True})
             code, out = run(capsys, amqp_uri, "rebuild")

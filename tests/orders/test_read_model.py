@@ -11,7 +11,7 @@ import pytest
 from oms.generate import generate
 from services.orders.application import OrdersApplication
 from services.orders.domain import CLOSED
-from services.orders.projections import SORTS
+from services.orders.queries import SORTS
 from shared.paging import CursorRefused
 
 COUNT = 10_000

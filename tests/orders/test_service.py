@@ -9,12 +9,20 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from tests.inprocess import InProcess
 from tests.support import System, order_payload
 
 
 @pytest.fixture
 def orders(module_system):
     return module_system
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    services = InProcess(tmp_path_factory.mktemp("db"), services=("orders",))
+    yield services
+    services.close()
 
 
 def test_twenty_concurrent_acceptances_of_one_order_accept_it_once(orders):
@@ -152,13 +160,14 @@ BAD_ORDERS = [
 @pytest.mark.parametrize(
     "mutate,field", [(m, f) for _, m, f in BAD_ORDERS], ids=[n for n, _, _ in BAD_ORDERS]
 )
-def test_bad_orders_are_refused_naming_the_field_and_nothing_is_stored(orders, mutate, field):
-    with orders.rpc() as rpc:
-        before = rpc.orders.log_status()["last_position"]
-        with pytest.raises(ValidationFailed) as refused:
-            rpc.orders.place_order(bad(mutate))
-        assert field in refused.value.details, refused.value.details
-        assert rpc.orders.log_status()["last_position"] == before
+def test_bad_orders_are_refused_naming_the_field_and_nothing_is_stored(desk, mutate, field):
+    """In process: validation does not depend on the store or the transport (the RPC sees the
+    same refusals: test_commands_on_unknown_or_declined_orders… and the bad-input tables)."""
+    before = desk.orders.log_status()["last_position"]
+    with pytest.raises(ValidationFailed) as refused:
+        desk.orders.place_order(bad(mutate))
+    assert field in refused.value.details, refused.value.details
+    assert desk.orders.log_status()["last_position"] == before
 
 
 def test_commands_on_unknown_or_declined_orders_get_typed_errors_and_change_nothing(orders):

@@ -1,4 +1,6 @@
-"""Every cell of the status table in docs/order-status.md, checked through the orders RPC.
+"""Every cell of the status table in docs/order-status.md: all of them against the orders service
+in process (its real RPC methods and application, production's events pumped in), and a few
+of each kind through the running system's RPC.
 
 The table is read from the document itself, so the documentation and the behaviour cannot drift.
 """
@@ -9,6 +11,7 @@ import pytest
 
 from shared.errors import InvalidTransition
 from tests.conftest import fresh_sqlite, fresh_vhost
+from tests.inprocess import InProcess
 from tests.support import ROOT, System, eventually, order_payload
 
 ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"}
@@ -126,8 +129,18 @@ def run(rpc, command: str, order: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    """Orders and production (production drives in_production and ready), in process."""
+    services = InProcess(
+        tmp_path_factory.mktemp("db"), services=("orders", "production"), actor="desk-tests"
+    )
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="module")
 def rpc(rabbit, tmp_path_factory):
-    """Orders and production only (production drives in_production and ready), on SQLite."""
+    """The same two services running, on SQLite, called over RPC."""
     with fresh_vhost(rabbit) as uri:
         urls = fresh_sqlite(tmp_path_factory.mktemp("db"))
         with System(uri, urls, services=("orders", "production")) as system:
@@ -145,7 +158,25 @@ def test_the_table_covers_every_status_and_command():
 
 
 @pytest.mark.parametrize("status,command", CASES, ids=[f"{s}-{c}" for s, c in CASES])
-def test_each_command_in_each_status_does_what_the_table_says(rpc, status, command):
+def test_each_command_in_each_status_does_what_the_table_says(desk, status, command):
+    check_cell(desk, status, command)
+
+
+OVER_RPC = [
+    ("new", "accept"),  # a move
+    ("accepted", "accept"),  # a no-op
+    ("new", "void"),  # a refusal
+    ("in_production", "ship"),  # a status production's events brought about
+    ("ready", "complete"),
+]
+
+
+@pytest.mark.parametrize("status,command", OVER_RPC, ids=[f"{s}-{c}" for s, c in OVER_RPC])
+def test_the_running_system_agrees_cell_by_cell(rpc, status, command):
+    check_cell(rpc, status, command)
+
+
+def check_cell(rpc, status: str, command: str) -> None:
     expected = TABLE[status][command]
     order = order_in(rpc, status)
     before = rpc.orders.get_order(order["id"])
@@ -166,7 +197,8 @@ def test_each_command_in_each_status_does_what_the_table_says(rpc, status, comma
         assert change["actor"] == "desk-tests" and change["at"]
 
 
-def test_every_change_in_the_history_names_its_actor_time_and_reason(rpc):
+def test_every_change_in_the_history_names_its_actor_time_and_reason(desk):
+    rpc = desk
     order = order_in(rpc, "accepted")
     rpc.orders.hold_order(order["id"], "address check", actor="maria")
     shown = rpc.orders.release_order(order["id"], "address confirmed", actor="tom")

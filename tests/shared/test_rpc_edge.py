@@ -1,6 +1,7 @@
 """What every RPC method of every service answers to a call it cannot take: a typed
 ValidationFailed naming the argument or the request's problem — never an untyped error, never
-silence. Against the five real services (SQLite; the store does not matter here)."""
+silence. Every method's signature is checked in process with the function the entrypoint uses;
+the calls themselves go to the five real services (SQLite; the store does not matter here)."""
 
 import inspect
 import json
@@ -10,6 +11,7 @@ import pytest
 
 from oms.serve import SERVICE_CLASSES, service_class
 from shared.errors import ValidationFailed
+from shared.rpc import argument_errors
 from tests.support import RawCaller
 
 
@@ -36,45 +38,56 @@ def test_every_service_offers_the_log_rpc():
             assert (service, method) in names
 
 
+REQUIRED = [
+    (s, m, p) for s, m, p in METHODS if any(x.default is inspect.Parameter.empty for x in p)
+]
+
+
+def errors_for(service: str, method: str, *args, **kwargs) -> dict:
+    """What the RPC entrypoint answers such a call with (`Rpc.check_signature` uses this)."""
+    signature = inspect.signature(getattr(service_class(service), method))
+    return argument_errors(signature, args, kwargs)
+
+
+@pytest.mark.parametrize(("service", "method", "params"), METHODS, ids=IDS)
+def test_every_method_names_an_unknown_keyword_and_too_many_arguments(service, method, params):
+    assert errors_for(service, method, bogus_argument=1)["bogus_argument"] == ["Unknown argument."]
+    too_many = errors_for(service, method, *range(len(params) + 1))
+    assert too_many["_arguments"][0].startswith(f"Too many arguments: it takes {len(params)}")
+    if not REQUIRED or (service, method, params) not in REQUIRED:
+        assert errors_for(service, method) == {}  # everything has a default
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "params"), REQUIRED, ids=[f"{s}.{m}" for s, m, _ in REQUIRED]
+)
+def test_every_method_names_each_missing_argument(service, method, params):
+    missing = [p.name for p in params if p.default is inspect.Parameter.empty]
+    assert errors_for(service, method) == {name: ["Required."] for name in missing}
+
+
 @pytest.fixture(scope="module")
 def proxy(sqlite_system):
     with sqlite_system.rpc(timeout=30) as rpc:
         yield rpc
 
 
-@pytest.mark.parametrize(("service", "method", "params"), METHODS, ids=IDS)
-def test_an_unknown_keyword_is_named(proxy, service, method, params):
-    with pytest.raises(ValidationFailed) as refused:
-        getattr(getattr(proxy, service), method)(bogus_argument=1)
-    assert refused.value.details["bogus_argument"] == ["Unknown argument."]
-
-
-@pytest.mark.parametrize(("service", "method", "params"), METHODS, ids=IDS)
-def test_too_many_positional_arguments_are_refused(proxy, service, method, params):
-    with pytest.raises(ValidationFailed) as refused:
-        getattr(getattr(proxy, service), method)(*range(len(params) + 1))
-    assert refused.value.details["_arguments"][0].startswith("Too many arguments")
-
-
-REQUIRED = [
-    (s, m, p) for s, m, p in METHODS if any(x.default is inspect.Parameter.empty for x in p)
-]
-
-
-@pytest.mark.parametrize(
-    ("service", "method", "params"), REQUIRED, ids=[f"{s}.{m}" for s, m, _ in REQUIRED]
-)
-def test_a_missing_argument_is_named(proxy, service, method, params):
-    first_required = next(p.name for p in params if p.default is inspect.Parameter.empty)
-    with pytest.raises(ValidationFailed) as refused:
-        getattr(getattr(proxy, service), method)()
-    assert refused.value.details[first_required] == ["Required."]
-
-
-def test_an_argument_given_twice_is_named(proxy):
-    with pytest.raises(ValidationFailed) as refused:
-        proxy.orders.get_order("x", order_id="y")
-    assert refused.value.details == {"order_id": ["Given twice (by position and by name)."]}
+def test_a_wrong_call_is_answered_over_rpc_with_the_arguments_named(proxy):
+    calls = [
+        (lambda: proxy.orders.accept_order(bogus_argument=1),
+         {"bogus_argument": ["Unknown argument."], "order_id": ["Required."]}),
+        (lambda: proxy.billing.get_invoice(), {"invoice_id": ["Required."]}),
+        (lambda: proxy.notify.events_after(0, 10, 3),
+         {"_arguments": ["Too many arguments: it takes 2 (position, limit)."]}),
+        (lambda: proxy.production.log_status(1),
+         {"_arguments": ["Too many arguments: it takes 0 ()."]}),
+        (lambda: proxy.orders.get_order("x", order_id="y"),
+         {"order_id": ["Given twice (by position and by name)."]}),
+    ]  # fmt: skip
+    for call, details in calls:
+        with pytest.raises(ValidationFailed) as refused:
+            call()
+        assert refused.value.details == details
 
 
 @pytest.fixture

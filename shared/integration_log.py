@@ -1,0 +1,109 @@
+"""A service's log as integration events: each notification mapped by the service's publishing
+map to its public contract and wrapped in a CloudEvents envelope — what the relay publishes and
+what `events_after` / `events_page` answer — and where the log, its relay and its followers stand."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Notification
+
+from shared import envelope
+from shared.contracts import contract_for, dump
+from shared.parking import OPEN
+
+
+class IntegrationLog:
+    """Mixed into `ServiceApplication` (which defines `published`, `event_meta`,
+    `relay_positions`, `recorder`, `mapper`, `parking` and `tracked_position`)."""
+
+    def integration_event(self, domain_event) -> tuple[str, dict] | None:
+        """A private domain event as its public (name, data), or None if it is not published."""
+        rule = self.published.get(type(domain_event))
+        return rule.event(self, domain_event) if rule else None
+
+    def notifications_after(self, position: int, limit: int) -> list[Notification]:
+        return self.recorder.select_notifications(position, limit, inclusive_of_start=False)
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def envelopes(self, notifications: Iterable[Notification]) -> list[dict]:
+        notifications = list(notifications)
+        metas = self._metas([n.id for n in notifications])
+        result = []
+        for n in notifications:
+            domain_event = self.mapper.to_domain_event(n)
+            mapped = self.integration_event(domain_event)
+            if mapped is None:
+                continue
+            name, data = mapped
+            meta = metas.get(n.id, {})
+            result.append(
+                envelope.build(
+                    self.service,
+                    n.id,
+                    name,
+                    contract_for(f"{self.service}.{name}").version,
+                    str(n.originator_id),
+                    _iso(domain_event.timestamp),
+                    dump(f"{self.service}.{name}", data),
+                    meta.get("correlation_id"),
+                    meta.get("causation_id"),
+                )
+            )
+        return result
+
+    def events_after(self, position: int, limit: int) -> list[dict]:
+        """The integration events among the `limit` notifications after `position`."""
+        return self.envelopes(self.notifications_after(position, limit))
+
+    def events_page(self, position: int, limit: int) -> dict:
+        """Like `events_after`, saying how far it scanned: private events publish nothing, so a
+        page of them is empty and yet the reader must move past it. `more` says whether the page
+        was full (read on from `scanned_to`)."""
+        notifications = self.notifications_after(position, limit)
+        return {
+            "events": self.envelopes(notifications),
+            "scanned_to": notifications[-1].id if notifications else position,
+            "more": len(notifications) == limit,
+        }
+
+    def _metas(self, positions: list[int]) -> dict[int, dict]:
+        if not positions:
+            return {}
+        query = sa.select(self.event_meta).where(self.event_meta.c.position.in_(positions))
+        with self.engine.connect() as conn:
+            return {row.position: row._asdict() for row in conn.execute(query)}
+
+    def relay_state(self) -> tuple[int, int]:
+        """(position the relay has read up to, last position it published)."""
+        query = sa.select(self.relay_positions).where(self.relay_positions.c.relay == "main")
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row.position, row.published or 0) if row else (0, 0)
+
+    def status(self) -> dict:
+        """Where the log, the relay, the parked events and each upstream's tracking stand.
+
+        `last_published` is the newest position followers have to see: the relay's last
+        published event, or the end of the log while the relay has not read it all."""
+        last = self.last_position()
+        relayed, published = self.relay_state()
+        return {
+            "service": self.service,
+            "last_position": last,
+            "relayed_position": relayed,
+            "last_published": published if relayed >= last else last,
+            "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
+            "parked": self.parking.count(("parked",)),
+            "waiting": self.parking.count(("waiting",)),
+            "open_parked": self.parking.count(OPEN),
+            "oldest_unseen_parked": self.parking.oldest_unseen(),
+        }
+
+
+def _iso(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.isoformat()

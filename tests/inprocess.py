@@ -1,0 +1,85 @@
+"""The services in this process, on SQLite files, without a broker: the middle of the test pyramid.
+
+Each service is its real class given its real application (nameko's service classes are plain
+classes; an entrypoint is a method), so validation, refusals, translations and views are the
+RPC's own. Between services a synchronous pump does what each follower does — read the
+upstream's log page by page (`events_page`), `handle` each event with its tracking record in one
+transaction, move past private events — only without AMQP. What crosses processes (the relay,
+the follower's queue, redelivery) is tested against the running system instead.
+"""
+
+from eventsourcing.persistence import Tracking
+
+from oms.serve import service_class
+from shared import context
+from shared.settings import SERVICES, Settings
+
+
+class InProcess:
+    def __init__(self, directory, services=SERVICES, actor: str = "tests", **settings):
+        self.settings = Settings.load(settings)
+        self.actor = actor
+        self.apps, self.services = {}, {}
+        for name in services:
+            cls = service_class(name)
+            app_class = vars(cls)["app"].app_class  # the EventSourced dependency's application
+            self.apps[name] = app_class(f"sqlite:///{directory}/{name}.sqlite3", self.settings)
+            service = cls()
+            service.app = self.apps[name]
+            self.services[name] = service
+
+    def __getattr__(self, name: str) -> "Calls":
+        if name in self.__dict__.get("services", {}):
+            return Calls(self, self.services[name])
+        raise AttributeError(name)
+
+    def pump(self) -> int:
+        """Deliver every upstream's new events to the services that follow it, until quiet."""
+        moved, progress = 0, True
+        while progress:
+            progress = False
+            for app in self.apps.values():
+                for upstream in app.follows:
+                    if upstream in self.apps:
+                        n = self._follow(app, self.apps[upstream])
+                        moved, progress = moved + n, progress or bool(n)
+        return moved
+
+    @staticmethod
+    def _follow(app, upstream) -> int:
+        position, moved = app.tracked_position(upstream.service), 0
+        while True:
+            page = upstream.events_page(position, 200)
+            for env in page["events"]:
+                with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
+                    app.handle(env, Tracking(upstream.service, env["sequence"]))
+                moved += 1
+            if page["scanned_to"] > position:
+                if page["scanned_to"] > app.tracked_position(upstream.service):
+                    app.save_reaction(Tracking(upstream.service, page["scanned_to"]))
+                position = page["scanned_to"]
+            if not page["more"]:
+                return moved
+
+    def close(self) -> None:
+        for app in self.apps.values():
+            app.close()
+
+
+class Calls:
+    """`desk.orders.accept_order(id)`: a service method called as the acting user, after which
+    the pump delivers whatever it published."""
+
+    def __init__(self, desk: InProcess, service):
+        self.desk, self.service = desk, service
+
+    def __getattr__(self, method: str):
+        bound = getattr(self.service, method)
+
+        def call(*args, **kwargs):
+            with context.bound(actor=self.desk.actor):
+                result = bound(*args, **kwargs)
+            self.desk.pump()
+            return result
+
+        return call
