@@ -74,8 +74,8 @@ class Follower:
                     try:
                         conn.drain_events(timeout=self.settings.follower_poll_seconds)
                     except TimeoutError:
-                        conn.heartbeat_check()
                         self.catch_up()
+                    conn.heartbeat_check()  # a half-open network shows here
 
     def _on_raw_message(self, message) -> None:
         """Refuse to decode what no relay publishes (too large, not JSON): log it and drop it.

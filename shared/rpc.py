@@ -26,6 +26,10 @@ class GuardedQueueConsumer(QueueConsumer):
     to decode (nested too deeply, not JSON) is answered with `ValidationFailed` instead of
     leaving its caller waiting."""
 
+    def setup(self):
+        super().setup()
+        self.max_bytes = settings.Settings.load(self.container.config).max_message_bytes
+
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
@@ -33,7 +37,7 @@ class GuardedQueueConsumer(QueueConsumer):
         return consumers
 
     def _on_raw_message(self, provider, message) -> None:
-        limit = settings.Settings.load(self.container.config).max_message_bytes
+        limit = self.max_bytes
         size = len(_raw(message.body))
         if size > limit:
             problem = f"The request is {size} bytes; at most {limit} are read."

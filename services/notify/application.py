@@ -15,9 +15,9 @@ class NotifyApplication(OrderIndexed, ServiceApplication):
     service = "notify"
     follows = ("orders", "billing", "production", "fulfilment")
     published = PUBLISHED
-    reactions = {kind: "_notify" for kind in TEMPLATES}
+    reactions = {kind: "_queue_notification" for kind in TEMPLATES}
 
-    def _notify(self, envelope: dict) -> list:
+    def _queue_notification(self, envelope: dict) -> list:
         """One notification per event its template covers (a replay queues nothing new)."""
         rendered = render(envelope["type"], envelope["data"])
         notification_id = uuid5(NOTIFICATION_IDS, envelope["id"])

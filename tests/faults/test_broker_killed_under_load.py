@@ -6,7 +6,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from oms.rabbitmq import RabbitNode
 from tests.support import System, eventually, order_payload
 
-ORDERS = 200
+ORDERS = 120
 CALLERS = 10
 
 

@@ -9,7 +9,7 @@ import eventlet
 from tests.faults.burst import Burst, assert_verified
 from tests.support import System, eventually, order_payload, serve_subprocess, wait_until_answers
 
-ORDERS = 100
+ORDERS = 60
 
 
 def test_a_consumer_stopped_for_a_minute_under_load_drains_its_backlog(

@@ -8,7 +8,7 @@ from shared.settings import SERVICES
 from tests.faults.burst import Burst, assert_verified
 from tests.support import System, eventually
 
-ORDERS = 120
+ORDERS = 60
 
 
 def test_a_postgres_crash_mid_burst_loses_and_doubles_nothing(tmp_path, amqp_uri):

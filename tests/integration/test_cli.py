@@ -60,6 +60,13 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
                 "billing.invoice_issued"
             ]
 
+            # the fault failed notify's reactions to that order too: verify says so until they
+            # are retried as well
+            code, out = run(capsys, amqp_uri, "verify", "--settle", "5")
+            assert code == 1 and "event orders:1: 0 notifications" in out, out
+            (head,) = rpc.notify.parked_events("parked")
+            code, out = run(capsys, amqp_uri, "retry", "notify", str(head["id"]))
+            assert code == 0, out
             code, out = run(capsys, amqp_uri, "verify")
             assert code == 0 and out.rstrip().endswith("no breaches"), out
 

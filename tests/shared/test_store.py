@@ -3,8 +3,10 @@
 from uuid import uuid4
 
 import pytest
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from oms.serve import SERVICE_CLASSES, service_class
 from services.billing.application import BillingApplication
 from services.billing.domain import Account
 
@@ -49,3 +51,13 @@ def test_the_relay_is_prompted_once_after_the_outermost_commit_and_only_for_stor
     assert seen == [1, 3]
     app.save_reaction(Tracking("orders", 1))  # a tracking record alone: nothing to publish
     assert seen == [1, 3]
+
+
+def test_no_reaction_method_shadows_the_event_store_application():
+    """A reaction named like a method of eventsourcing's Application (notify's was once `_notify`,
+    which `save()` calls) would break every save outside a follower."""
+    for name in SERVICE_CLASSES:
+        app_class = vars(service_class(name))["app"].app_class
+        clashes = {m for m in app_class.reactions.values() if hasattr(Application, m)}
+        assert not clashes, (name, clashes)
+        assert all(callable(getattr(app_class, m, None)) for m in app_class.reactions.values())
