@@ -10,7 +10,6 @@ from eventsourcing.persistence import Notification
 
 from shared import envelope
 from shared.contracts import contract_for, dump
-from shared.parking import OPEN
 
 
 class IntegrationLog:
@@ -96,10 +95,7 @@ class IntegrationLog:
             "relayed_position": relayed,
             "last_published": published if relayed >= last else last,
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
-            "parked": self.parking.count(("parked",)),
-            "waiting": self.parking.count(("waiting",)),
-            "open_parked": self.parking.count(OPEN),
-            "oldest_unseen_parked": self.parking.oldest_unseen(),
+            **self.parking.summary(),  # parked, waiting, oldest_unseen_parked
         }
 
 

@@ -20,7 +20,6 @@ from shared.logging import get as get_log
 
 log = get_log("parking")
 OPEN = ("parked", "waiting")
-STATUSES = ("parked", "waiting", "retried", "discarded")
 
 
 def parked_table(service: str, metadata: sa.MetaData) -> sa.Table:
@@ -123,14 +122,24 @@ class Parking:
         with self.app.engine.connect() as conn:
             return conn.execute(query).scalar_one()
 
-    def oldest_unseen(self) -> str | None:
-        """When the oldest open entry no operator has listed yet was parked."""
+    def summary(self) -> dict:
+        """Open entries by status, and when the oldest one no operator has listed was parked."""
         t = self.table
-        query = sa.select(sa.func.min(t.c.parked_at)).where(
-            t.c.status.in_(OPEN), t.c.seen_at.is_(None)
+        unseen = sa.case((t.c.seen_at.is_(None), t.c.parked_at))
+        query = (
+            sa.select(t.c.status, sa.func.count(), sa.func.min(unseen))
+            .where(t.c.status.in_(OPEN))
+            .group_by(t.c.status)
         )
         with self.app.engine.connect() as conn:
-            return conn.execute(query).scalar()
+            rows = conn.execute(query).all()
+        counts = {status: n for status, n, _ in rows}
+        oldest = min((first for *_, first in rows if first), default=None)
+        return {
+            "parked": counts.get("parked", 0),
+            "waiting": counts.get("waiting", 0),
+            "oldest_unseen_parked": oldest,
+        }
 
     def mark_seen(self, ids: list[int]) -> None:
         if not ids:
