@@ -10,7 +10,6 @@ from eventsourcing.persistence import IntegrityError
 
 from services.orders.domain import Order
 from services.orders.placing import derived_args
-from shared.errors import Conflict
 
 ORDER_IDS = uuid5(NAMESPACE_URL, "https://oms.example/orders")
 
@@ -26,77 +25,90 @@ class Reorders:
     def resolve_claim(self, order_id: str, claim_id: str, resolution: dict, actor: str) -> Order:
         """A reprint places a new order for the claimed lines, free of charge, linked both ways.
         Resolving a claim again the same way returns the order unchanged (retries are safe)."""
-        order = self.get(order_id, "order")
-        claim = order.claim(claim_id)
         wanted, reason = resolution["resolution"], resolution["reason"]
-        if claim["status"] == wanted:
-            return order
-        if wanted == "rejected" or claim["status"] != "open":
-            return self._change(
-                order_id, "order", lambda o: o.resolve_claim(claim_id, wanted, reason, actor)
+
+        def attempt():
+            order = self.get(order_id, "order")
+            claim = order.claim(claim_id)
+            if claim["status"] == wanted:
+                return order
+            if wanted == "rejected" or claim["status"] != "open":
+                order.resolve_claim(claim_id, wanted, reason, actor)
+                self.save(order)
+                return order
+            reprint_id = uuid5(ORDER_IDS, f"reprint:{claim_id}")
+            lines = [
+                dict(order.line(c["sku"]), quantity=c["quantity"], unit_price=Decimal("0"))
+                for c in claim["lines"]
+            ]
+            args = derived_args(
+                order, reprint_id, lines, resolution.get("planned_date"), actor, "reprint_of"
             )
-        reprint_id = uuid5(ORDER_IDS, f"reprint:{claim_id}")
-        lines = [
-            dict(order.line(c["sku"]), quantity=c["quantity"], unit_price=Decimal("0"))
-            for c in claim["lines"]
-        ]
-        args = derived_args(
-            order, reprint_id, lines, resolution.get("planned_date"), actor, "reprint_of"
-        )
 
-        def link(reprint):
-            reorder = {"order_id": str(reprint.id), "reference": reprint.reference}
-            order.resolve_claim(claim_id, wanted, reason, actor, reorder=reorder)
+            def link(reprint):
+                reorder = {"order_id": str(reprint.id), "reference": reprint.reference}
+                order.resolve_claim(claim_id, wanted, reason, actor, reorder=reorder)
 
-        self._place_linked(order, args, link)
-        return order
+            self._place_linked(order, args, link)
+            return order
+
+        return self.retrying(attempt, replay=lambda: self.get(order_id, "order"))
 
     def duplicate_order(self, order_id: str, actor: str, key: str, planned_date) -> Order:
         """Same client and products, at today's catalogue prices where the catalogue has them."""
         new_id = order_id_for(f"duplicate:{order_id}:{key}")
         keyed = (f"duplicate_order:{order_id}:{key}", {"planned_date": planned_date})
-        if self.check_key(*keyed) or self.exists(new_id):
-            return self.get(new_id, "order")
-        original = self.get(order_id, "order")
-        lines = [self.current_line(line) for line in original.lines]
-        args = derived_args(original, new_id, lines, planned_date, actor, "duplicate_of")
-        return self._place_linked(
-            original,
-            args,
-            lambda new: original.link("duplicated_as", str(new.id), new.reference, actor),
-            keyed,
-        )
+
+        def attempt():
+            if self.check_key(*keyed) or self.exists(new_id):
+                return self.get(new_id, "order")
+            original = self.get(order_id, "order")
+            lines = [self.current_line(line) for line in original.lines]
+            args = derived_args(original, new_id, lines, planned_date, actor, "duplicate_of")
+            return self._place_linked(
+                original,
+                args,
+                lambda new: original.link("duplicated_as", str(new.id), new.reference, actor),
+                keyed,
+            )
+
+        return self.retrying(attempt)
 
     def new_order_for_client(self, order_id: str, order: dict, actor: str, key: str) -> Order:
         """A new order carrying the client of `order_id` (lines and shippings are the caller's)."""
         new_id = order_id_for(f"for-client:{order_id}:{key}")
         keyed = (f"new_order_for_client:{order_id}:{key}", order)
-        if self.check_key(*keyed) or self.exists(new_id):
-            return self.get(new_id, "order")
-        original = self.get(order_id, "order")
-        client = original.client
-        if client.get("code"):
-            order = dict(order, client_code=client["code"])
-        else:
-            order = dict(order, client={k: client[k] for k in ("name", "email", "phone")})
-        origin = {
-            "kind": "new_order_for_client_of",
-            "order_id": order_id,
-            "reference": original.reference,
-        }
-        args = self.order_args(new_id, order, actor, origin)
-        return self._place_linked(
-            original,
-            args,
-            lambda new: original.link("client_reordered_as", str(new.id), new.reference, actor),
-            keyed,
-        )
+
+        def attempt():
+            if self.check_key(*keyed) or self.exists(new_id):
+                return self.get(new_id, "order")
+            original = self.get(order_id, "order")
+            client = original.client
+            if client.get("code"):
+                request = dict(order, client_code=client["code"])
+            else:
+                request = dict(order, client={k: client[k] for k in ("name", "email", "phone")})
+            origin = {
+                "kind": "new_order_for_client_of",
+                "order_id": order_id,
+                "reference": original.reference,
+            }
+            args = self.order_args(new_id, request, actor, origin)
+            return self._place_linked(
+                original,
+                args,
+                lambda new: original.link("client_reordered_as", str(new.id), new.reference, actor),
+                keyed,
+            )
+
+        return self.retrying(attempt)
 
     def _place_linked(
         self, original: Order, args: dict, link: Callable[[Order], None], keyed=None
     ) -> Order:
         """Number and place a new order and record the link on the original (and the caller's
-        idempotency key), in one transaction."""
+        idempotency key), in one transaction. If the original changed meanwhile, the
+        IntegrityError goes to the caller's `retrying`, which reads it afresh."""
         try:
             with self.transaction() as session:
                 new = Order(reference=self.next_references(session, 1)[0], **args)
@@ -109,5 +121,5 @@ class Reorders:
                 if keyed:
                     self.check_key(*keyed)
                 return self.get(args["id"], "order")
-            raise Conflict("a concurrent change won; read again and retry", {}) from None
+            raise
         return new
