@@ -168,7 +168,9 @@ class Follower:
             except IntegrityError as exc:
                 if self.app.tracked_position(self.upstream) >= tracking.notification_id:
                     return  # another worker recorded it first
-                error = exc
+                error = exc  # a command changed the aggregate meanwhile: read it again
+                log.info("reaction_raced", event_id=env["id"], attempt=attempt)
+                continue
             except STORE_DOWN:
                 raise  # an outage is not a poison event: never park it; start over once it ends
             except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
