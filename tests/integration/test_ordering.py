@@ -3,6 +3,7 @@ events, or apply a parked event after later events of the same aggregate."""
 
 import pytest
 
+from oms import cli
 from services.orders.application import OrdersApplication
 from services.orders.schemas import OrderIn
 from shared import faults
@@ -94,9 +95,11 @@ def test_discarding_a_parked_event_releases_the_ones_behind_it(amqp_uri, sqlite_
             faults.clear()
         with pytest.raises(ValidationFailed):
             rpc.billing.discard_parked(parked["id"], "")  # a reason is required
-        discarded = rpc.billing.discard_parked(parked["id"], "accepted by mistake", actor="ops")
-        assert (discarded["status"], discarded["resolution"]) == (
-            "discarded",
+        argv = ["discard", "billing", str(parked["id"]), "--reason", "accepted by mistake"]
+        assert cli.main(["--amqp-uri", amqp_uri, *argv, "--actor", "ops"]) == 0
+        (discarded,) = rpc.billing.parked_events("discarded")
+        assert (discarded["id"], discarded["resolution"]) == (
+            parked["id"],
             "ops: accepted by mistake",
         )
         assert rpc.billing.parked_events() == []
