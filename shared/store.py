@@ -30,6 +30,8 @@ STORE_DOWN = (
     persistence.InterfaceError,
 )
 
+TRIES = 3  # fresh reads a command gets when concurrent writes keep winning
+
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
 
@@ -215,12 +217,14 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def retrying(self, command: Callable[[], object], replay: Callable[[], object] | None = None):
-        """Run a read-decide-save command; on a concurrent write, once more on a fresh read.
+        """Run a read-decide-save command; on a concurrent write, again on a fresh read (three
+        tries in all: a command, its redelivered twin and the followers' reactions may all write
+        one aggregate at once), then report a Conflict.
 
         With `replay`: a request delivered again after it was applied (its events carry its
         identity) is not applied twice; `replay()` answers it with the state as it is now. That
         is checked before each try and after a lost race (the winner may be its own twin)."""
-        for _ in range(2):
+        for _ in range(TRIES):
             if replay is not None and self.request_applied():
                 return replay()
             try:

@@ -257,9 +257,10 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
     def _change(
         self, aggregate_id, what: str, command: Callable, keyed: tuple | None = None
     ) -> object:
-        """Read, decide, save: retried once on a concurrent write. A request delivered again
-        after it was applied answers with the aggregate as it is. `keyed`: (scoped idempotency
-        key, payload) of a command the caller keyed, recorded with its effect."""
+        """Read, decide, save: tried again on a fresh read after a concurrent write. A request
+        delivered again after it was applied answers with the aggregate as it is. `keyed`:
+        (scoped idempotency key, payload) of a command the caller keyed, recorded with its
+        effect."""
 
         def attempt():
             with self.transaction() as session:
