@@ -1,7 +1,6 @@
 """Configuration, read once into a frozen value: environment variables `OMS_<NAME>` with local
 defaults, overridden per container by nameko config keys `<NAME>` (what tests and deployments set)."""
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -72,9 +71,6 @@ class Settings:
             )
         if not 1 <= self.follower_pull_limit <= 1000:
             raise SettingsError("OMS_FOLLOWER_PULL_LIMIT must be from 1 to 1000")
-
-    def replace(self, **changes) -> "Settings":
-        return dataclasses.replace(self, **changes)
 
     def nameko_config(self) -> dict:
         return {
