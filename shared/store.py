@@ -34,6 +34,8 @@ TRIES = 3  # fresh reads a command gets when concurrent writes keep winning
 
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
+# the request a `retrying` command claims with the first events it stores (see `retrying`)
+_claim: ContextVar[str | None] = ContextVar("request_claim", default=None)
 
 
 class Datastore(SQLAlchemyDatastore):
@@ -116,6 +118,14 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             sa.Column("causation_id", sa.Text, index=True),
             sa.Column("actor", sa.Text),
         )
+        # one row per request whose events are stored, in their transaction: a redelivered twin
+        # storing its events too fails on this key however the two interleave
+        self.applied_requests = sa.Table(
+            f"{self.service}_applied_request",
+            self.metadata,
+            sa.Column("causation_id", sa.Text, primary_key=True),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
         self.relay_positions = sa.Table(
             f"{self.service}_relay_position",
             self.metadata,
@@ -188,6 +198,13 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         ctx = context.current()
         if not recordings or not ctx:
             return
+        claim = _claim.get()
+        if claim is not None:
+            session.execute(
+                self.applied_requests.insert(),
+                {"causation_id": claim, "position": recordings[0].notification.id},
+            )
+            _claim.set(None)  # later saves of the same try belong to the same request
         session.execute(
             self.event_meta.insert(),
             [
@@ -221,18 +238,33 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         tries in all: a command, its redelivered twin and the followers' reactions may all write
         one aggregate at once), then report a Conflict.
 
-        With `replay`: a request delivered again after it was applied (its events carry its
-        identity) is not applied twice; `replay()` answers it with the state as it is now. That
-        is checked before each try and after a lost race (the winner may be its own twin)."""
+        With `replay`: a request delivered again after it was applied is not applied twice;
+        `replay()` answers it with the state as it is now. The first events a try stores claim
+        the request's identity (`applied_requests`, in their transaction), so a twin that
+        stores events too fails on that key, whether it read before or after the other's
+        commit; it then finds the request applied and replays (so does a twin the command refuses,
+        the first having used up what it needed). Checking first and then reading
+        would leave a window: the twin commits between the check and the read, and the read
+        state already holds the change the command then makes again."""
+        ctx = context.current()
+        claiming = replay is not None and bool(ctx.get("request_id"))
         for _ in range(TRIES):
-            if replay is not None and self.request_applied():
-                return replay()
+            token = _claim.set(ctx["causation_id"] if claiming else None)
             try:
                 return command()
             except IntegrityError:
-                continue
-        if replay is not None and self.request_applied():
-            return replay()
+                if claiming and self.request_applied():
+                    return replay()
+            except STORE_DOWN:
+                raise
+            except Exception:
+                # a twin run after the request was applied may be refused (the quantity it
+                # moves has gone): the request took effect, so it is answered like one
+                if claiming and self.request_applied():
+                    return replay()
+                raise
+            finally:
+                _claim.reset(token)
         raise Conflict("a concurrent change won; read again and retry", {})
 
     def request_applied(self) -> bool:
@@ -240,13 +272,16 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         ctx = context.current()
         if not ctx.get("request_id"):
             return False
-        query = (
-            sa.select(self.event_meta.c.position)
-            .where(self.event_meta.c.causation_id == ctx["causation_id"])
-            .limit(1)
-        )
+        claims, meta = self.applied_requests.c, self.event_meta.c
         with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+            claimed = conn.execute(
+                sa.select(claims.position).where(claims.causation_id == ctx["causation_id"])
+            ).first()
+            if claimed is not None:
+                return True
+            # events stored before requests were claimed carry the identity only in their meta
+            query = sa.select(meta.position).where(meta.causation_id == ctx["causation_id"])
+            return conn.execute(query.limit(1)).first() is not None
 
     # -- tracking (what this service has consumed from each upstream) --------------------------
     def tracked_position(self, upstream: str) -> int:
