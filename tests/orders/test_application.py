@@ -52,7 +52,12 @@ def test_a_twin_that_reads_after_the_other_committed_still_takes_effect_once(sto
             }
             added = orders.add_shipping(order["id"], shipping)
         second = next(s["id"] for s in added["shippings"] if s["id"] != first["id"])
-        move = {"from_shipping": first["id"], "to_shipping": second, "sku": "CARD-9", "quantity": 10}
+        move = {
+            "from_shipping": first["id"],
+            "to_shipping": second,
+            "sku": "CARD-9",
+            "quantity": 10,
+        }
 
         def twin(request="r-1", move=move):
             with context.bound(actor="tests", request_id=request, causation_id=f"rpc:{request}"):
@@ -78,4 +83,7 @@ def test_a_twin_that_reads_after_the_other_committed_still_takes_effect_once(sto
         app.close()
     for shown, cards in [(answers[1], 10), (answers[2], 10), (last[0], 100), (last[1], 100)]:
         moved = next(s for s in shown["shippings"] if s["id"] == second)
-        assert moved["lines"] == [{"sku": "MUG-1", "quantity": 1}, {"sku": "CARD-9", "quantity": cards}]
+        assert moved["lines"] == [
+            {"sku": "MUG-1", "quantity": 1},
+            {"sku": "CARD-9", "quantity": cards},
+        ]
