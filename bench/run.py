@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 
-from bench import raw  # noqa: E402
+from bench import profile, raw  # noqa: E402
 from bench.system import (  # noqa: E402
     InvoiceListener,
     Load,
@@ -71,6 +71,9 @@ def parse_args(argv):
     parser.add_argument("--stores", default=",".join(STORES), help="sqlite,postgres (default both)")
     parser.add_argument("--quick", action="store_true", help=f"small numbers: {QUICK}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy every service process under full load"
+    )
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
@@ -184,16 +187,22 @@ def run_system(store: str, uri: str, args, services, watched: dict) -> dict:
 def full_load(store: str, uri: str, args, listener, watched: dict) -> dict:
     """As fast as the callers are answered; figures up to the moment all five services are idle."""
     progress(f"{store}: driving {args.orders} orders with {args.callers} callers")
+    profiler = None
+    if args.profile:
+        pids = {name: pid for name, (pid, _) in watched.items() if name in SERVICES}
+        profiler = profile.Profiler(pids, args.workdir / store / "profiles")
+        profiler.start()
     cpu_before, machine_before = cpu_snapshot(watched), machine_busy_seconds()
     load = drive(uri, args.orders, args.callers)
     progress(f"{store}: {len(load.accepted_at)} accepted, {len(load.errors)} errors; invoices…")
     complete = listener.wait_for(load.accepted_at, timeout=180)
     progress(f"{store}: {len(listener.first_arrival)} invoices arrived; waiting until idle")
     status, settled_at = settle(uri)
+    profiles = profiler.stop() if profiler else {}
     cpu = _cpu_used(cpu_before, cpu_snapshot(watched), time.monotonic() - load.first_place)
     cpu["machine"] = machine_busy_seconds() - machine_before
     figures = system_figures(args.orders, load, listener, status, settled_at, cpu)
-    return dict(figures, load=load, complete=complete)
+    return dict(figures, load=load, complete=complete, profiles=profiles)
 
 
 def paced_load(store: str, uri: str, args, listener):
@@ -214,7 +223,7 @@ def _cpu_used(before: dict, after: dict, wall: float) -> dict:
 
 
 def run(args, argv) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+    workdir = args.workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
     os.chmod(workdir, 0o755)  # the postgres user must reach its cluster directory
     progress(f"working directory {workdir}")
     keep = args.keep
@@ -444,6 +453,9 @@ def render(facts: dict, results: dict, args) -> str:
         cells = " | ".join(cell(results[s]) for s in stores)
         lines.append(f"| {label.format(**vars(args))} | {cells} |")
     lines += _problems(results)
+    for store, r in results.items():
+        if r.get("profiles"):
+            lines += ["", f"## {store}", *profile.render(r["profiles"])]
     return "\n".join(lines)
 
 

@@ -1,10 +1,15 @@
 """The ordered follower: consumes one upstream's events in notification order, exactly once.
 
 One durable queue per (consumer, upstream), bound to all the upstream's events, read by one
-greenthread. Each reaction is saved with its tracking record in one transaction, so a duplicate is a
-no-op. A gap in the sequence, a (re)start or an idle spell makes it pull the missing events from
-the upstream's own log over RPC (`<upstream>.events_page`): the upstream's store is the truth. An
-event about an aggregate with a parked event waits behind it (shared/parking.py).
+greenthread. Reactions are saved with their tracking record in one transaction, so a duplicate is a
+no-op: what the queue holds is taken in batches (up to `follower_batch` events, one transaction,
+one tracking record; an event nothing reacts to costs no transaction of its own), and a batch
+that fails is done again one event at a time, with retries and parking. A gap in the sequence,
+a (re)start or an idle spell makes it pull the missing events from the upstream's own log over
+RPC (`<upstream>.events_page`): the upstream's store is the truth. The relay stamps each envelope
+with the sequence of the event it published before (`previoussequence`), so private events
+between two published ones are no gap. An event about an aggregate with a parked event waits
+behind it (shared/parking.py).
 """
 
 import eventlet
@@ -21,6 +26,7 @@ from shared.settings import Settings
 from shared.store import STORE_DOWN
 
 log = oms_logging.get("follower")
+ENVELOPE = EnvelopeSchema()
 
 
 def queue_for(consumer: str, upstream: str) -> Queue:
@@ -41,6 +47,7 @@ class Follower:
         self.position = 0
         self._stopping = False
         self._rpc = None
+        self._pending: list[tuple[dict, object]] = []  # (envelope, message) drained, not yet done
 
     def stop(self) -> None:
         self._stopping = True
@@ -66,8 +73,13 @@ class Follower:
         ):
             self._rpc = rpc
             self.position = self.app.tracked_position(self.upstream)
+            self._pending = []  # unacked messages of a lost connection come again
+            prefetch = max(100, 2 * self.settings.follower_batch)
             with conn.Consumer(
-                self.queue, on_message=self._on_raw_message, accept=["json"], prefetch_count=100
+                self.queue,
+                on_message=self._on_raw_message,
+                accept=["json"],
+                prefetch_count=prefetch,
             ):
                 self.catch_up()
                 while not self._stopping:
@@ -75,7 +87,18 @@ class Follower:
                         conn.drain_events(timeout=self.settings.follower_poll_seconds)
                     except TimeoutError:
                         self.catch_up()
+                    else:
+                        self._drain_held(conn)
+                        self._flush()
                     conn.heartbeat_check()  # a half-open network shows here
+
+    def _drain_held(self, conn) -> None:
+        """Take what the connection already holds, up to a batch, without waiting for more."""
+        while len(self._pending) < self.settings.follower_batch:
+            try:
+                conn.drain_events(timeout=0)
+            except TimeoutError:
+                return
 
     def _on_raw_message(self, message) -> None:
         """Refuse to decode what no relay publishes (too large, not JSON): log it and drop it.
@@ -95,7 +118,7 @@ class Follower:
 
     def _on_message(self, body, message) -> None:
         try:
-            env = EnvelopeSchema().load(body)
+            env = ENVELOPE.load(body)
         except (ValidationError, TypeError) as exc:
             log.error(
                 "malformed_event_dropped",
@@ -108,32 +131,73 @@ class Follower:
         if service_of(env) != self.upstream:
             message.ack()
             return
-        sequence = env["sequence"]
-        if sequence > self.position + 1:
-            self.catch_up()  # a gap: the upstream's log, not this message, is the truth
-        elif sequence == self.position + 1:
-            self.process(env)
-        message.ack()
+        self._pending.append((env, message))
+
+    def _flush(self) -> None:
+        """Do the drained events in order, in batches; a gap pulls the upstream's log first.
+        Messages are acked once what they carried is saved (or was saved before)."""
+        pending, self._pending = self._pending, []
+        batch: list[dict] = []
+        reached = self.position
+        for env, _ in pending:
+            if env["sequence"] <= reached:
+                continue  # done already (redelivered, or pulled from the log)
+            if _follows_on(env, reached):
+                batch.append(env)
+            else:
+                self.process_batch(batch)
+                batch = []
+                self.catch_up()  # a gap: the upstream's log, not this message, is the truth
+            reached = max(self.position, env["sequence"])
+        self.process_batch(batch)
+        if pending:
+            pending[-1][1].ack(multiple=True)  # every earlier delivery on this channel is done
 
     def catch_up(self) -> int:
         """Pull and process everything after the tracked position; return how many events.
 
         A page says how far it scanned: a stretch of private (unpublished) events moves the
         tracked position on though it delivered nothing, and a full page is followed by another."""
-        done = 0
+        done, size = 0, self.settings.follower_batch
         while not self._stopping:
             page = getattr(self._rpc, self.upstream).events_page(
                 self.position, self.settings.follower_pull_limit
             )
-            for env in page["events"]:
-                if env["sequence"] > self.position:
-                    self.process(env)
-                    done += 1
-            if page["scanned_to"] > self.position:
-                self.skip_to(page["scanned_to"])
+            events = [env for env in page["events"] if env["sequence"] > self.position]
+            for start in range(0, len(events), size):
+                self.process_batch(events[start : start + size])
+            self.process_batch([], page["scanned_to"])
+            done += len(events)
             if not page["more"]:
                 break
         return done
+
+    def process_batch(self, envs: list[dict], up_to: int = 0) -> None:
+        """Consecutive events (and everything up to `up_to`, private to the upstream) in one
+        transaction; if a reaction fails or an event's aggregate is held by a parked one, one by
+        one instead, each with its retries and parking."""
+        envs = [env for env in envs if env["sequence"] > self.position]
+        up_to = max([up_to, *(env["sequence"] for env in envs)])
+        if up_to <= self.position:
+            return
+        if envs and not any(self.parking.holds(self.upstream, env["subject"]) for env in envs):
+            try:
+                for env in envs:
+                    faults.fail_reaction(env)
+                self.app.handle_batch(self.upstream, envs, up_to)
+                self.position = up_to
+                eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between batches
+                return
+            except STORE_DOWN:
+                raise  # an outage is not a poison event: never park it; start over once it ends
+            except Exception as exc:  # noqa: BLE001 - sorted out one event at a time below
+                log.info(
+                    "batch_one_by_one", upstream=self.upstream, events=len(envs), error=repr(exc)
+                )
+        for env in envs:
+            self.process(env)
+        if up_to > self.position:
+            self.skip_to(up_to)
 
     def skip_to(self, position: int) -> None:
         """Record that everything up to `position` was seen (the rest of it was private)."""
@@ -178,3 +242,12 @@ class Follower:
             log.warning("reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error))
             eventlet.sleep(self.settings.reaction_backoff_seconds * 2 ** (attempt - 1))
         self.parking.park(env, tracking, error, self.settings.reaction_attempts)
+
+
+def _follows_on(env: dict, reached: int) -> bool:
+    """Is nothing published missing between `reached` and `env`? The relay says which event it
+    published before this one; an envelope without that (an older relay) must be the next."""
+    previous = env.get("previoussequence")
+    if isinstance(previous, int) and not isinstance(previous, bool):
+        return previous <= reached
+    return env["sequence"] == reached + 1

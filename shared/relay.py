@@ -90,12 +90,18 @@ class Relay:
         return how many events went out."""
         sent = 0
         while not self._stopping and self._leader.acquire():
-            position = self.position()
+            position, published = self.app.relay_state()
             notifications = self.app.notifications_after(position, self.batch)
             if not notifications:
                 return sent
             envelopes = self.app.envelopes(notifications)
+            # each envelope names the event published before it, so a follower knows the private
+            # events between are no gap (unknown for a log relayed before this was recorded)
+            previous = published if published or not position else None
             for env in envelopes:
+                if previous is not None:
+                    env["previoussequence"] = previous
+                previous = env["sequence"]
                 faults.crash_before_publish(envelope.name_of(env))
                 self.publish(env)
             if envelopes:  # a batch of private-only events publishes nothing

@@ -24,6 +24,8 @@ class Settings:
     follower_poll_seconds: float = 5.0
     #: notifications a follower asks its upstream for in one pull
     follower_pull_limit: int = 200
+    #: events a follower saves in one transaction with one tracking record, at most
+    follower_batch: int = 50
     reaction_attempts: int = 5
     reaction_backoff_seconds: float = 0.1
     #: seconds a follower's catch-up call (and `oms`) waits for an answer
@@ -71,6 +73,8 @@ class Settings:
             )
         if not 1 <= self.follower_pull_limit <= 1000:
             raise SettingsError("OMS_FOLLOWER_PULL_LIMIT must be from 1 to 1000")
+        if not 1 <= self.follower_batch <= 500:
+            raise SettingsError("OMS_FOLLOWER_BATCH must be from 1 to 500")
 
     def nameko_config(self) -> dict:
         return {

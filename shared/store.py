@@ -299,6 +299,22 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         with self.transaction():
             self.save_reaction(tracking, *self.react(envelope))
 
+    def handle_batch(self, upstream: str, envelopes: list[dict], position: int) -> None:
+        """React to consecutive upstream events in one transaction with one tracking record (at
+        `position`, which may lie past the last of them: private events between). Each reaction
+        is saved as it is made, under its own event's correlation, so the next one reads it; an
+        event that changes nothing costs nothing. If any reaction fails, nothing of the batch is
+        saved (the caller goes on one event at a time)."""
+        with self.transaction():
+            for env in envelopes:
+                with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
+                    aggregates = self.react(env)
+                    if aggregates:
+                        processing_event = ProcessingEvent()
+                        processing_event.collect_events(*aggregates)
+                        self._record(processing_event)
+            self.save_reaction(Tracking(upstream, position))
+
     def react(self, envelope: dict) -> list:
         """The policy: the new or changed aggregates an upstream event leads to (saved by the
         caller), by `reactions`."""

@@ -143,3 +143,40 @@ def test_a_log_of_events_that_are_not_published_moves_the_relay_on(store, amqp_u
     assert relay.position() == app.last_position() == 3
     assert app.status()["last_published"] == 0  # nothing for any follower to see
     relay.release()
+
+
+class QuietUpdates(OrdersApplication):
+    """Orders whose client updates stay private, as billing's opened accounts do."""
+
+    published = {k: v for k, v in OrdersApplication.published.items() if k is not Client.Updated}
+
+
+def test_each_envelope_names_the_event_published_before_it_across_batches_and_restarts(
+    store, amqp_uri
+):
+    """Private events between two published ones are no gap to a follower: the later envelope
+    says which event came before it. The chain holds across batches and a restarted relay."""
+    app = QuietUpdates(store["orders"])
+    with Connection(amqp_uri) as conn:
+        queue = Queue("integrator", exchange=event_exchange("orders"), routing_key="#")
+        queue(conn.default_channel).declare()
+        first = client(1)
+        app.save(first)  # 1 published
+        for n in range(3):  # 2, 3, 4 private
+            first.update({"name": f"Ada {n}"}, "tests")
+            app.save(first)
+        app.save(client(2))  # 5 published
+        relay = Relay(app, amqp_uri, batch=2)
+        assert relay.relay_pending() == 2
+        relay.release()
+        first.update({"name": "Ada again"}, "tests")
+        app.save(first)  # 6 private
+        app.save(client(3))  # 7 published
+        restarted = Relay(app, amqp_uri, batch=2)
+        assert restarted.relay_pending() == 1
+        restarted.release()
+        received = []
+        with conn.Consumer(queue, callbacks=[lambda body, msg: (received.append(body), msg.ack())]):
+            while len(received) < 3:
+                conn.drain_events(timeout=5)
+    assert [(e["previoussequence"], e["sequence"]) for e in received] == [(0, 1), (1, 5), (5, 7)]

@@ -1,0 +1,87 @@
+"""The follower's batches, in process: what an upstream's log holds is saved in transactions of up
+to `follower_batch` events with one tracking record each, and a batch whose reaction fails is done
+again one event at a time, so only that event parks. The upstream's `events_page` is called on
+its application (the RPC hop is tested against the running system)."""
+
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.billing.application import BillingApplication
+from services.orders.application import OrdersApplication
+from services.orders.schemas import OrderIn
+from shared import faults
+from shared.follower import Follower, _follows_on
+from shared.settings import Settings
+from shared.validation import load
+from tests.support import order_payload
+
+
+@pytest.fixture
+def apps(tmp_path):
+    orders = OrdersApplication(f"sqlite:///{tmp_path}/orders.sqlite3")
+    billing = BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3")
+    yield orders, billing
+    faults.clear()
+    orders.close()
+    billing.close()
+
+
+@pytest.fixture
+def commits():
+    """Commits of ORM sessions (the store's transactions), per engine."""
+    seen = []
+
+    def count(session):
+        seen.append(session.get_bind())
+
+    sa.event.listen(Session, "after_commit", count)
+    yield seen
+    sa.event.remove(Session, "after_commit", count)
+
+
+def follower(billing, orders, batch: int) -> Follower:
+    settings = Settings.load({"FOLLOWER_BATCH": batch, "REACTION_BACKOFF_SECONDS": 0.01})
+    follower = Follower(billing, "orders", settings)
+    follower._rpc = SimpleNamespace(orders=orders)
+    return follower
+
+
+def test_a_backlog_is_saved_in_batches_with_one_tracking_record_each(apps, commits):
+    orders, billing = apps
+    placed = orders.place_many([load(OrderIn, order_payload()) for _ in range(12)], "tests")
+    commits.clear()
+    follower(billing, orders, batch=5).catch_up()
+    # 5 + 5 + 2 accounts opened, not 12 transactions (plus none for the tracking alone)
+    assert [bind for bind in commits if bind is billing.engine] == [billing.engine] * 3
+    assert billing.tracked_position("orders") == orders.last_position()
+    assert all(billing.account(str(order.id)) for order in placed)
+
+
+def test_a_failing_reaction_in_a_batch_parks_that_event_alone(apps):
+    orders, billing = apps
+    placed = orders.place_many([load(OrderIn, order_payload()) for _ in range(6)], "tests")
+    failing = str(placed[2].id)
+    faults.set_fault("fail_reaction", [failing])
+    follower(billing, orders, batch=10).catch_up()
+    assert billing.parking.summary()["parked"] == 1
+    assert [e["subject"] for e in billing.parking.entries("parked")] == [failing]
+    for order in placed[:2] + placed[3:]:
+        assert billing.account(str(order.id))
+    assert billing.tracked_position("orders") == orders.last_position()
+
+
+@pytest.mark.parametrize(
+    "envelope, reached, follows",
+    [
+        ({"sequence": 8}, 7, True),
+        ({"sequence": 9}, 7, False),  # an older relay: only the next one follows on
+        ({"sequence": 9, "previoussequence": 7}, 7, True),  # 8 was private
+        ({"sequence": 9, "previoussequence": 5}, 7, True),
+        ({"sequence": 9, "previoussequence": 8}, 7, False),  # 8 was published and missed
+    ],
+)
+def test_what_follows_on_from_a_position(envelope, reached, follows):
+    assert _follows_on(envelope, reached) is follows
