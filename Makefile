@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CODE := $(wildcard shared services oms tests bench)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint format bench clean servers
+.PHONY: install run test lint format bench profile clean servers
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see 
 	$(PY) -m bench.run
 	$(PY) -m bench.queries
 	$(PY) -m bench.billing
+
+profile: install servers  ## where each service's CPU goes under load (py-spy); see docs/benchmarks.md
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.run --profile --paced-orders 0
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -20,6 +20,7 @@ from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from kombu import Connection  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from bench import profile, raw  # noqa: E402
 from bench.system import (  # noqa: E402
@@ -74,6 +75,9 @@ def parse_args(argv):
     parser.add_argument(
         "--profile", action="store_true", help="py-spy every service process under full load"
     )
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip the floor pipeline"
+    )
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
@@ -110,25 +114,26 @@ def servers(workdir: Path, with_postgres: bool):
                 print(f"warning: could not stop {server}: {exc!r}", file=sys.stderr)
 
 
-def database_urls(store: str, cluster, directory: Path) -> tuple[dict, str]:
+def database_urls(store: str, cluster, directory: Path, prefix: str = "bench") -> tuple[dict, str]:
     """Fresh databases: one per service, and one for the raw saves."""
     directory.mkdir(parents=True, exist_ok=True)
     names = [*SERVICES, "saves"]
     if store == "sqlite":
         urls = {name: f"sqlite:///{directory / name}.sqlite3" for name in names}
     else:
-        urls = {name: cluster.create_database(f"bench_{name}") for name in names}
+        urls = {name: cluster.create_database(f"{prefix}_{name}") for name in names}
     return {s: urls[s] for s in SERVICES}, urls["saves"]
 
 
-def fresh_vhost(node, store: str) -> str:
-    vhost = f"bench-{store}"
+def fresh_vhost(node, name: str) -> str:
+    vhost = f"bench-{name}"
     create_vhost(node, vhost)
     return f"{node.amqp_uri}{vhost}"
 
 
 def bench_store(store: str, node, cluster, workdir: Path, args) -> dict:
-    """Everything measured on one store: the system first, then (services stopped) the raw limits."""
+    """The floor, then the system, then (services stopped) the raw limits: all on one store."""
+    floor = run_floor(store, node, cluster, workdir, args) if args.floor else None
     uri = fresh_vhost(node, store)
     urls, saves_url = database_urls(store, cluster, workdir / store)
     services = Services(uri, urls, workdir / store)
@@ -142,9 +147,68 @@ def bench_store(store: str, node, cluster, workdir: Path, args) -> dict:
     finally:
         progress(f"{store}: stopping the services (SIGTERM)")
         services.stop()
+    results["floor"] = floor
     results.update(raw.measure(uri, saves_url, args.messages, args.saves, progress))
     results["sqlite_pragmas"] = sqlite_pragmas(saves_url) if store == "sqlite" else None
     return results
+
+
+def run_floor(store: str, node, cluster, workdir: Path, args) -> dict:
+    """The same five processes, broker, store and load, with reactions that only record their
+    tracking (`bench.floor`): done when every follower of orders has tracked its last event."""
+    uri = fresh_vhost(node, f"{store}-floor")
+    urls, _ = database_urls(store, cluster, workdir / f"{store}-floor", prefix="floor")
+    services = Services(uri, urls, workdir / f"{store}-floor", module="bench.floor")
+    progress(f"{store}: floor: starting the five services with reactions that do nothing")
+    services.start()
+    try:
+        services.wait_ready()
+        watched = watched_processes(services, node, cluster if store == "postgres" else None)
+        progress(f"{store}: floor: driving {args.orders} orders with {args.callers} callers")
+        profiler = start_profiler(args, watched, store, "floor-profiles")
+        cpu_before = cpu_snapshot(watched)
+        load = drive(uri, args.orders, args.callers)
+        tracked_at = all_tracked(uri, timeout=180)
+        settle(uri)
+        profiles = profiler.stop() if profiler else {}
+        cpu = _cpu_used(cpu_before, cpu_snapshot(watched), time.monotonic() - load.first_place)
+        services.check_alive()
+    finally:
+        services.stop()
+    elapsed = tracked_at - load.first_place if tracked_at else None
+    progress(f"{store}: floor: {len(load.accepted_at)} accepted, tracked in {elapsed or 0:.1f} s")
+    return {
+        "accepted": len(load.accepted_at),
+        "errors": load.errors,
+        "throughput": len(load.accepted_at) / elapsed if elapsed else None,
+        "place_accept": spread([p + a for p, a in zip(load.place_ms, load.accept_ms, strict=True)]),
+        "cpu": cpu,
+        "profiles": profiles,
+    }
+
+
+def start_profiler(args, watched: dict, store: str, name: str):
+    if not args.profile:
+        return None
+    pids = {service: pid for service, (pid, _) in watched.items() if service in SERVICES}
+    profiler = profile.Profiler(pids, args.workdir / store / name)
+    profiler.start()
+    return profiler
+
+
+def all_tracked(uri: str, timeout: float) -> float | None:
+    """When every follower of orders had tracked the last event orders published (None: not
+    within `timeout`)."""
+    deadline = time.monotonic() + timeout
+    with ClusterRpcProxy({"AMQP_URI": uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            status = {s: getattr(rpc, s).log_status() for s in SERVICES}
+            last = status["orders"]["last_published"]
+            if all(v["tracking"].get("orders", last) >= last for v in status.values()):
+                return now
+            eventlet.sleep(0.1)
+    return None
 
 
 def watched_processes(services, node, cluster) -> dict:
@@ -187,11 +251,7 @@ def run_system(store: str, uri: str, args, services, watched: dict) -> dict:
 def full_load(store: str, uri: str, args, listener, watched: dict) -> dict:
     """As fast as the callers are answered; figures up to the moment all five services are idle."""
     progress(f"{store}: driving {args.orders} orders with {args.callers} callers")
-    profiler = None
-    if args.profile:
-        pids = {name: pid for name, (pid, _) in watched.items() if name in SERVICES}
-        profiler = profile.Profiler(pids, args.workdir / store / "profiles")
-        profiler.start()
+    profiler = start_profiler(args, watched, store, "profiles")
     cpu_before, machine_before = cpu_snapshot(watched), machine_busy_seconds()
     load = drive(uri, args.orders, args.callers)
     progress(f"{store}: {len(load.accepted_at)} accepted, {len(load.errors)} errors; invoices…")
@@ -371,6 +431,21 @@ def _cpu_per_order(r: dict) -> str:
     return ", ".join(f"{name} {seconds * 1000 / orders:.0f}" for name, seconds in used.items())
 
 
+def _cpu_total(r: dict) -> str:
+    return f"{sum(r['cpu']['seconds'].values()) * 1000 / max(r['accepted'], 1):.0f}"
+
+
+def _floor(cell):
+    return lambda r: cell(r["floor"]) if r.get("floor") else "–"
+
+
+def _ratio(r: dict) -> str:
+    floor = r.get("floor") or {}
+    if not (r["throughput"] and floor.get("throughput")):
+        return "–"
+    return f"{r['throughput'] / floor['throughput']:.2f}"
+
+
 def _cpu_busy(r: dict) -> str:
     ours = sum(r["cpu"]["seconds"].values()) / r["cpu"]["wall"]
     machine = r["cpu"]["machine"] / r["cpu"]["wall"]
@@ -417,6 +492,18 @@ ROWS = (
     ("parked reactions", lambda r: str(sum(v["parked"] for v in (r["status"] or {}).values()))),
     ("service log warnings+errors during the run", lambda r: str(sum(r["log_problems"].values()))),
     ("CPU ms per order, by process", _cpu_per_order),
+    ("CPU ms per order, all processes", _cpu_total),
+    (
+        "floor: throughput, first place → every follower tracked it (orders/s)",
+        _floor(lambda f: f"{f['throughput']:.1f}" if f["throughput"] else "–"),
+    ),
+    (
+        "floor: place + accept per order, p50 / p99 / max (ms)",
+        _floor(lambda f: _ms(f["place_accept"])),
+    ),
+    ("floor: CPU ms per order, by process", _floor(_cpu_per_order)),
+    ("floor: CPU ms per order, all processes", _floor(_cpu_total)),
+    ("**system / floor (throughput)**", _ratio),
     ("CPU busy, first place → idle (processes above)", _cpu_busy),
     ("raw: kombu publish, confirm each (msg/s)", lambda r: _rate(r["publish_confirm"])),
     (
@@ -454,8 +541,10 @@ def render(facts: dict, results: dict, args) -> str:
         lines.append(f"| {label.format(**vars(args))} | {cells} |")
     lines += _problems(results)
     for store, r in results.items():
+        if (r.get("floor") or {}).get("profiles"):
+            lines += ["", f"## {store}: floor", *profile.render(r["floor"]["profiles"])]
         if r.get("profiles"):
-            lines += ["", f"## {store}", *profile.render(r["profiles"])]
+            lines += ["", f"## {store}: system", *profile.render(r["profiles"])]
     return "\n".join(lines)
 
 

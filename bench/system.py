@@ -24,8 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class Services:
     """The five services, one `python -m oms.serve <service>` process each, as in production."""
 
-    def __init__(self, amqp_uri: str, database_urls: dict, log_dir: Path):
+    def __init__(
+        self, amqp_uri: str, database_urls: dict, log_dir: Path, module: str = "oms.serve"
+    ):
         self.amqp_uri, self.database_urls, self.log_dir = amqp_uri, database_urls, log_dir
+        self.module = module  # bench.floor: the same processes, reactions that do nothing
         self.procs: dict[str, subprocess.Popen] = {}
 
     def _env(self) -> dict:
@@ -41,7 +44,7 @@ class Services:
         for service in SERVICES:
             with open(self.log_path(service), "ab") as log:
                 self.procs[service] = subprocess.Popen(
-                    [sys.executable, "-m", "oms.serve", service],
+                    [sys.executable, "-m", self.module, service],
                     env=self._env(),
                     cwd=ROOT,
                     stdin=subprocess.DEVNULL,
