@@ -13,11 +13,13 @@ def counter_table(name: str, metadata: sa.MetaData, *keys: sa.Column) -> sa.Tabl
 
 def take(session, table: sa.Table, count: int = 1, **key) -> int:
     """Reserve `count` numbers of the counter `key` in `session`'s transaction; return the last.
-    Concurrent takers queue on the row (an upsert creates it the first time, race-free)."""
+    One upsert creates the row the first time or bumps it, race-free; concurrent takers queue on
+    the row until the taker's transaction ends."""
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    session.execute(insert.values(**key, last=0).on_conflict_do_nothing())
-    where = [table.c[k] == v for k, v in key.items()]
-    return session.execute(
-        table.update().where(*where).values(last=table.c.last + count).returning(table.c.last)
-    ).scalar_one()
+    statement = (
+        insert.values(**key, last=count)
+        .on_conflict_do_update(index_elements=list(key), set_={"last": table.c.last + count})
+        .returning(table.c.last)
+    )
+    return session.execute(statement).scalar_one()

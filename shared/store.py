@@ -7,7 +7,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing import persistence
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
@@ -178,7 +182,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     def project(self, session, recordings) -> None:
         """Subclasses update their read-model tables from newly recorded events."""
 
-    def project_aggregates(self, session, aggregates: list) -> None:
+    def project_aggregates(self, session, aggregates: list, events: list) -> None:
         """Subclasses rewrite read-model rows from the state of the aggregates just saved."""
 
     def add_listener(self, listener: Callable[[], None]) -> None:
@@ -187,11 +191,22 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     def _record(self, processing_event):
         with self.transaction() as session:
             recordings = super()._record(processing_event)
+            for event in processing_event.events:  # the aggregates' histories go on
+                aggregate = processing_event.aggregates.get(event.originator_id)
+                if aggregate is None:
+                    continue
+                if event.originator_version == 1:
+                    aggregate._oms_history = []
+                history = getattr(aggregate, "_oms_history", None)
+                if history is not None:
+                    history.append(event)
             if recordings:
                 _recorded.set(True)
             self._record_meta(session, recordings)
             self.project(session, recordings)
-            self.project_aggregates(session, list(processing_event.aggregates.values()))
+            self.project_aggregates(
+                session, list(processing_event.aggregates.values()), processing_event.events
+            )
         return recordings
 
     def _record_meta(self, session, recordings) -> None:
@@ -223,12 +238,25 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
 
     # -- use-case helpers -----------------------------------------------------------------------
     def get(self, aggregate_id: UUID | str, what: str = "aggregate"):
+        """The aggregate, with the events it was built from kept as its `history` (see
+        `history_of`): a command's answer shows them without reading them again."""
         try:
-            return self.repository.get(UUID(str(aggregate_id)))
-        except (AggregateNotFoundError, ValueError):
+            events = list(self.repository.event_store.get(UUID(str(aggregate_id))))
+        except ValueError:
+            events = []
+        if not events:
             raise NotFound(
                 f"{what} {aggregate_id} not found", {"id": str(aggregate_id), "kind": what}
-            ) from None
+            )
+        aggregate = project_aggregate(None, events)
+        aggregate._oms_history = events
+        return aggregate
+
+    @staticmethod
+    def history_of(aggregate) -> list | None:
+        """The events of an aggregate read by `get` (or created here), with those saved since;
+        None for one built otherwise."""
+        return getattr(aggregate, "_oms_history", None)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

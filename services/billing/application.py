@@ -72,8 +72,8 @@ class BillingApplication(ServiceApplication):
     def project(self, session, recordings) -> None:
         projections.record_gateway(session, self.tables, recordings)
 
-    def project_aggregates(self, session, aggregates: list) -> None:
-        projections.write(session, self.tables, aggregates)
+    def project_aggregates(self, session, aggregates: list, events: list) -> None:
+        projections.write(session, self.tables, aggregates, events)
 
     @property
     def invoice_on(self) -> str:

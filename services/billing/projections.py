@@ -77,13 +77,17 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
 
 
 # -- writing -------------------------------------------------------------------------------------
-def write(session, tables: dict, aggregates) -> None:
+def write(session, tables: dict, aggregates, events=None) -> None:
+    """Rewrite the document rows of the accounts just saved; an account just opened has none to
+    delete (given the events saved; without them, a rebuild, every account's rows are)."""
     accounts = [a for a in aggregates if isinstance(a, Account)]
     if not accounts:
         return
     documents = tables["documents"]
-    ids = [str(a.id) for a in accounts]
-    session.execute(documents.delete().where(documents.c.account_id.in_(ids)))
+    opened = {e.originator_id for e in events or () if e.originator_version == 1}
+    ids = [str(a.id) for a in accounts if a.id not in opened]
+    if ids:
+        session.execute(documents.delete().where(documents.c.account_id.in_(ids)))
     rows = [document_row(a, d) for a in accounts for d in a.documents]
     if rows:
         session.execute(documents.insert(), rows)

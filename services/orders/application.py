@@ -48,8 +48,8 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         )
         self.tables = projections.define(metadata)
 
-    def project_aggregates(self, session, aggregates: list) -> None:
-        projections.write(session, self.tables, aggregates)
+    def project_aggregates(self, session, aggregates: list, events: list) -> None:
+        projections.write(session, self.tables, aggregates, events)
 
     # -- placing orders ---------------------------------------------------------------------------
     def place_order(self, order: dict, actor: str, idempotency_key: str | None = None) -> Order:

@@ -89,26 +89,56 @@ def index_search(engine: sa.Engine) -> None:
         log.warning("search_index_unavailable", error=str(exc).splitlines()[0])
 
 
-def write(session, tables: dict, aggregates) -> None:
-    """Rewrite the rows of every aggregate just saved (inside the saving transaction)."""
+def write(session, tables: dict, aggregates, events=None) -> None:
+    """Write the rows of every aggregate just saved (inside the saving transaction). Given the
+    events just saved, an order's row is inserted when it was placed, its products rewritten
+    only when its lines were (placed or edited), and otherwise its row updated in place; without
+    them (a rebuild) every row is replaced."""
     rows: dict[str, list] = {name: [] for name in tables}
+    orders = [a for a in aggregates if isinstance(a, Order)]
     for aggregate in aggregates:
-        if isinstance(aggregate, Order):
-            rows["orders"].append(order_row(aggregate))
-            rows["order_products"] += _product_rows(aggregate)
-        elif isinstance(aggregate, Client):
+        if isinstance(aggregate, Client):
             rows["clients"].append(client_row(aggregate))
         elif isinstance(aggregate, Product):
             rows["products"].append(product_row(aggregate))
-    order_ids = [row["order_id"] for row in rows["orders"]]
-    _replace(session, tables["orders"], "order_id", order_ids, rows["orders"])
-    _replace(session, tables["order_products"], "order_id", order_ids, rows["order_products"])
+    if events is None:
+        order_ids = [str(order.id) for order in orders]
+        _replace(session, tables["orders"], "order_id", order_ids, [order_row(o) for o in orders])
+        products = [row for order in orders for row in _product_rows(order)]
+        _replace(session, tables["order_products"], "order_id", order_ids, products)
+    else:
+        _write_orders(session, tables, orders, events)
     _replace(
         session, tables["clients"], "code", [r["code"] for r in rows["clients"]], rows["clients"]
     )
     _replace(
         session, tables["products"], "sku", [r["sku"] for r in rows["products"]], rows["products"]
     )
+
+
+def _write_orders(session, tables: dict, orders: list, events) -> None:
+    kinds: dict = {}
+    for event in events:
+        kinds.setdefault(event.originator_id, set()).add(type(event))
+    placed = [o for o in orders if Order.Placed in kinds.get(o.id, ())]
+    edited = [o for o in orders if Order.Edited in kinds.get(o.id, ()) and o not in placed]
+    changed = [o for o in orders if o not in placed]
+    if placed:
+        session.execute(tables["orders"].insert(), [order_row(o) for o in placed])
+    if changed:
+        table = tables["orders"]
+        values = {c: sa.bindparam(f"new_{c}") for c in table.c.keys() if c != "order_id"}
+        statement = table.update().where(table.c.order_id == sa.bindparam("new_order_id"))
+        rows = [{f"new_{k}": v for k, v in order_row(o).items()} for o in changed]
+        session.execute(statement.values(values), rows)
+    if edited:
+        ids = [str(o.id) for o in edited]
+        session.execute(
+            tables["order_products"].delete().where(tables["order_products"].c.order_id.in_(ids))
+        )
+    products = [row for order in placed + edited for row in _product_rows(order)]
+    if products:
+        session.execute(tables["order_products"].insert(), products)
 
 
 def _replace(session, table: sa.Table, key: str, keys: list, rows: list) -> None:

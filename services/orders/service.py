@@ -259,7 +259,10 @@ class OrdersService(EventLogRpc):
         return {"aggregates": self.app.rebuild_read_model()}
 
     def _show(self, order):
-        return show_order(order, show_history(self.app.history(str(order.id))))
+        history = self.app.history_of(order)
+        if history is None:
+            history = self.app.history(str(order.id))
+        return show_order(order, show_history(history))
 
 
 def _code(value, field: str) -> str:

@@ -11,6 +11,7 @@ from services.orders.application import OrdersApplication
 from services.orders.schemas import OrderIn
 from shared import context
 from shared.validation import load
+from tests.inprocess import InProcess
 from tests.support import order_payload
 
 
@@ -87,3 +88,24 @@ def test_a_twin_that_reads_after_the_other_committed_still_takes_effect_once(sto
             {"sku": "MUG-1", "quantity": 1},
             {"sku": "CARD-9", "quantity": cards},
         ]
+
+
+def test_a_command_answers_with_the_history_it_read_and_saved_as_a_fresh_read_shows_it(tmp_path):
+    """Commands answer with the order's history without reading its events again: the events the
+    command read, and those it saved, are the ones the store then holds."""
+    desk = InProcess(tmp_path, services=("orders",))
+    try:
+        orders = desk.orders
+        placed = orders.place_order(order_payload())
+        answers = [
+            placed,
+            orders.accept_order(placed["id"]),
+            orders.add_note(placed["id"], {"kind": "client", "text": "gift wrap"}),
+            orders.hold_order(placed["id"], "stock check"),
+        ]
+        stored = orders.get_order(placed["id"])["history"]
+        assert [len(a["history"]) for a in answers] == [1, 2, 3, 4] and len(stored) == 4
+        for answer in answers:
+            assert answer["history"] == stored[: len(answer["history"])]
+    finally:
+        desk.close()
