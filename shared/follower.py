@@ -26,6 +26,7 @@ from shared.settings import Settings
 from shared.store import STORE_DOWN
 
 log = oms_logging.get("follower")
+TRACK_AFTER = 0.2  # seconds of quiet before a follower records a position no reaction recorded
 ENVELOPE = EnvelopeSchema()
 
 
@@ -44,7 +45,8 @@ class Follower:
         self.app, self.parking, self.upstream = app, app.parking, upstream
         self.amqp_uri, self.settings = settings.amqp_uri, settings
         self.queue = queue_for(app.service, upstream)
-        self.position = 0
+        self.position = 0  # reached: every event up to here is done
+        self._tracked = 0  # recorded in the store (less while ignored events wait for a record)
         self._stopping = False
         self._rpc = None
         self._pending: list[tuple[dict, object]] = []  # (envelope, message) drained, not yet done
@@ -72,7 +74,7 @@ class Follower:
             Connection(self.amqp_uri, heartbeat=self.settings.heartbeat) as conn,
         ):
             self._rpc = rpc
-            self.position = self.app.tracked_position(self.upstream)
+            self.position = self._tracked = self.app.tracked_position(self.upstream)
             self._pending = []  # unacked messages of a lost connection come again
             prefetch = max(100, 2 * self.settings.follower_batch)
             with conn.Consumer(
@@ -84,13 +86,26 @@ class Follower:
                 self.catch_up()
                 while not self._stopping:
                     try:
-                        conn.drain_events(timeout=self.settings.follower_poll_seconds)
+                        conn.drain_events(timeout=self._quiet_after())
                     except TimeoutError:
-                        self.catch_up()
+                        if self._untracked:
+                            self.save_tracking()
+                        else:
+                            self.catch_up()
                     else:
                         self._drain_held(conn)
                         self._flush()
                     conn.heartbeat_check()  # a half-open network shows here
+
+    @property
+    def _untracked(self) -> bool:
+        return self.position > self._tracked
+
+    def _quiet_after(self) -> float:
+        """Seconds to wait for a message: a moment if a reached position is not recorded yet."""
+        if self._untracked:
+            return min(TRACK_AFTER, self.settings.follower_poll_seconds)
+        return self.settings.follower_poll_seconds
 
     def _drain_held(self, conn) -> None:
         """Take what the connection already holds, up to a batch, without waiting for more."""
@@ -180,12 +195,17 @@ class Follower:
         up_to = max([up_to, *(env["sequence"] for env in envs)])
         if up_to <= self.position:
             return
+        if not any(self.app.reacts_to(env["type"]) for env in envs):
+            # nothing to save: the tracking record waits for the next reaction or a quiet moment
+            # (a crash meanwhile only has these events read again, and ignored again)
+            self.position = up_to
+            return
         if envs and not any(self.parking.holds(self.upstream, env["subject"]) for env in envs):
             try:
                 for env in envs:
                     faults.fail_reaction(env)
                 self.app.handle_batch(self.upstream, envs, up_to)
-                self.position = up_to
+                self.position = self._tracked = up_to
                 eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between batches
                 return
             except STORE_DOWN:
@@ -205,7 +225,12 @@ class Follower:
             self.app.save_reaction(Tracking(self.upstream, position))
         except IntegrityError:
             pass  # recorded already (a redelivered page)
-        self.position = position
+        self.position = self._tracked = position
+
+    def save_tracking(self) -> None:
+        """Record the position reached through events nothing reacted to."""
+        if self._untracked:
+            self.skip_to(self.position)
 
     def process(self, env: dict) -> None:
         tracking = Tracking(self.upstream, env["sequence"])
@@ -218,7 +243,7 @@ class Follower:
                         self._react(env, tracking)
             else:
                 self._react(env, tracking)
-        self.position = tracking.notification_id
+        self.position = self._tracked = tracking.notification_id
         eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between events
 
     def _react(self, env: dict, tracking: Tracking) -> None:

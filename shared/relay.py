@@ -21,6 +21,9 @@ def event_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
 
 
+SAVE_EVERY = 0.25  # seconds between saves of the relay's position while it keeps publishing
+
+
 class Relay:
     """Reads the log from its durable position, publishes each integration event, then advances.
 
@@ -48,6 +51,10 @@ class Relay:
         self._stopping = False
         self._connection: Connection | None = None
         self._leader = _leader_lock(app)
+        # while leading: (position, last published) as published, and whether it is saved yet
+        self._at: tuple[int, int] | None = None
+        self._unsaved = False
+        self._saved_at = 0.0
 
     def prompt(self) -> None:
         self._wake.set()
@@ -60,6 +67,10 @@ class Relay:
         try:
             self._run()
         finally:  # also when the container kills this thread: hand the lead over
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - the next leader republishes, no more
+                log.warning("relay_position_unsaved", error=repr(exc))
             self._disconnect()
             self._leader.release()
 
@@ -69,31 +80,38 @@ class Relay:
             try:
                 if self._connection is not None and self.heartbeat:
                     self._connection.heartbeat_check()  # a half-open network shows here
-                self.relay_pending()
+                self.relay_pending(flush=False)
+                if not self._wake.wait(SAVE_EVERY if self._unsaved else self.poll_seconds):
+                    self.flush()  # quiet for a moment: record how far it published
+                self._wake.clear()
                 backoff = 0.1
             except Exception as exc:  # noqa: BLE001 - the loop must survive broker and store outages
                 log.warning("relay_failed", error=repr(exc), retry_in=backoff)
                 self._disconnect()
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                continue
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
 
     def release(self) -> None:
         """Give up the lead (tests and tools that ran `relay_pending` themselves)."""
         self._disconnect()
         self._leader.release()
 
-    def relay_pending(self) -> int:
-        """Publish everything after the durable position, batch by batch while this relay leads;
-        return how many events went out."""
+    def relay_pending(self, flush: bool = True) -> int:
+        """Publish everything after the position, batch by batch while this relay leads; return
+        how many events went out. The position is saved at the end (`flush`), or, in the relay's
+        own loop, at most every `SAVE_EVERY` seconds and whenever it is quiet: a crash in between
+        republishes what followers drop as repeats, and one write per batch is spared."""
         sent = 0
-        while not self._stopping and self._leader.acquire():
-            position, published = self.app.relay_state()
+        while not self._stopping:
+            if not self._leader.acquire():
+                self._at, self._unsaved = None, False  # the next leader reads the store
+                return sent
+            if self._at is None:
+                self._at = self.app.relay_state()
+            position, published = self._at
             notifications = self.app.notifications_after(position, self.batch)
             if not notifications:
-                return sent
+                break
             envelopes = self.app.envelopes(notifications)
             # each envelope names the event published before it, so a follower knows the private
             # events between are no gap (unknown for a log relayed before this was recorded)
@@ -107,9 +125,19 @@ class Relay:
             if envelopes:  # a batch of private-only events publishes nothing
                 self._confirms.wait()
             sent += len(envelopes)
-            last = envelopes[-1]["sequence"] if envelopes else None
-            self.save_position(notifications[-1].id, last)
+            last = envelopes[-1]["sequence"] if envelopes else published
+            self._at, self._unsaved = (notifications[-1].id, last), True
+            if flush or time.monotonic() - self._saved_at >= SAVE_EVERY:
+                self.flush()
+        if flush:
+            self.flush()
         return sent
+
+    def flush(self) -> None:
+        """Save the position published up to, if it moved since the last save."""
+        if self._unsaved and self._at is not None:
+            self.save_position(*self._at)
+            self._unsaved, self._saved_at = False, time.monotonic()
 
     def publish(self, env: dict) -> None:
         """Send one envelope (confirmed later, with its batch)."""
@@ -164,6 +192,7 @@ class Relay:
         return self._producer_obj
 
     def _disconnect(self) -> None:
+        self._at, self._unsaved = None, False  # read the store again: the truth after a failure
         if self._connection is not None:
             try:
                 self._connection.release()

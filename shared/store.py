@@ -343,6 +343,10 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
                         self._record(processing_event)
             self.save_reaction(Tracking(upstream, position))
 
+    def reacts_to(self, event_type: str) -> bool:
+        """Does any reaction of this service follow events of this type (`orders.order_placed`)?"""
+        return event_type in self.reactions
+
     def react(self, envelope: dict) -> list:
         """The policy: the new or changed aggregates an upstream event leads to (saved by the
         caller), by `reactions`."""

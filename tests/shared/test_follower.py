@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.billing.application import BillingApplication
+from services.fulfilment.application import FulfilmentApplication
 from services.orders.application import OrdersApplication
 from services.orders.schemas import OrderIn
 from shared import faults
@@ -45,7 +46,7 @@ def commits():
 def follower(billing, orders, batch: int) -> Follower:
     settings = Settings.load({"FOLLOWER_BATCH": batch, "REACTION_BACKOFF_SECONDS": 0.01})
     follower = Follower(billing, "orders", settings)
-    follower._rpc = SimpleNamespace(orders=orders)
+    follower._rpc = SimpleNamespace(orders=orders)  # the pull, without the RPC hop
     return follower
 
 
@@ -85,3 +86,22 @@ def test_a_failing_reaction_in_a_batch_parks_that_event_alone(apps):
 )
 def test_what_follows_on_from_a_position(envelope, reached, follows):
     assert _follows_on(envelope, reached) is follows
+
+
+def test_events_nothing_reacts_to_cost_no_transaction_until_a_quiet_moment(tmp_path, commits):
+    """Fulfilment follows orders but reacts to shipments only: placing orders gives it nothing
+    to save, and its tracking record waits for a quiet moment (the follower's `save_tracking`)."""
+    orders = OrdersApplication(f"sqlite:///{tmp_path}/orders.sqlite3")
+    fulfilment = FulfilmentApplication(f"sqlite:///{tmp_path}/fulfilment.sqlite3")
+    try:
+        orders.place_many([load(OrderIn, order_payload()) for _ in range(12)], "tests")
+        commits.clear()
+        quiet = follower(fulfilment, orders, batch=5)
+        quiet.catch_up()
+        assert [bind for bind in commits if bind is fulfilment.engine] == []
+        assert fulfilment.tracked_position("orders") == 0
+        quiet.save_tracking()
+        assert fulfilment.tracked_position("orders") == orders.last_position() == 12
+    finally:
+        orders.close()
+        fulfilment.close()
