@@ -90,9 +90,17 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         return placed
 
     def next_references(self, session, count: int) -> list[str]:
-        """`2026-000123`: sequential per year, taken in the transaction that saves the orders."""
+        """`2026-000123`: sequential per year. On SQLite they are taken in the transaction that
+        saves the orders (writes queue on the database anyway): no gaps. On PostgreSQL they are
+        taken in a short transaction of their own, so concurrent places do not queue on the
+        counter's row for the whole save: a place that fails after taking its number (a lost
+        race, the store down) leaves that number unused. Invoice numbers never have gaps."""
         year = datetime.now(UTC).year
-        last = take(session, self.counters, count, year=year)
+        if self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                last = take(conn, self.counters, count, year=year)
+        else:
+            last = take(session, self.counters, count, year=year)
         return [f"{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
     # -- the lifecycle ----------------------------------------------------------------------------
