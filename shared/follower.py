@@ -1,24 +1,25 @@
 """The ordered follower: consumes one upstream's events in notification order, exactly once.
 
-One durable queue per (consumer, upstream), bound to all the upstream's events, read by one
-greenthread. Reactions are saved with their tracking record in one transaction, so a duplicate is a
-no-op: what the queue holds is taken in batches (up to `follower_batch` events, one transaction,
-one tracking record; an event nothing reacts to costs no transaction of its own), and a batch
-that fails is done again one event at a time, with retries and parking. A gap in the sequence,
-a (re)start or an idle spell makes it pull the missing events from the upstream's own log over
-RPC (`<upstream>.events_page`): the upstream's store is the truth. The relay stamps each envelope
-with the sequence of the event it published before (`previoussequence`), so private events
-between two published ones are no gap. An event about an aggregate with a parked event waits
-behind it (shared/parking.py).
+One durable queue per (consumer, upstream), bound to the event names the consumer reacts to, read
+by one greenthread. Reactions are saved with their tracking record in one transaction, so a
+duplicate is a no-op: what the queue holds is taken in batches (up to `follower_batch` events, one
+transaction, one tracking record; events nothing reacts to cost no transaction of their own), and
+a batch that fails is done again one event at a time, with retries and parking. A gap makes it
+pull the missing events from the upstream's own log over RPC (`<upstream>.events_page`), as do a
+(re)start and an idle spell: the upstream's store is the truth. The relay stamps each envelope
+with what it published before, in all and of each name (`previoussequence`, `previousbytype`), so
+the events between two received ones that the queue is not bound to, or that are private to the
+upstream, are no gap. An event about an aggregate with a parked event waits behind it
+(shared/parking.py).
 """
 
 import eventlet
 from eventsourcing.persistence import IntegrityError, Tracking
-from kombu import Connection, Queue
+from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import context, faults
+from shared import context, envelope, faults
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
 from shared.relay import event_exchange
@@ -30,11 +31,13 @@ TRACK_AFTER = 0.2  # seconds of quiet before a follower records a position no re
 ENVELOPE = EnvelopeSchema()
 
 
-def queue_for(consumer: str, upstream: str) -> Queue:
+def queue_for(consumer: str, upstream: str, names=("#",)) -> Queue:
+    """The durable queue of a (consumer, upstream) pair, bound to the event names it reacts to."""
+    exchange = event_exchange(upstream)
     return Queue(
         f"{consumer}.from.{upstream}",
-        exchange=event_exchange(upstream),
-        routing_key="#",
+        exchange=exchange,
+        bindings=[binding(exchange, routing_key=name) for name in names],
         durable=True,
         auto_delete=False,
     )
@@ -44,7 +47,14 @@ class Follower:
     def __init__(self, app, upstream: str, settings: Settings):
         self.app, self.parking, self.upstream = app, app.parking, upstream
         self.amqp_uri, self.settings = settings.amqp_uri, settings
-        self.queue = queue_for(app.service, upstream)
+        # the names of the upstream's events this service reacts to: its queue receives those
+        # only; the rest it reads from the upstream's log when it catches up, and ignores
+        self.names = sorted(
+            t.split(".", 1)[1]
+            for t in app.reactions
+            if envelope.service_of({"type": t}) == upstream
+        )
+        self.queue = queue_for(app.service, upstream, self.names)
         self.position = 0  # reached: every event up to here is done
         self._tracked = 0  # recorded in the store (less while ignored events wait for a record)
         self._stopping = False
@@ -77,6 +87,7 @@ class Follower:
             self.position = self._tracked = self.app.tracked_position(self.upstream)
             self._pending = []  # unacked messages of a lost connection come again
             prefetch = max(100, 2 * self.settings.follower_batch)
+            self._unbind_all(conn)
             with conn.Consumer(
                 self.queue,
                 on_message=self._on_raw_message,
@@ -96,6 +107,13 @@ class Follower:
                         self._drain_held(conn)
                         self._flush()
                     conn.heartbeat_check()  # a half-open network shows here
+
+    def _unbind_all(self, conn) -> None:
+        """A queue declared before followers bound only what they react to is bound to `#`."""
+        if "#" not in self.names:
+            bound = self.queue(conn.default_channel)
+            bound.declare()
+            bound.unbind_from(exchange=event_exchange(self.upstream), routing_key="#")
 
     @property
     def _untracked(self) -> bool:
@@ -157,7 +175,7 @@ class Follower:
         for env, _ in pending:
             if env["sequence"] <= reached:
                 continue  # done already (redelivered, or pulled from the log)
-            if _follows_on(env, reached):
+            if _follows_on(env, reached, self.names):
                 batch.append(env)
             else:
                 self.process_batch(batch)
@@ -269,9 +287,15 @@ class Follower:
         self.parking.park(env, tracking, error, self.settings.reaction_attempts)
 
 
-def _follows_on(env: dict, reached: int) -> bool:
-    """Is nothing published missing between `reached` and `env`? The relay says which event it
-    published before this one; an envelope without that (an older relay) must be the next."""
+def _follows_on(env: dict, reached: int, names=("#",)) -> bool:
+    """Is nothing this follower receives missing between `reached` and `env`? The relay says what
+    it published before this event, of each name (`previousbytype`) and in all
+    (`previoussequence`); an envelope without either (an older relay) must be the next one."""
+    by_type = env.get("previousbytype")
+    if isinstance(by_type, dict) and "#" not in names:
+        before = [by_type.get(name, 0) for name in names]
+        if all(isinstance(n, int) and not isinstance(n, bool) for n in before):
+            return max(before, default=0) <= reached
     previous = env.get("previoussequence")
     if isinstance(previous, int) and not isinstance(previous, bool):
         return previous <= reached

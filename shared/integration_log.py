@@ -2,6 +2,7 @@
 map to its public contract and wrapped in a CloudEvents envelope — what the relay publishes and
 what `events_after` / `events_page` answer — and where the log, its relay and its followers stand."""
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -81,6 +82,31 @@ class IntegrationLog:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row.position, row.published or 0) if row else (0, 0)
+
+    def relay_vector(self) -> dict[str, int] | None:
+        """The last position the relay published of each event name (None: not recorded, a log
+        relayed before the relay kept it)."""
+        query = sa.select(self.relay_positions.c.published_by_type).where(
+            self.relay_positions.c.relay == "main"
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return {}
+        return json.loads(row[0]) if row[0] else None
+
+    def published_until(self, position: int) -> tuple[int, dict[str, int]]:
+        """Read the log up to `position` once: (the last event published, the last of each
+        event name). For a relay that takes over a log relayed before it kept them."""
+        last, by_type, at = 0, {}, 0
+        while at < position:
+            notifications = [n for n in self.notifications_after(at, 500) if n.id <= position]
+            if not notifications:
+                break
+            for env in self.envelopes(notifications):
+                last = by_type[envelope.name_of(env)] = env["sequence"]
+            at = notifications[-1].id
+        return last, by_type
 
     def status(self) -> dict:
         """Where the log, the relay, the parked events and each upstream's tracking stand.

@@ -1,6 +1,7 @@
 """The relay: publishes a service's notification log (its outbox) in order, with publisher confirms."""
 
 import fcntl
+import json
 import threading
 import time
 import zlib
@@ -51,8 +52,9 @@ class Relay:
         self._stopping = False
         self._connection: Connection | None = None
         self._leader = _leader_lock(app)
-        # while leading: (position, last published) as published, and whether it is saved yet
-        self._at: tuple[int, int] | None = None
+        # while leading: (position, last published, last published of each event name) as
+        # published, and whether that is saved yet
+        self._at: tuple[int, int, dict] | None = None
         self._unsaved = False
         self._saved_at = 0.0
 
@@ -107,31 +109,37 @@ class Relay:
                 self._at, self._unsaved = None, False  # the next leader reads the store
                 return sent
             if self._at is None:
-                self._at = self.app.relay_state()
-            position, published = self._at
+                self._at = self._read_position()
+            position, published, by_type = self._at
             notifications = self.app.notifications_after(position, self.batch)
             if not notifications:
                 break
             envelopes = self.app.envelopes(notifications)
-            # each envelope names the event published before it, so a follower knows the private
-            # events between are no gap (unknown for a log relayed before this was recorded)
-            previous = published if published or not position else None
+            by_type = dict(by_type)
             for env in envelopes:
-                if previous is not None:
-                    env["previoussequence"] = previous
-                previous = env["sequence"]
+                # what was published before it, in all and of each name: a follower bound to
+                # some names knows that a jump past events it does not receive is no gap
+                env["previoussequence"] = published
+                env["previousbytype"] = dict(by_type)
+                published = by_type[envelope.name_of(env)] = env["sequence"]
                 faults.crash_before_publish(envelope.name_of(env))
                 self.publish(env)
             if envelopes:  # a batch of private-only events publishes nothing
                 self._confirms.wait()
             sent += len(envelopes)
-            last = envelopes[-1]["sequence"] if envelopes else published
-            self._at, self._unsaved = (notifications[-1].id, last), True
+            self._at, self._unsaved = (notifications[-1].id, published, by_type), True
             if flush or time.monotonic() - self._saved_at >= SAVE_EVERY:
                 self.flush()
         if flush:
             self.flush()
         return sent
+
+    def _read_position(self) -> tuple[int, int, dict]:
+        position, published = self.app.relay_state()
+        by_type = self.app.relay_vector()
+        if by_type is None:  # relayed before the names were kept: read the log once
+            published, by_type = self.app.published_until(position)
+        return position, published, by_type
 
     def flush(self) -> None:
         """Save the position published up to, if it moved since the last save."""
@@ -159,13 +167,17 @@ class Relay:
     def position(self) -> int:
         return self.app.relay_state()[0]
 
-    def save_position(self, position: int, published: int | None = None) -> None:
+    def save_position(
+        self, position: int, published: int | None = None, by_type: dict | None = None
+    ) -> None:
         """Move the position forward to `position` (never back: a relay that lost the lead may
         still finish a batch behind the new leader)."""
         t = self.positions
         values = {"position": position}
         if published is not None:
             values["published"] = published
+        if by_type is not None:
+            values["published_by_type"] = json.dumps(by_type, sort_keys=True)
         with self.app.engine.begin() as conn:
             moved = conn.execute(
                 t.update().where(t.c.relay == "main", t.c.position < position).values(**values)

@@ -206,6 +206,8 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             sa.Column("position", sa.BigInteger, nullable=False),
             # the last notification the relay published (private events are not published)
             sa.Column("published", sa.BigInteger),
+            # JSON: the last notification published of each event name (`previousbytype`)
+            sa.Column("published_by_type", sa.Text),
         )
         self.idempotency_keys = keys_table(self.service, self.metadata)
         self.parking = Parking(self, self.metadata)

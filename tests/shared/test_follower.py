@@ -88,6 +88,20 @@ def test_what_follows_on_from_a_position(envelope, reached, follows):
     assert _follows_on(envelope, reached) is follows
 
 
+@pytest.mark.parametrize(
+    "before, follows",
+    [
+        ({"order_accepted": 7, "order_placed": 5, "order_held": 8}, True),  # held: not bound
+        ({"order_accepted": 6}, True),
+        ({}, True),  # neither was ever published before
+        ({"order_accepted": 8, "order_placed": 5}, False),  # an acceptance at 8 was missed
+    ],
+)
+def test_a_follower_bound_to_some_names_misses_nothing_it_was_not_sent(before, follows):
+    env = {"sequence": 9, "previoussequence": 8, "previousbytype": before}
+    assert _follows_on(env, 7, ["order_accepted", "order_placed"]) is follows
+
+
 def test_events_nothing_reacts_to_cost_no_transaction_until_a_quiet_moment(tmp_path, commits):
     """Fulfilment follows orders but reacts to shipments only: placing orders gives it nothing
     to save, and its tracking record waits for a quiet moment (the follower's `save_tracking`)."""

@@ -180,3 +180,31 @@ def test_each_envelope_names_the_event_published_before_it_across_batches_and_re
             while len(received) < 3:
                 conn.drain_events(timeout=5)
     assert [(e["previoussequence"], e["sequence"]) for e in received] == [(0, 1), (1, 5), (5, 7)]
+    assert [e["previousbytype"] for e in received] == [
+        {},
+        {"client_registered": 1},
+        {"client_registered": 5},
+    ]
+
+
+def test_a_relay_taking_over_a_log_relayed_before_it_kept_names_reads_them_from_the_log(
+    store, amqp_uri
+):
+    app = OrdersApplication(store["orders"])
+    with Connection(amqp_uri) as conn:
+        queue = Queue("integrator", exchange=event_exchange("orders"), routing_key="#")
+        queue(conn.default_channel).declare()
+        app.save(client(1))
+        app.place_order(load(OrderIn(), order_payload()), "tests")
+        Relay(app, amqp_uri).save_position(2, 2)  # as an older relay left it: no names
+        app.save(client(3))
+        relay = Relay(app, amqp_uri)
+        assert relay.relay_pending() == 1
+        relay.release()
+        received = []
+        with conn.Consumer(queue, callbacks=[lambda body, msg: (received.append(body), msg.ack())]):
+            conn.drain_events(timeout=5)
+    (env,) = received
+    assert env["previoussequence"] == 2
+    assert env["previousbytype"] == {"client_registered": 1, "order_placed": 2}
+    assert app.relay_vector() == {"client_registered": 3, "order_placed": 2}
