@@ -39,6 +39,7 @@ from bench.system import (  # noqa: E402
 )
 from oms.postgres import PostgresCluster  # noqa: E402
 from oms.rabbitmq import RabbitNode  # noqa: E402
+from oms.serve import service_class  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support import create_vhost  # noqa: E402
 
@@ -197,18 +198,33 @@ def start_profiler(args, watched: dict, store: str, name: str):
 
 
 def all_tracked(uri: str, timeout: float) -> float | None:
-    """When every follower of orders had tracked the last event orders published (None: not
-    within `timeout`)."""
+    """When every follower of orders had tracked the last event it is sent (the last orders
+    published of the names its queue is bound to); None if not within `timeout`."""
+    bound = {
+        service: [
+            t.split(".", 1)[1] for t in app_class(service).reactions if t.startswith("orders.")
+        ]
+        for service in SERVICES
+        if "orders" in app_class(service).follows
+    }
     deadline = time.monotonic() + timeout
     with ClusterRpcProxy({"AMQP_URI": uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
         while time.monotonic() < deadline:
             now = time.monotonic()
-            status = {s: getattr(rpc, s).log_status() for s in SERVICES}
-            last = status["orders"]["last_published"]
-            if all(v["tracking"].get("orders", last) >= last for v in status.values()):
+            orders = rpc.orders.log_status()
+            sent = orders["published_by_type"]
+            if orders["relayed_position"] == orders["last_position"] and all(
+                getattr(rpc, service).log_status()["tracking"]["orders"]
+                >= max((sent.get(name, 0) for name in names), default=0)
+                for service, names in bound.items()
+            ):
                 return now
-            eventlet.sleep(0.1)
+            eventlet.sleep(0.05)
     return None
+
+
+def app_class(service: str):
+    return vars(service_class(service))["app"].app_class
 
 
 def watched_processes(services, node, cluster) -> dict:

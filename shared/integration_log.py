@@ -120,6 +120,7 @@ class IntegrationLog:
             "last_position": last,
             "relayed_position": relayed,
             "last_published": published if relayed >= last else last,
+            "published_by_type": self.relay_vector() or {},
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
             **self.parking.summary(),  # parked, waiting, oldest_unseen_parked
         }
