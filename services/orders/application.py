@@ -41,6 +41,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         super().__init__(url, settings)
         if self.dialect == "postgresql":
             projections.index_search(self.engine)
+        projections.count_statuses(self.engine)
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         self.counters = counter_table(

@@ -65,12 +65,89 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
+    status_counts = sa.Table(  # kept by triggers on orders_list (see `count_statuses`)
+        "orders_status_counts",
+        metadata,
+        sa.Column("status", sa.String(20), primary_key=True),
+        sa.Column("count", sa.BigInteger, nullable=False),
+    )
     return {
         "orders": orders,
         "order_products": order_products,
         "clients": clients,
         "products": products,
+        "status_counts": status_counts,
     }
+
+
+SQLITE_COUNT_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS orders_list_count_insert AFTER INSERT ON orders_list BEGIN
+        INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET count = count + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS orders_list_count_delete AFTER DELETE ON orders_list BEGIN
+        UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
+        DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS orders_list_count_update AFTER UPDATE OF status ON orders_list
+    WHEN OLD.status <> NEW.status BEGIN
+        UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
+        DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
+        INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET count = count + 1;
+    END""",
+)
+
+POSTGRES_COUNT_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION orders_list_count() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
+            DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+            INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
+            ON CONFLICT (status) DO UPDATE SET count = orders_status_counts.count + 1;
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE TRIGGER orders_list_count_rows AFTER INSERT OR DELETE ON orders_list
+    FOR EACH ROW EXECUTE FUNCTION orders_list_count()""",
+    """CREATE OR REPLACE TRIGGER orders_list_count_status AFTER UPDATE OF status ON orders_list
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION orders_list_count()""",
+)
+
+
+def count_statuses(engine: sa.Engine) -> None:
+    """The counts per status the unfiltered list shows, kept in step with `orders_list` by
+    triggers in the writing transaction (a status no order has has no row), so the list reads a
+    dozen rows instead of counting every order. A store that had rows before the triggers gets its counts computed once."""
+    statements = (
+        POSTGRES_COUNT_TRIGGERS if engine.dialect.name == "postgresql" else SQLITE_COUNT_TRIGGERS
+    )
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # one process at a time creates and fills
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('orders_status_counts'))"))
+        has_triggers = _count_triggers_exist(conn, engine.dialect.name)
+        for statement in statements:
+            conn.execute(sa.text(statement))
+        if not has_triggers:
+            conn.execute(sa.text("DELETE FROM orders_status_counts"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders_status_counts (status, count) "
+                    "SELECT status, count(*) FROM orders_list GROUP BY status"
+                )
+            )
+
+
+def _count_triggers_exist(conn, dialect: str) -> bool:
+    if dialect == "postgresql":
+        query = "SELECT 1 FROM pg_trigger WHERE tgname = 'orders_list_count_rows'"
+    else:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'orders_list_count_insert'"
+    return conn.execute(sa.text(query)).first() is not None
 
 
 def index_search(engine: sa.Engine) -> None:
