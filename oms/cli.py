@@ -1,5 +1,5 @@
 """`oms`: the operator's command line over the running services (status and lag, logs, parked
-events, rebuilding the orders read model)."""
+events, rebuilding the read models)."""
 
 import warnings
 
@@ -109,9 +109,12 @@ def verify(rpc, args) -> int:
 
 
 def rebuild(rpc, args) -> int:
-    """Drop the orders read model (the back-office list) and write it again from the whole log."""
+    """Drop the read models (the orders list, billing's documents list) and write them again
+    from the whole log."""
     rebuilt = rpc.orders.rebuild_read_model()
     print(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
+    rebuilt = rpc.billing.rebuild_read_model()
+    print(f"billing: the documents list rebuilt from {rebuilt['aggregates']} accounts")
     return 0
 
 

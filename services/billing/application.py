@@ -279,6 +279,18 @@ class BillingApplication(ServiceApplication):
         account = self._find_account(order_id)
         return account, account.documents if account else []
 
+    def rebuild_read_model(self) -> int:
+        """Drop the documents list (invoices, credit notes, pro formas) and write it again from
+        one replay of the whole log; return how many accounts it holds."""
+        return projections.rebuild(self)
+
+    def read_model_rows(self) -> list[dict]:
+        """Every document row, in key order (what a rebuild must reproduce)."""
+        documents = self.tables["documents"]
+        with self.engine.connect() as conn:
+            query = sa.select(documents).order_by(*documents.primary_key)
+            return [row._asdict() for row in conn.execute(query)]
+
     def list_invoices(self, query: dict) -> dict:
         with self.engine.connect() as conn:
             return projections.list_documents(conn, self.tables, query)

@@ -93,6 +93,25 @@ def write(session, tables: dict, aggregates, events=None) -> None:
         session.execute(documents.insert(), rows)
 
 
+def rebuild(app) -> int:
+    """Replay the log once and write every account's document rows into an emptied table."""
+    accounts, position = {}, 0
+    while batch := app.notifications_after(position, 2000):
+        for notification in batch:
+            event = app.mapper.to_domain_event(notification)
+            accounts[event.originator_id] = event.mutate(accounts.get(event.originator_id))
+        position = batch[-1].id
+    replayed = [a for a in accounts.values() if isinstance(a, Account)]
+    documents = app.tables["documents"]
+    with app.transaction() as session:
+        session.execute(documents.delete())
+        for start in range(0, len(replayed), 1000):
+            rows = [document_row(a, d) for a in replayed[start : start + 1000] for d in a.documents]
+            if rows:
+                session.execute(documents.insert(), rows)
+    return len(replayed)
+
+
 def document_row(account: Account, document: dict) -> dict:
     client = document["billing"]
     return {

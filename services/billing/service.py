@@ -45,6 +45,11 @@ class BillingService(EventLogRpc):
         return show_account(self.app.account(order_id))
 
     @command
+    def rebuild_read_model(self):
+        """Drop the documents list and write it again from the whole log: `{"aggregates": n}`."""
+        return {"aggregates": self.app.rebuild_read_model()}
+
+    @command
     def list_invoices(self, query=None):
         """`list_invoices({"statuses": ["unpaid"], "client_code": "ACME", "issued_from": "2026-01-01",
         "overdue": true, "sort": "due_on", "direction": "asc", "limit": 50, "cursor": …})`:

@@ -119,13 +119,14 @@ POSTGRES_COUNT_TRIGGERS = (
 )
 
 
+COUNT_TRIGGERS = {"sqlite": SQLITE_COUNT_TRIGGERS, "postgresql": POSTGRES_COUNT_TRIGGERS}
+
+
 def count_statuses(engine: sa.Engine) -> None:
     """The counts per status the unfiltered list shows, kept in step with `orders_list` by
     triggers in the writing transaction (a status no order has has no row), so the list reads a
     dozen rows instead of counting every order. A store that had rows before the triggers gets its counts computed once."""
-    statements = (
-        POSTGRES_COUNT_TRIGGERS if engine.dialect.name == "postgresql" else SQLITE_COUNT_TRIGGERS
-    )
+    statements = COUNT_TRIGGERS[engine.dialect.name]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":  # one process at a time creates and fills
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('orders_status_counts'))"))
@@ -133,13 +134,7 @@ def count_statuses(engine: sa.Engine) -> None:
         for statement in statements:
             conn.execute(sa.text(statement))
         if not has_triggers:
-            conn.execute(sa.text("DELETE FROM orders_status_counts"))
-            conn.execute(
-                sa.text(
-                    "INSERT INTO orders_status_counts (status, count) "
-                    "SELECT status, count(*) FROM orders_list GROUP BY status"
-                )
-            )
+            _fill_counts(conn)
 
 
 def _count_triggers_exist(conn, dialect: str) -> bool:
@@ -166,11 +161,11 @@ def index_search(engine: sa.Engine) -> None:
         log.warning("search_index_unavailable", error=str(exc).splitlines()[0])
 
 
-def write(session, tables: dict, aggregates, events=None) -> None:
+def write(session, tables: dict, aggregates, events=None, fresh: bool = False) -> None:
     """Write the rows of every aggregate just saved (inside the saving transaction). Given the
     events just saved, an order's row is inserted when it was placed, its products rewritten
     only when its lines were (placed or edited), and otherwise its row updated in place; without
-    them (a rebuild) every row is replaced."""
+    them every row is replaced (`fresh`: into empty tables, as a rebuild does)."""
     rows: dict[str, list] = {name: [] for name in tables}
     orders = [a for a in aggregates if isinstance(a, Order)]
     for aggregate in aggregates:
@@ -180,17 +175,15 @@ def write(session, tables: dict, aggregates, events=None) -> None:
             rows["products"].append(product_row(aggregate))
     if events is None:
         order_ids = [str(order.id) for order in orders]
-        _replace(session, tables["orders"], "order_id", order_ids, [order_row(o) for o in orders])
+        order_rows = [order_row(o) for o in orders]
+        _replace(session, tables["orders"], "order_id", order_ids, order_rows, fresh)
         products = [row for order in orders for row in _product_rows(order)]
-        _replace(session, tables["order_products"], "order_id", order_ids, products)
+        _replace(session, tables["order_products"], "order_id", order_ids, products, fresh)
     else:
         _write_orders(session, tables, orders, events)
-    _replace(
-        session, tables["clients"], "code", [r["code"] for r in rows["clients"]], rows["clients"]
-    )
-    _replace(
-        session, tables["products"], "sku", [r["sku"] for r in rows["products"]], rows["products"]
-    )
+    clients, products = rows["clients"], rows["products"]
+    _replace(session, tables["clients"], "code", [r["code"] for r in clients], clients, fresh)
+    _replace(session, tables["products"], "sku", [r["sku"] for r in products], products, fresh)
 
 
 def _write_orders(session, tables: dict, orders: list, events) -> None:
@@ -218,8 +211,8 @@ def _write_orders(session, tables: dict, orders: list, events) -> None:
         session.execute(tables["order_products"].insert(), products)
 
 
-def _replace(session, table: sa.Table, key: str, keys: list, rows: list) -> None:
-    if keys:
+def _replace(session, table: sa.Table, key: str, keys: list, rows: list, fresh=False) -> None:
+    if keys and not fresh:
         session.execute(table.delete().where(table.c[key].in_(keys)))
     if rows:
         session.execute(table.insert(), rows)
@@ -302,9 +295,34 @@ def rebuild(app) -> int:
             aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
         position = batch[-1].id
     replayed = list(aggregates.values())
+    dialect = app.dialect
     with app.transaction() as session:
+        # the counts are computed once at the end, not by a trigger per row deleted and written
+        _drop_count_triggers(session, dialect)
         for table in app.tables.values():
             session.execute(table.delete())
         for start in range(0, len(replayed), 1000):
-            write(session, app.tables, replayed[start : start + 1000])
+            write(session, app.tables, replayed[start : start + 1000], fresh=True)
+        _fill_counts(session)
+        for statement in COUNT_TRIGGERS[dialect]:
+            session.execute(sa.text(statement))
     return len(replayed)
+
+
+def _drop_count_triggers(conn, dialect: str) -> None:
+    if dialect == "postgresql":
+        for name in ("orders_list_count_rows", "orders_list_count_status"):
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON orders_list"))
+    else:
+        for name in ("insert", "delete", "update"):
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS orders_list_count_{name}"))
+
+
+def _fill_counts(conn) -> None:
+    conn.execute(sa.text("DELETE FROM orders_status_counts"))
+    conn.execute(
+        sa.text(
+            "INSERT INTO orders_status_counts (status, count) "
+            "SELECT status, count(*) FROM orders_list GROUP BY status"
+        )
+    )

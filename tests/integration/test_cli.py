@@ -71,9 +71,17 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             assert code == 0 and out.rstrip().endswith("no breaches"), out
 
             listed = rpc.orders.list_orders({"include_closed": True})
+            invoices = rpc.billing.list_invoices()
             code, out = run(capsys, amqp_uri, "rebuild")
-            assert (code, out.strip()) == (0, "orders: the list rebuilt from 1 aggregates")
+            assert (code, out.strip().splitlines()) == (
+                0,
+                [
+                    "orders: the list rebuilt from 1 aggregates",
+                    "billing: the documents list rebuilt from 1 accounts",
+                ],
+            )
             assert rpc.orders.list_orders({"include_closed": True}) == listed
+            assert rpc.billing.list_invoices() == invoices
     finally:
         faults.clear()
 
