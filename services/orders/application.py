@@ -39,8 +39,11 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
 
     def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(url, settings)
+        self.search_index = False  # SQLite's FTS5 index of the list, when this SQLite has it
         if self.dialect == "postgresql":
             projections.index_search(self.engine)
+        else:
+            self.search_index = projections.index_search_sqlite(self.engine)
         projections.count_statuses(self.engine)
 
     def define_tables(self, metadata: sa.MetaData) -> None:
@@ -249,7 +252,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
     # -- queries ---------------------------------------------------------------------------------
     def list_orders(self, query: dict) -> dict:
         with self.engine.connect() as conn:
-            return queries.list_orders(conn, self.tables, query)
+            return queries.list_orders(conn, self.tables, query, self.search_index)
 
     def history(self, order_id: str) -> list:
         """The order's domain events, oldest first (views.show_history renders them)."""

@@ -121,6 +121,51 @@ POSTGRES_COUNT_TRIGGERS = (
 
 COUNT_TRIGGERS = {"sqlite": SQLITE_COUNT_TRIGGERS, "postgresql": POSTGRES_COUNT_TRIGGERS}
 
+# SQLite: a trigram full-text index of `orders_list.search` (its rowids are the list's), kept by
+# triggers, serves the substring search as PostgreSQL's trigram index does. The list's rowids are
+# stable: nothing here runs VACUUM (after a manual one, `oms rebuild` writes the index again).
+SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS orders_search USING fts5(search, tokenize='trigram')"
+)
+SQLITE_SEARCH_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS orders_search_insert AFTER INSERT ON orders_list BEGIN
+        INSERT INTO orders_search (rowid, search) VALUES (NEW.rowid, NEW.search);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS orders_search_delete AFTER DELETE ON orders_list BEGIN
+        DELETE FROM orders_search WHERE rowid = OLD.rowid;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS orders_search_update AFTER UPDATE OF search ON orders_list
+    WHEN OLD.search <> NEW.search BEGIN
+        UPDATE orders_search SET search = NEW.search WHERE rowid = NEW.rowid;
+    END""",
+)
+
+
+def index_search_sqlite(engine: sa.Engine) -> bool:
+    """Create the SQLite search index (filled once from the rows a store already has); False if
+    this SQLite has no FTS5 trigram tokenizer (the search then scans, as before)."""
+    try:
+        with engine.begin() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM sqlite_master WHERE name = 'orders_search'")
+            ).first()
+            conn.execute(sa.text(SQLITE_SEARCH))
+            for statement in SQLITE_SEARCH_TRIGGERS:
+                conn.execute(sa.text(statement))
+            if not exists:
+                _fill_search(conn)
+    except sa.exc.OperationalError as exc:
+        log.warning("search_index_unavailable", error=str(exc).splitlines()[0])
+        return False
+    return True
+
+
+def _fill_search(conn) -> None:
+    conn.execute(sa.text("DELETE FROM orders_search"))
+    conn.execute(
+        sa.text("INSERT INTO orders_search (rowid, search) SELECT rowid, search FROM orders_list")
+    )
+
 
 def count_statuses(engine: sa.Engine) -> None:
     """The counts per status the unfiltered list shows, kept in step with `orders_list` by
@@ -306,6 +351,10 @@ def rebuild(app) -> int:
         _fill_counts(session)
         for statement in COUNT_TRIGGERS[dialect]:
             session.execute(sa.text(statement))
+        if app.search_index:
+            _fill_search(session)
+            for statement in SQLITE_SEARCH_TRIGGERS:
+                session.execute(sa.text(statement))
     return len(replayed)
 
 
@@ -316,6 +365,7 @@ def _drop_count_triggers(conn, dialect: str) -> None:
     else:
         for name in ("insert", "delete", "update"):
             conn.execute(sa.text(f"DROP TRIGGER IF EXISTS orders_list_count_{name}"))
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS orders_search_{name}"))
 
 
 def _fill_counts(conn) -> None:

@@ -22,8 +22,9 @@ def sort_column(table: sa.Table, sort: str):
     }[sort]
 
 
-def filters(tables: dict, query: dict, with_status: bool = True) -> list:
-    """The WHERE clauses of a list query; counts per status leave the status filters out."""
+def filters(tables: dict, query: dict, with_status: bool = True, fts: bool = False) -> list:
+    """The WHERE clauses of a list query; counts per status leave the status filters out. `fts`:
+    SQLite's trigram index answers the words of 3 characters or more."""
     orders, clauses = tables["orders"], []
     if with_status:
         if query.get("statuses"):
@@ -44,18 +45,30 @@ def filters(tables: dict, query: dict, with_status: bool = True) -> list:
     if query.get("placed_to"):
         end = datetime.combine(query["placed_to"], datetime.min.time()) + timedelta(days=1)
         clauses.append(orders.c.placed < end)
-    for term in (query.get("search") or "").lower().split():
+    terms = (query.get("search") or "").lower().split()
+    indexed = [t for t in terms if fts and len(t) >= 3]
+    if indexed:  # each word as a quoted trigram phrase: a substring, like LIKE '%word%'
+        phrase = " AND ".join('"' + t.replace('"', '""') + '"' for t in indexed)
+        match = (
+            sa.select(sa.column("rowid"))
+            .select_from(sa.table("orders_search"))
+            .where(sa.text("orders_search MATCH :words").bindparams(words=phrase))
+        )
+        clauses.append(sa.literal_column("orders_list.rowid").in_(match))
+    for term in terms:
+        if term in indexed:
+            continue
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(orders.c.search.like(f"%{escaped}%", escape="\\"))
     return clauses
 
 
-def list_orders(conn, tables: dict, query: dict) -> dict:
+def list_orders(conn, tables: dict, query: dict, fts: bool = False) -> dict:
     orders = tables["orders"]
     rows, next_cursor = page(
         conn,
         orders,
-        filters(tables, query),
+        filters(tables, query, fts=fts),
         sort_column(orders, query["sort"]),
         orders.c.order_id,
         query,
@@ -65,14 +78,14 @@ def list_orders(conn, tables: dict, query: dict) -> dict:
     return {
         "orders": [summary(row) for row in rows],
         "next_cursor": next_cursor,
-        "counts": counts(conn, tables, query),
+        "counts": counts(conn, tables, query, fts),
     }
 
 
-def counts(conn, tables: dict, query: dict) -> dict:
+def counts(conn, tables: dict, query: dict, fts: bool = False) -> dict:
     """Orders per status among those the other filters match: for no other filter, the counts
     the triggers keep; else counted."""
-    orders, where = tables["orders"], filters(tables, query, with_status=False)
+    orders, where = tables["orders"], filters(tables, query, with_status=False, fts=fts)
     if not where:
         kept = tables["status_counts"]
         statement = sa.select(kept.c.status, kept.c.count).where(kept.c.count > 0)

@@ -13,7 +13,7 @@ from oms.generate import generate
 from services.orders.application import OrdersApplication
 from services.orders.domain import CLOSED
 from services.orders.queries import SORTS
-from services.orders.schemas import OrderIn
+from services.orders.schemas import EditIn, OrderIn
 from shared.paging import CursorRefused
 from shared.validation import load
 from tests.support import order_payload
@@ -224,5 +224,48 @@ def test_kept_counts_follow_status_changes_and_are_computed_once_for_an_older_st
     reopened = OrdersApplication(store["orders"])
     try:
         assert reopened.list_orders(default)["counts"] == expected
+    finally:
+        reopened.close()
+
+
+def test_sqlite_search_goes_through_its_trigram_index_kept_through_changes_and_rebuilds(tmp_path):
+    url = f"sqlite:///{tmp_path}/orders.sqlite3"
+    app = OrdersApplication(url)
+    try:
+        ada = app.place_order(load(OrderIn, order_payload()), "tests")
+        other = app.place_order(load(OrderIn, order_payload()), "tests")
+        word = ada.client["name"].split()[-1].lower()  # unique to Ada's order
+        query = {"sort": "placed", "direction": "desc", "limit": 10, "include_closed": True}
+
+        def found(search: str) -> list[str]:
+            rows = app.list_orders(dict(query, search=search))["orders"]
+            return sorted(row["id"] for row in rows)
+
+        assert app.search_index
+        assert found(word) == [str(ada.id)]
+        assert found(f"mug {word[1:-1]}") == [str(ada.id)]  # words inside others, as with LIKE
+        assert found("ug") == sorted([str(ada.id), str(other.id)])  # short: LIKE
+        tote = dict(order_payload()["lines"][0], sku="TOTE-7", name="Hopper tote", quantity=1)
+        shipping = ada.shippings[0]
+        lines = [{"sku": x["sku"], "quantity": x["quantity"]} for x in shipping["lines"]]
+        edit = {
+            "shippings": [
+                {"id": shipping["id"], "lines": [*lines, {"sku": "TOTE-7", "quantity": 1}]}
+            ]
+        }
+        app.edit_order(str(ada.id), load(EditIn, dict(edit, new_lines=[tote])), "tests")
+        assert found("hopper") == [str(ada.id)] and found(word) == [str(ada.id)]
+        app.rebuild_read_model()
+        assert found("hopper") == [str(ada.id)]
+        with app.engine.begin() as conn:  # as a store from before the index
+            for name in ("insert", "delete", "update"):
+                conn.execute(sa.text(f"DROP TRIGGER orders_search_{name}"))
+            conn.execute(sa.text("DROP TABLE orders_search"))
+    finally:
+        app.close()
+    reopened = OrdersApplication(url)
+    try:
+        rows = reopened.list_orders(dict(query, search="hopper"))["orders"]
+        assert [row["id"] for row in rows] == [str(ada.id)]
     finally:
         reopened.close()
