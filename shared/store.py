@@ -1,5 +1,6 @@
 """The event store every service owns: an eventsourcing application on SQLAlchemy (SQLite or PostgreSQL)."""
 
+import copy
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +41,9 @@ _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
 # the request a `retrying` command claims with the first events it stores (see `retrying`)
 _claim: ContextVar[str | None] = ContextVar("request_claim", default=None)
+# states of aggregates saved in the open transaction, for `state_at` once it commits
+_saved_states: ContextVar[list | None] = ContextVar("saved_states", default=None)
+STATES_KEPT = 2000  # aggregate states kept for the relay (see `state_at`)
 
 
 class Datastore(SQLAlchemyDatastore):
@@ -214,6 +218,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         self.define_tables(self.metadata)
         schema.create(self.engine, self.metadata)
         self._listeners: list[Callable[[], None]] = []
+        self._states: dict = {}  # (aggregate id, version) -> its state, committed (`state_at`)
 
     # -- infrastructure -------------------------------------------------------------------------
     def construct_recorder(self):
@@ -234,15 +239,23 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         depth = _depth.get()
         depth_token = _depth.set(depth + 1)
         recorded_token = _recorded.set(False) if depth == 0 else None
+        states_token = _saved_states.set([]) if depth == 0 else None
         try:
             with self.recorder.transaction(commit=True) as session:
                 yield session
             # prompt only when events were stored: a tracking record alone publishes nothing
             prompt = depth == 0 and _recorded.get()
+            if depth == 0:  # committed: what was saved is now what the log says
+                for key, state in _saved_states.get() or ():
+                    self._states[key] = state
+                while len(self._states) > STATES_KEPT:
+                    del self._states[next(iter(self._states))]
         finally:
             _depth.reset(depth_token)
             if recorded_token is not None:
                 _recorded.reset(recorded_token)
+            if states_token is not None:
+                _saved_states.reset(states_token)
         if prompt:
             for listener in self._listeners:
                 listener()
@@ -274,6 +287,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             if recordings:
                 _recorded.set(True)
             self._record_meta(session, recordings)
+            self._keep_states(processing_event)
             self.project(session, recordings)
             self.project_aggregates(
                 session, list(processing_event.aggregates.values()), processing_event.events
@@ -425,9 +439,35 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         return getattr(self, method)(envelope) if method else []
 
     def state_at(self, domain_event):
-        """The aggregate as it was right after `domain_event`: what integration events describe."""
+        """The aggregate as it was right after `domain_event`: what integration events describe.
+        The relay asks for the states of what was just saved: those are kept from the save (a
+        copy of each published aggregate's state, taken when its last event was its newest, kept
+        once the transaction committed); others are read from the log."""
+        key = (domain_event.originator_id, domain_event.originator_version)
+        kept = self._states.get(key)
+        if kept is not None:
+            return kept
         if domain_event.originator_version == 1:  # a creation event holds the whole first state
             return domain_event.mutate(None)
         return self.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
+
+    def _keep_states(self, processing_event) -> None:
+        """Copies of the saved aggregates whose newest event is published, for `state_at`."""
+        pending = _saved_states.get()
+        if pending is None:
+            return
+        newest = {}
+        for event in processing_event.events:
+            if type(event) in self.published:
+                newest[event.originator_id] = event.originator_version
+        for aggregate_id, version in newest.items():
+            aggregate = processing_event.aggregates.get(aggregate_id)
+            if aggregate is not None and aggregate.version == version:
+                history = aggregate.__dict__.pop("_oms_history", None)
+                try:
+                    pending.append(((aggregate_id, version), copy.deepcopy(aggregate)))
+                finally:
+                    if history is not None:
+                        aggregate._oms_history = history

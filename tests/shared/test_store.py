@@ -61,3 +61,34 @@ def test_no_reaction_method_shadows_the_event_store_application():
         clashes = {m for m in app_class.reactions.values() if hasattr(Application, m)}
         assert not clashes, (name, clashes)
         assert all(callable(getattr(app_class, m, None)) for m in app_class.reactions.values())
+
+
+def test_published_events_built_from_kept_states_equal_those_built_from_the_log(tmp_path):
+    """The relay builds each integration event from the aggregate's state after it: kept from the
+    save when it can be, read from the log otherwise. Both must give the same envelopes, and a
+    rolled-back save must keep nothing."""
+    from services.orders.application import OrdersApplication
+    from services.orders.schemas import OrderIn
+    from shared.validation import load
+    from tests.support import order_payload
+
+    url = f"sqlite:///{tmp_path}/orders.sqlite3"
+    app = OrdersApplication(url)
+    order = app.place_order(load(OrderIn, order_payload()), "tests")
+    app.accept_order(str(order.id), "tests")
+    app.hold_order(str(order.id), "stock check", "tests")
+    app.release_order(str(order.id), "checked", "tests")
+    other = app.place_order(load(OrderIn, order_payload()), "tests")
+    with pytest.raises(RuntimeError), app.transaction():
+        changed = app.get(str(other.id))
+        changed.put_on_hold("rolled back", "tests")
+        app.save(changed)
+        raise RuntimeError("the transaction fails after the save")
+    assert (other.id, 2) not in app._states
+    assert (order.id, 4) in app._states
+    kept = app.events_after(0, 100)
+    fresh = OrdersApplication(url)  # nothing kept: every state read from the log
+    assert fresh._states == {}
+    assert fresh.events_after(0, 100) == kept
+    fresh.close()
+    app.close()
