@@ -43,8 +43,22 @@ from oms.serve import service_class  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support import create_vhost  # noqa: E402
 
-DEFAULTS = {"orders": 400, "callers": 10, "messages": 5000, "saves": 2000, "paced_orders": 60}
-QUICK = {"orders": 40, "callers": 4, "messages": 500, "saves": 200, "paced_orders": 10}
+DEFAULTS = {
+    "orders": 400,
+    "callers": 10,
+    "messages": 5000,
+    "saves": 2000,
+    "paced_orders": 60,
+    "brisk_orders": 150,
+}
+QUICK = {
+    "orders": 40,
+    "callers": 4,
+    "messages": 500,
+    "saves": 200,
+    "paced_orders": 10,
+    "brisk_orders": 20,
+}
 STORES = ("sqlite", "postgres")
 STARTED = time.monotonic()
 # py-amqp warns "Received method (60, 80) during closing channel" for every RPC proxy that closes
@@ -70,6 +84,12 @@ def parse_args(argv):
         help=f"orders at a steady rate after ({DEFAULTS['paced_orders']}; 0: none)",
     )
     parser.add_argument("--paced-rate", type=float, default=3.0, help="their rate, orders/s (3)")
+    parser.add_argument(
+        "--brisk-orders",
+        type=int,
+        help=f"then orders at a brisk steady rate ({DEFAULTS['brisk_orders']}; 0: none)",
+    )
+    parser.add_argument("--brisk-rate", type=float, default=50.0, help="their rate (50)")
     parser.add_argument("--stores", default=",".join(STORES), help="sqlite,postgres (default both)")
     parser.add_argument("--quick", action="store_true", help=f"small numbers: {QUICK}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -244,22 +264,31 @@ def run_system(store: str, uri: str, args, services, watched: dict) -> dict:
     try:
         services.mark_logs()
         figures = full_load(store, uri, args, listener, watched)
-        paced, paced_complete = paced_load(store, uri, args, listener)
+        paced, paced_complete = paced_load(
+            store, uri, listener, args.paced_orders, args.paced_rate, args.callers
+        )
+        callers = max(args.callers, int(args.brisk_rate))  # enough to keep the pace
+        brisk, brisk_complete = paced_load(
+            store, uri, listener, args.brisk_orders, args.brisk_rate, callers
+        )
         services.check_alive()
-        accepted = set(figures.pop("load").accepted_at) | set(paced.accepted_at)
+        accepted = (
+            set(figures.pop("load").accepted_at) | set(paced.accepted_at) | set(brisk.accepted_at)
+        )
         in_store = invoices_in_store(uri, accepted)
     finally:
         listener.stop()
-    figures.update(
-        invoice_check(accepted, listener, figures["complete"] and paced_complete, in_store)
-    )
-    figures["paced"] = {
-        "latency": spread(latencies(paced, listener.first_arrival)),
-        "accepted_hop": spread(latencies(paced, listener.accepted_arrival)),
-        "accepted": len(paced.accepted_at),
-        "errors": paced.errors,
-    }
-    figures["ok"] = figures["exactly_one"] and not figures["errors"] and not paced.errors
+    complete = figures["complete"] and paced_complete and brisk_complete
+    figures.update(invoice_check(accepted, listener, complete, in_store))
+    for name, load in (("paced", paced), ("brisk", brisk)):
+        figures[name] = {
+            "latency": spread(latencies(load, listener.first_arrival)),
+            "accepted_hop": spread(latencies(load, listener.accepted_arrival)),
+            "accepted": len(load.accepted_at),
+            "errors": load.errors,
+        }
+    errors = figures["errors"] or paced.errors or brisk.errors
+    figures["ok"] = figures["exactly_one"] and not errors
     figures["log_problems"] = services.log_problems()
     return figures
 
@@ -281,13 +310,12 @@ def full_load(store: str, uri: str, args, listener, watched: dict) -> dict:
     return dict(figures, load=load, complete=complete, profiles=profiles)
 
 
-def paced_load(store: str, uri: str, args, listener):
-    """A steady rate well under the full-load throughput: the latency without a backlog."""
-    if not args.paced_orders:
+def paced_load(store: str, uri: str, listener, orders: int, rate: float, callers: int):
+    """Orders started at a steady rate: the latency without (or with less of) a backlog."""
+    if not orders:
         return Load(), True
-    rate = args.paced_rate
-    progress(f"{store}: pacing {args.paced_orders} more orders at {rate:g}/s")
-    paced = drive(uri, args.paced_orders, args.callers, rate=rate)
+    progress(f"{store}: pacing {orders} more orders at {rate:g}/s")
+    paced = drive(uri, orders, callers, rate=rate)
     complete = listener.wait_for(paced.accepted_at, timeout=180)
     settle(uri)
     return paced, complete
@@ -492,6 +520,10 @@ ROWS = (
     ("  of which accept → order_accepted on the wire (ms)", lambda r: _ms(r["accepted_hop"])),
     (PACED_LABEL, lambda r: _ms(r["paced"]["latency"])),
     (
+        "brisk, {brisk_orders} more orders at {brisk_rate:g}/s: accept → invoice (ms)",
+        lambda r: _ms(r["brisk"]["latency"]),
+    ),
+    (
         "  of which accept → order_accepted on the wire (ms)",
         lambda r: _ms(r["paced"]["accepted_hop"]),
     ),
@@ -548,7 +580,8 @@ def render(facts: dict, results: dict, args) -> str:
     lines += [f"sqlite:    {r['sqlite_pragmas']}" for r in results.values() if r["sqlite_pragmas"]]
     lines.append(
         f"load:      {args.orders} orders as fast as {args.callers} callers are answered, then "
-        f"{args.paced_orders} at {args.paced_rate:g}/s; raw: {args.messages} messages, "
+        f"{args.paced_orders} at {args.paced_rate:g}/s, then {args.brisk_orders} at "
+        f"{args.brisk_rate:g}/s; raw: {args.messages} messages, "
         f"{args.saves} saves; each service in its own process with its own database"
     )
     lines += ["", f"| figure | {' | '.join(stores)} |", f"|---|{'---|' * len(stores)}"]
@@ -567,7 +600,7 @@ def render(facts: dict, results: dict, args) -> str:
 def _problems(results: dict) -> list[str]:
     out = []
     for store, r in results.items():
-        errors = r["errors"] + r["paced"]["errors"]
+        errors = r["errors"] + r["paced"]["errors"] + r["brisk"]["errors"]
         for error in sorted(set(errors))[:5]:
             out.append(f"{store}: RPC error ({errors.count(error)}x): {error}")
         for problem in r.get("problems", []):
