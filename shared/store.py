@@ -274,6 +274,9 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
 
     def _record(self, processing_event):
         with self.transaction() as session:
+            self._keep_states(processing_event)  # copies: before the log's lock is taken
+            # the events, then the read model: on PostgreSQL the insert locks the events table
+            # first, so writers never take read-model rows (the counts) in different orders
             recordings = super()._record(processing_event)
             for event in processing_event.events:  # the aggregates' histories go on
                 aggregate = processing_event.aggregates.get(event.originator_id)
@@ -287,7 +290,6 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             if recordings:
                 _recorded.set(True)
             self._record_meta(session, recordings)
-            self._keep_states(processing_event)
             self.project(session, recordings)
             self.project_aggregates(
                 session, list(processing_event.aggregates.values()), processing_event.events
