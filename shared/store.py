@@ -440,6 +440,16 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         method = self.reactions.get(envelope["type"])
         return getattr(self, method)(envelope) if method else []
 
+    def replay_all(self) -> dict:
+        """Every aggregate of the log, replayed once from its start (a read model's rebuild)."""
+        aggregates, position = {}, 0
+        while batch := self.notifications_after(position, 2000):
+            for notification in batch:
+                event = self.mapper.to_domain_event(notification)
+                aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
+            position = batch[-1].id
+        return aggregates
+
     def state_at(self, domain_event):
         """The aggregate as it was right after `domain_event`: what integration events describe.
         The relay asks for the states of what was just saved: those are kept from the save (a

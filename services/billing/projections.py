@@ -95,13 +95,7 @@ def write(session, tables: dict, aggregates, events=None) -> None:
 
 def rebuild(app) -> int:
     """Replay the log once and write every account's document rows into an emptied table."""
-    accounts, position = {}, 0
-    while batch := app.notifications_after(position, 2000):
-        for notification in batch:
-            event = app.mapper.to_domain_event(notification)
-            accounts[event.originator_id] = event.mutate(accounts.get(event.originator_id))
-        position = batch[-1].id
-    replayed = [a for a in accounts.values() if isinstance(a, Account)]
+    replayed = [a for a in app.replay_all().values() if isinstance(a, Account)]
     documents = app.tables["documents"]
     with app.transaction() as session:
         session.execute(documents.delete())

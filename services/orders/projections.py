@@ -333,13 +333,7 @@ def _utc(iso: str) -> datetime:
 
 def rebuild(app) -> int:
     """Drop every read-model row and write it again from one replay of the whole log."""
-    aggregates, position = {}, 0
-    while batch := app.notifications_after(position, 2000):
-        for notification in batch:
-            event = app.mapper.to_domain_event(notification)
-            aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
-        position = batch[-1].id
-    replayed = list(aggregates.values())
+    replayed = list(app.replay_all().values())
     dialect = app.dialect
     with app.transaction() as session:
         # the counts are computed once at the end, not by a trigger per row deleted and written
