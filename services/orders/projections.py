@@ -236,8 +236,9 @@ def _write_orders(session, tables: dict, orders: list, events) -> None:
     for event in events:
         kinds.setdefault(event.originator_id, set()).add(type(event))
     placed = [o for o in orders if Order.Placed in kinds.get(o.id, ())]
-    edited = [o for o in orders if Order.Edited in kinds.get(o.id, ()) and o not in placed]
-    changed = [o for o in orders if o not in placed]
+    new = {o.id for o in placed}  # by id: aggregates compare by their whole state
+    edited = [o for o in orders if Order.Edited in kinds.get(o.id, ()) and o.id not in new]
+    changed = [o for o in orders if o.id not in new]
     if placed:
         session.execute(tables["orders"].insert(), [order_row(o) for o in placed])
     if changed:
