@@ -10,7 +10,7 @@ from uuid import UUID, uuid4, uuid5
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 
-from services.orders import projections, queries
+from services.orders import indexes, projections, queries
 from services.orders.cataloguing import Cataloguing
 from services.orders.domain import Order
 from services.orders.placing import OrderBuilding
@@ -41,10 +41,10 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         super().__init__(url, settings)
         self.search_index = False  # SQLite's FTS5 index of the list, when this SQLite has it
         if self.dialect == "postgresql":
-            projections.index_search(self.engine)
+            indexes.index_search(self.engine)
         else:
-            self.search_index = projections.index_search_sqlite(self.engine)
-        projections.count_statuses(self.engine)
+            self.search_index = indexes.index_search_sqlite(self.engine)
+        indexes.count_statuses(self.engine)
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         self.counters = counter_table(

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from services.orders import indexes
 from services.orders.catalogue import Client, Product
 from services.orders.domain import Order
-from shared import logging as oms_logging
 
-log = oms_logging.get("orders.projections")
 # Sort keys compare by code point on both stores (PostgreSQL's default collation follows the locale).
 KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
@@ -78,132 +77,6 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         "products": products,
         "status_counts": status_counts,
     }
-
-
-SQLITE_COUNT_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS orders_list_count_insert AFTER INSERT ON orders_list BEGIN
-        INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
-        ON CONFLICT (status) DO UPDATE SET count = count + 1;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS orders_list_count_delete AFTER DELETE ON orders_list BEGIN
-        UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
-        DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS orders_list_count_update AFTER UPDATE OF status ON orders_list
-    WHEN OLD.status <> NEW.status BEGIN
-        UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
-        DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
-        INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
-        ON CONFLICT (status) DO UPDATE SET count = count + 1;
-    END""",
-)
-
-POSTGRES_COUNT_TRIGGERS = (
-    """CREATE OR REPLACE FUNCTION orders_list_count() RETURNS trigger AS $$
-    BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            UPDATE orders_status_counts SET count = count - 1 WHERE status = OLD.status;
-            DELETE FROM orders_status_counts WHERE status = OLD.status AND count = 0;
-        END IF;
-        IF TG_OP IN ('UPDATE', 'INSERT') THEN
-            INSERT INTO orders_status_counts (status, count) VALUES (NEW.status, 1)
-            ON CONFLICT (status) DO UPDATE SET count = orders_status_counts.count + 1;
-        END IF;
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql""",
-    """CREATE OR REPLACE TRIGGER orders_list_count_rows AFTER INSERT OR DELETE ON orders_list
-    FOR EACH ROW EXECUTE FUNCTION orders_list_count()""",
-    """CREATE OR REPLACE TRIGGER orders_list_count_status AFTER UPDATE OF status ON orders_list
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION orders_list_count()""",
-)
-
-
-COUNT_TRIGGERS = {"sqlite": SQLITE_COUNT_TRIGGERS, "postgresql": POSTGRES_COUNT_TRIGGERS}
-
-# SQLite: a trigram full-text index of `orders_list.search` (its rowids are the list's), kept by
-# triggers, serves the substring search as PostgreSQL's trigram index does. The list's rowids are
-# stable: nothing here runs VACUUM (after a manual one, `oms rebuild` writes the index again).
-SQLITE_SEARCH = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS orders_search USING fts5(search, tokenize='trigram')"
-)
-SQLITE_SEARCH_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS orders_search_insert AFTER INSERT ON orders_list BEGIN
-        INSERT INTO orders_search (rowid, search) VALUES (NEW.rowid, NEW.search);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS orders_search_delete AFTER DELETE ON orders_list BEGIN
-        DELETE FROM orders_search WHERE rowid = OLD.rowid;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS orders_search_update AFTER UPDATE OF search ON orders_list
-    WHEN OLD.search <> NEW.search BEGIN
-        UPDATE orders_search SET search = NEW.search WHERE rowid = NEW.rowid;
-    END""",
-)
-
-
-def index_search_sqlite(engine: sa.Engine) -> bool:
-    """Create the SQLite search index (filled once from the rows a store already has); False if
-    this SQLite has no FTS5 trigram tokenizer (the search then scans, as before)."""
-    try:
-        with engine.begin() as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM sqlite_master WHERE name = 'orders_search'")
-            ).first()
-            conn.execute(sa.text(SQLITE_SEARCH))
-            for statement in SQLITE_SEARCH_TRIGGERS:
-                conn.execute(sa.text(statement))
-            if not exists:
-                _fill_search(conn)
-    except sa.exc.OperationalError as exc:
-        log.warning("search_index_unavailable", error=str(exc).splitlines()[0])
-        return False
-    return True
-
-
-def _fill_search(conn) -> None:
-    conn.execute(sa.text("DELETE FROM orders_search"))
-    conn.execute(
-        sa.text("INSERT INTO orders_search (rowid, search) SELECT rowid, search FROM orders_list")
-    )
-
-
-def count_statuses(engine: sa.Engine) -> None:
-    """The counts per status the unfiltered list shows, kept in step with `orders_list` by
-    triggers in the writing transaction (a status no order has has no row), so the list reads a
-    dozen rows instead of counting every order. A store that had rows before the triggers gets its counts computed once."""
-    statements = COUNT_TRIGGERS[engine.dialect.name]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # one process at a time creates and fills
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('orders_status_counts'))"))
-        has_triggers = _count_triggers_exist(conn, engine.dialect.name)
-        for statement in statements:
-            conn.execute(sa.text(statement))
-        if not has_triggers:
-            _fill_counts(conn)
-
-
-def _count_triggers_exist(conn, dialect: str) -> bool:
-    if dialect == "postgresql":
-        query = "SELECT 1 FROM pg_trigger WHERE tgname = 'orders_list_count_rows'"
-    else:
-        query = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'orders_list_count_insert'"
-    return conn.execute(sa.text(query)).first() is not None
-
-
-def index_search(engine: sa.Engine) -> None:
-    """On PostgreSQL, a trigram index serves the substring search (`LIKE '%term%'`) without a scan.
-    pg_trgm is a trusted extension (PostgreSQL 13+); without it the search still works, slower."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-            conn.execute(
-                sa.text(
-                    "CREATE INDEX IF NOT EXISTS orders_list_search_trgm "
-                    "ON orders_list USING gin (search gin_trgm_ops)"
-                )
-            )
-    except sa.exc.DBAPIError as exc:
-        log.warning("search_index_unavailable", error=str(exc).splitlines()[0])
 
 
 def write(session, tables: dict, aggregates, events=None, fresh: bool = False) -> None:
@@ -338,36 +211,10 @@ def rebuild(app) -> int:
     dialect = app.dialect
     with app.transaction() as session:
         # the counts are computed once at the end, not by a trigger per row deleted and written
-        _drop_count_triggers(session, dialect)
+        indexes.drop_triggers(session, dialect)
         for table in app.tables.values():
             session.execute(table.delete())
         for start in range(0, len(replayed), 1000):
             write(session, app.tables, replayed[start : start + 1000], fresh=True)
-        _fill_counts(session)
-        for statement in COUNT_TRIGGERS[dialect]:
-            session.execute(sa.text(statement))
-        if app.search_index:
-            _fill_search(session)
-            for statement in SQLITE_SEARCH_TRIGGERS:
-                session.execute(sa.text(statement))
+        indexes.restore_triggers(session, dialect, app.search_index)
     return len(replayed)
-
-
-def _drop_count_triggers(conn, dialect: str) -> None:
-    if dialect == "postgresql":
-        for name in ("orders_list_count_rows", "orders_list_count_status"):
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON orders_list"))
-    else:
-        for name in ("insert", "delete", "update"):
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS orders_list_count_{name}"))
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS orders_search_{name}"))
-
-
-def _fill_counts(conn) -> None:
-    conn.execute(sa.text("DELETE FROM orders_status_counts"))
-    conn.execute(
-        sa.text(
-            "INSERT INTO orders_status_counts (status, count) "
-            "SELECT status, count(*) FROM orders_list GROUP BY status"
-        )
-    )
