@@ -18,6 +18,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import settings  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
+from shared.integration_log import last_sent  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 
 
@@ -31,7 +32,8 @@ def status(rpc, args) -> int:
     states = {name: getattr(rpc, name).log_status() for name in SERVICES}
     for state in states.values():
         following = ", ".join(
-            f"{up} {pos}/{lag(states[up], pos)}" for up, pos in state["tracking"].items()
+            f"{up} {pos}/{lag(states[up], pos, state.get('bound', {}).get(up))}"
+            for up, pos in state["tracking"].items()
         )
         print(
             f"{state['service']:<12}{state['last_position']:>8}{state['relayed_position']:>9}"
@@ -40,10 +42,12 @@ def status(rpc, args) -> int:
     return 0
 
 
-def lag(upstream: dict, tracked: int) -> int:
+def lag(upstream: dict, tracked: int, names: list[str] | None = None) -> int:
     """How many positions of the upstream's log a follower at `tracked` has still to see: up to
-    its last published event (private events at the end are nothing to see)."""
-    return max(0, upstream["last_published"] - tracked)
+    the last event the upstream sent it (of the names it is bound to; private events and other
+    names at the end are nothing to see)."""
+    last = upstream["last_published"] if names is None else last_sent(upstream, names)
+    return max(0, last - tracked)
 
 
 def events(rpc, args) -> int:

@@ -13,15 +13,18 @@ upstream, are no gap. An event about an aggregate with a parked event waits behi
 (shared/parking.py).
 """
 
+import time
+
 import eventlet
 from eventsourcing.persistence import IntegrityError, Tracking
 from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import context, envelope, faults
+from shared import context, faults
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
+from shared.integration_log import bound_names
 from shared.relay import event_exchange
 from shared.settings import Settings
 from shared.store import STORE_DOWN
@@ -49,16 +52,13 @@ class Follower:
         self.amqp_uri, self.settings = settings.amqp_uri, settings
         # the names of the upstream's events this service reacts to: its queue receives those
         # only; the rest it reads from the upstream's log when it catches up, and ignores
-        self.names = sorted(
-            t.split(".", 1)[1]
-            for t in app.reactions
-            if envelope.service_of({"type": t}) == upstream
-        )
+        self.names = bound_names(app.reactions, upstream)
         self.queue = queue_for(app.service, upstream, self.names)
         self.position = 0  # reached: every event up to here is done
         self._tracked = 0  # recorded in the store (less while ignored events wait for a record)
         self._stopping = False
         self._rpc = None
+        self._active_at = 0.0  # when a message or a pull last came
         self._pending: list[tuple[dict, object]] = []  # (envelope, message) drained, not yet done
 
     def stop(self) -> None:
@@ -95,18 +95,31 @@ class Follower:
                 prefetch_count=prefetch,
             ):
                 self.catch_up()
+                self._active_at = time.monotonic()
                 while not self._stopping:
                     try:
                         conn.drain_events(timeout=self._quiet_after())
                     except TimeoutError:
-                        if self._untracked:
-                            self.save_tracking()
-                        else:
-                            self.catch_up()
-                    else:
+                        pass
+                    if self._pending:
                         self._drain_held(conn)
                         self._flush()
+                        self._active_at = time.monotonic()
+                    else:  # a timeout, or a frame that was no message (a heartbeat)
+                        self._when_quiet()
                     conn.heartbeat_check()  # a half-open network shows here
+
+    def _when_quiet(self) -> None:
+        """No message for a while: record a position reached without a record, or pull the
+        upstream's log (what the queue is not sent, or lost). Timed here, not by the broker's
+        silence: heartbeat frames end a wait without a message."""
+        quiet = time.monotonic() - self._active_at
+        if self._untracked:
+            if quiet >= min(TRACK_AFTER, self.settings.follower_poll_seconds):
+                self.save_tracking()
+        elif quiet >= self.settings.follower_poll_seconds:
+            self.catch_up()
+            self._active_at = time.monotonic()
 
     def _unbind_all(self, conn) -> None:
         """A queue declared before followers bound only what they react to is bound to `#`."""
@@ -120,10 +133,11 @@ class Follower:
         return self.position > self._tracked
 
     def _quiet_after(self) -> float:
-        """Seconds to wait for a message: a moment if a reached position is not recorded yet."""
+        """Seconds to wait for a message: until the next thing to do when quiet."""
+        due = self.settings.follower_poll_seconds
         if self._untracked:
-            return min(TRACK_AFTER, self.settings.follower_poll_seconds)
-        return self.settings.follower_poll_seconds
+            due = min(TRACK_AFTER, due)
+        return max(0.01, due - (time.monotonic() - self._active_at))
 
     def _drain_held(self, conn) -> None:
         """Take what the connection already holds, up to a batch, without waiting for more."""

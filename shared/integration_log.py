@@ -121,9 +121,26 @@ class IntegrationLog:
             "relayed_position": relayed,
             "last_published": published if relayed >= last else last,
             "published_by_type": self.relay_vector() or {},
+            # the names of each upstream's events this service's queue is bound to
+            "bound": {upstream: bound_names(self.reactions, upstream) for upstream in self.follows},
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
             **self.parking.summary(),  # parked, waiting, oldest_unseen_parked
         }
+
+
+def bound_names(reactions, upstream: str) -> list[str]:
+    """The names of `upstream`'s events a service reacts to: what its follower's queue is bound to."""
+    prefix = f"{upstream}."
+    return sorted(t.removeprefix(prefix) for t in reactions if t.startswith(prefix))
+
+
+def last_sent(upstream: dict, names: list[str]) -> int:
+    """The last event an upstream (its `status()`) published of `names`: what a follower bound to
+    them has to reach. An upstream that does not say per name: its last published event."""
+    by_type = upstream.get("published_by_type")
+    if not by_type and upstream.get("last_published"):
+        return upstream["last_published"]
+    return max((by_type.get(name, 0) for name in names), default=0)
 
 
 def _iso(ts: datetime) -> str:

@@ -105,3 +105,27 @@ def test_discarding_a_parked_event_releases_the_ones_behind_it(amqp_uri, sqlite_
         assert rpc.billing.parked_events() == []
         assert rpc.billing.invoices_for_order(order["id"]) == []  # never invoiced
         assert rpc.billing.retry_parked(parked["id"])["status"] == "discarded"  # stays so
+
+
+def test_a_follower_reaches_events_it_is_not_sent_on_its_idle_pull_even_between_heartbeats(
+    amqp_uri, sqlite_store
+):
+    """Production's queue is sent orders' acceptances only; the notes after them it reads on its
+    idle pull. Heartbeat frames (every second here) end each wait for a message without one: the
+    pull is timed by the follower, so it still comes (it never did while it waited on silence)."""
+    with (
+        System(
+            amqp_uri,
+            sqlite_store,
+            services=("orders", "production"),
+            HEARTBEAT=2,
+            FOLLOWER_POLL_SECONDS=3,
+        ) as system,
+        system.rpc() as rpc,
+    ):
+        order = rpc.orders.place_order(order_payload())
+        rpc.orders.accept_order(order["id"])
+        eventually(lambda: rpc.production.production_orders_for_order(order["id"]))
+        rpc.orders.add_note(order["id"], {"kind": "internal", "text": "after the acceptance"})
+        last = eventually(lambda: rpc.orders.log_status()["last_published"])
+        eventually(lambda: rpc.production.log_status()["tracking"]["orders"] >= last, timeout=20)

@@ -142,7 +142,23 @@ def test_a_follower_behind_its_upstreams_last_published_event_is_a_breach():
         "billing": {"last_published": 5, "tracking": {"orders": 10}},
     }
     assert followers(statuses).breaches == [
-        "orders following billing: at 4, upstream published up to 5"
+        "orders following billing: at 4, upstream sent it up to 5"
+    ]
+
+
+def test_a_follower_bound_to_some_names_has_to_reach_the_last_of_those_only():
+    """Production is sent orders' acceptances: orders' later events of other names are not its
+    lag; an acceptance it has not reached is."""
+    orders = {
+        "last_published": 144,
+        "published_by_type": {"order_accepted": 88, "order_placed": 143, "note_added": 144},
+        "tracking": {},
+    }
+    production = {"tracking": {"orders": 88}, "bound": {"orders": ["order_accepted"]}}
+    assert followers({"orders": orders, "production": production}).breaches == []
+    behind = dict(production, tracking={"orders": 80})
+    assert followers({"orders": orders, "production": behind}).breaches == [
+        "production following orders: at 80, upstream sent it up to 88"
     ]
 
 
