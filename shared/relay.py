@@ -1,10 +1,8 @@
 """The relay: publishes a service's notification log (its outbox) in order, with publisher confirms."""
 
-import fcntl
 import json
 import threading
 import time
-import zlib
 
 import eventlet
 import sqlalchemy as sa
@@ -13,6 +11,7 @@ from kombu import Connection, Exchange
 
 from shared import envelope, faults
 from shared import logging as oms_logging
+from shared.leadership import leader_lock
 
 log = oms_logging.get("relay")
 
@@ -51,7 +50,7 @@ class Relay:
         self._wake = threading.Event()
         self._stopping = False
         self._connection: Connection | None = None
-        self._leader = _leader_lock(app)
+        self._leader = leader_lock(app)
         # while leading: (position, last published, last published of each event name) as
         # published, and whether that is saved yet
         self._at: tuple[int, int, dict] | None = None
@@ -243,92 +242,3 @@ class PipelinedConfirms:
             self.channel.wait([spec.Basic.Ack, spec.Basic.Nack], timeout=self.timeout)
         if self.refused:
             raise ConnectionError("the broker refused (nacked) a published event")
-
-
-class _FileLock:
-    """SQLite: the relay leader holds an exclusive `flock` on a file beside the database, so two
-    processes on one file (a second `make run`, a stray service) never both publish. The kernel
-    drops the lock when its process dies."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._file = None
-
-    def acquire(self) -> bool:
-        if self._file is not None:
-            return True
-        file = open(self.path, "a")  # noqa: SIM115 - held open as long as the lead
-        try:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            file.close()
-            return False
-        self._file = file
-        return True
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing the file releases the lock
-            self._file = None
-
-
-class _ProcessLock:
-    """An in-memory SQLite store lives in one process: nothing to share."""
-
-    def acquire(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
-
-
-class _AdvisoryLock:
-    """PostgreSQL: the relay leader holds a session advisory lock on a connection of its own."""
-
-    def __init__(self, app):
-        self.app = app
-        self.key = _lock_key(app.service)
-        self._conn = None
-
-    def acquire(self) -> bool:
-        if self._conn is not None:
-            try:
-                self._conn.execute(sa.text("SELECT 1"))
-                self._conn.commit()  # never sit idle in a transaction
-                return True
-            except Exception:  # noqa: BLE001 - lost connection means lost lock
-                self.release()
-        conn = self.app.engine.connect()
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-        conn.commit()
-        if got:
-            self._conn = conn
-            return True
-        conn.close()
-        return False
-
-    def release(self) -> None:
-        """Unlock explicitly: a pooled connection's session (and its lock) outlives close()."""
-        if self._conn is None:
-            return
-        try:
-            self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            self._conn.commit()
-        except Exception:  # noqa: BLE001 - a broken session: never hand it back to the pool
-            self._conn.invalidate()
-        finally:
-            self._conn.close()
-            self._conn = None
-
-
-def _lock_key(service: str) -> int:
-    return zlib.crc32(f"oms-relay-{service}".encode())
-
-
-def _leader_lock(app):
-    if app.dialect == "postgresql":
-        return _AdvisoryLock(app)
-    database = app.engine.url.database
-    if database and database != ":memory:":
-        return _FileLock(f"{database}.relay-lock")
-    return _ProcessLock()
