@@ -27,6 +27,7 @@ from bench.system import (  # noqa: E402
     InvoiceListener,
     Load,
     Services,
+    bench_actor,
     cpu_snapshot,
     drive,
     invoice_check,
@@ -228,7 +229,7 @@ def all_tracked(uri: str, timeout: float) -> float | None:
         if "orders" in app_class(service).follows
     }
     deadline = time.monotonic() + timeout
-    with ClusterRpcProxy({"AMQP_URI": uri}, timeout=30, context_data={"actor": "bench"}) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": uri}, timeout=30, context_data=bench_actor()) as rpc:
         while time.monotonic() < deadline:
             now = time.monotonic()
             orders = rpc.orders.log_status()

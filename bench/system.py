@@ -15,10 +15,19 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms.infra import free_port
+from shared import actors
 from shared.settings import SERVICES
 from tests.support import order_payload
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault(
+    "OMS_ACTOR_SECRET", "bench-actor-secret-" + "0" * 32
+)  # the services get it too
+
+
+def bench_actor() -> dict:
+    """RPC context data acting as "bench" (an admin token minted from the bench's secret)."""
+    return actors.rpc_context(os.environ["OMS_ACTOR_SECRET"], "bench")
 
 
 class Services:
@@ -65,7 +74,7 @@ class Services:
         """Until every service answers `log_status()` over RPC."""
         deadline, waiting = time.monotonic() + timeout, list(SERVICES)
         with ClusterRpcProxy(
-            {"AMQP_URI": self.amqp_uri}, timeout=5, context_data={"actor": "bench"}
+            {"AMQP_URI": self.amqp_uri}, timeout=5, context_data=bench_actor()
         ) as rpc:
             while waiting:
                 self.check_alive()
@@ -206,9 +215,7 @@ def drive(amqp_uri: str, orders: int, callers: int, rate: float | None = None) -
 
 
 def _caller(amqp_uri: str, todo, load: Load, start: float, rate: float | None) -> None:
-    with ClusterRpcProxy(
-        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
-    ) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data=bench_actor()) as rpc:
         for i in todo:
             if rate:
                 eventlet.sleep(max(0.0, start + i / rate - time.monotonic()))
@@ -239,9 +246,7 @@ def settle(amqp_uri: str, timeout: float = 180, interval: float = 0.5):
     Returns (the settled statuses, when they first held), or (last statuses, None) on timeout.
     """
     deadline, last, since = time.monotonic() + timeout, None, None
-    with ClusterRpcProxy(
-        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
-    ) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data=bench_actor()) as rpc:
         while time.monotonic() < deadline:
             now = time.monotonic()
             status = {s: getattr(rpc, s).log_status() for s in SERVICES}
@@ -255,9 +260,7 @@ def settle(amqp_uri: str, timeout: float = 180, interval: float = 0.5):
 
 def invoices_in_store(amqp_uri: str, order_ids) -> dict[str, int]:
     """How many invoices billing's own store holds per order (`invoices_for_order`)."""
-    with ClusterRpcProxy(
-        {"AMQP_URI": amqp_uri}, timeout=30, context_data={"actor": "bench"}
-    ) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data=bench_actor()) as rpc:
         return {o: len(rpc.billing.invoices_for_order(o)) for o in order_ids}
 
 

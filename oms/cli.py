@@ -16,7 +16,7 @@ import sys  # noqa: E402
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from shared import settings  # noqa: E402
+from shared import actors, settings  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 from shared.integration_log import last_sent  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
@@ -95,7 +95,7 @@ def retry(rpc, args) -> int:
 
 def discard(rpc, args) -> int:
     """Give up on a parked reaction (it is never applied); the events behind it are replayed."""
-    entry = getattr(rpc, args.service).discard_parked(args.id, args.reason, actor=args.actor)
+    entry = getattr(rpc, args.service).discard_parked(args.id, args.reason)
     print(f"{args.service} #{entry['id']} {entry['status']}")
     return 0
 
@@ -127,6 +127,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--amqp-uri", default=None, help="broker (default: $OMS_AMQP_URI or the local one)"
     )
+    p.add_argument(
+        "--actor",
+        default=os.environ.get("USER") or "operator",
+        help="who the changes are recorded as (default: $USER); the CLI acts as admin with"
+        " the local actor secret (OMS_ACTOR_SECRET or var/actor-secret)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help=status.__doc__).set_defaults(handler=status)
     ev = sub.add_parser("events", help=events.__doc__)
@@ -151,7 +157,6 @@ def parser() -> argparse.ArgumentParser:
     dc.add_argument("service", choices=SERVICES)
     dc.add_argument("id", type=int)
     dc.add_argument("--reason", required=True, help="why it is given up (kept with it)")
-    dc.add_argument("--actor", default=os.environ.get("USER") or "operator")
     dc.set_defaults(handler=discard)
     sub.add_parser("rebuild", help=rebuild.__doc__).set_defaults(handler=rebuild)
     vf = sub.add_parser("verify", help=verify.__doc__)
@@ -178,8 +183,10 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     loaded = settings.Settings.load()
     config = dict(loaded.nameko_config(), AMQP_URI=args.amqp_uri or loaded.amqp_uri)
+    secret = actors.local_secret(loaded.actor_secret)
+    caller = actors.rpc_context(secret, args.actor) if secret else {}
     try:
-        with ClusterRpcProxy(config, timeout=loaded.rpc_timeout) as rpc:
+        with ClusterRpcProxy(config, timeout=loaded.rpc_timeout, context_data=caller) as rpc:
             return args.handler(rpc, args)
     except OmsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Run services in this process: `python -m oms.serve orders billing` (all five when none named)."""
+"""Run services in this process: `python -m oms.serve orders billing` (all five and the gateway
+when none named)."""
 
 import warnings
 
@@ -25,11 +26,13 @@ SERVICE_CLASSES = {
     "fulfilment": "services.fulfilment.service:FulfilmentService",
     "production": "services.production.service:ProductionService",
     "notify": "services.notify.service:NotifyService",
-}
+}  # the event-sourced services
+EDGES = {"gateway": "services.gateway.service:GatewayService"}  # HTTP in front of them
+RUNNABLE = {**SERVICE_CLASSES, **EDGES}
 
 
 def service_class(name: str):
-    module, cls = SERVICE_CLASSES[name].split(":")
+    module, cls = RUNNABLE[name].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -62,13 +65,11 @@ def stop_within(runner: ServiceRunner, seconds: float, log) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICE_CLASSES))
-    names = parser.parse_args(argv).services or list(SERVICE_CLASSES)
-    unknown = sorted(set(names) - set(SERVICE_CLASSES))
+    parser.add_argument("services", nargs="*", metavar="service", help=", ".join(RUNNABLE))
+    names = parser.parse_args(argv).services or list(RUNNABLE)
+    unknown = sorted(set(names) - set(RUNNABLE))
     if unknown:
-        parser.error(
-            f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICE_CLASSES)}"
-        )
+        parser.error(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(RUNNABLE)}")
     oms_logging.configure("+".join(names))
     log = oms_logging.get("serve")
     loaded = settings.Settings.load()

@@ -31,13 +31,21 @@ def bound(
     causation_id: str | None = None,
     actor: str | None = None,
     request_id: str | None = None,
+    role: str | None = None,
+    auth_problem: str | None = None,
+    if_match: int | None = None,
 ):
-    """Run a block as part of a correlation; logs and saved events carry its ids."""
+    """Run a block as part of a correlation; logs and saved events carry its ids. `actor` and
+    `role` are a verified caller's (or `auth_problem` says why there is none); `if_match` is the
+    version the caller expects of the aggregate it acts on (see `ServiceApplication.get`)."""
     ctx = {
         "correlation_id": _bounded(correlation_id) or str(uuid.uuid4()),
         "causation_id": _bounded(causation_id),
         "actor": _bounded(actor),
         "request_id": _bounded(request_id),
+        "role": role,
+        "auth_problem": auth_problem,
+        "if_match": if_match,
     }
     token = _current.set(ctx)
     structlog.contextvars.bind_contextvars(correlation_id=ctx["correlation_id"])
@@ -49,6 +57,24 @@ def bound(
         except ValueError:  # closed from another greenthread (a killed worker): just clear it
             _current.set(None)
         structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def check_version(aggregate_id, version: int) -> None:
+    """Refuse a command whose caller read another version of the aggregate it acts on (HTTP
+    `If-Match`): the first aggregate a request reads is the one it acts on; later reads of the
+    same one (a retry after a concurrent write) are checked too."""
+    ctx = current()
+    expected = ctx.get("if_match")
+    if expected is None:
+        return
+    target = ctx.setdefault("if_match_id", str(aggregate_id))
+    if target == str(aggregate_id) and version != expected:
+        from shared.errors import PreconditionFailed
+
+        raise PreconditionFailed(
+            f"it is at version {version}, not {expected}: read it again",
+            {"expected_version": expected, "version": version},
+        )
 
 
 def enter(**ids):

@@ -40,7 +40,31 @@ class Unavailable(OmsError):
     """The service's store (or broker) is unreachable right now; nothing was done: retry later."""
 
 
-EXPECTED = (ValidationFailed, NotFound, Conflict, InvalidTransition, Unavailable)
+@deserialize_to_instance
+class Unauthenticated(OmsError):
+    """A state-changing call without a valid actor token (missing, forged or expired)."""
+
+
+@deserialize_to_instance
+class Forbidden(OmsError):
+    """The caller's role may not do this; `details["needed"]` names the role it takes."""
+
+
+@deserialize_to_instance
+class PreconditionFailed(OmsError):
+    """The aggregate changed since the version the caller read (`If-Match`); read it again."""
+
+
+EXPECTED = (
+    ValidationFailed,
+    NotFound,
+    Conflict,
+    InvalidTransition,
+    Unavailable,
+    Unauthenticated,
+    Forbidden,
+    PreconditionFailed,
+)
 
 
 def translated(error: Exception) -> OmsError | None:

@@ -6,9 +6,16 @@ import functools
 
 from nameko.extensions import DependencyProvider
 
-from shared import context, settings
+from shared import actors, context, settings
 from shared import logging as oms_logging
-from shared.errors import EXPECTED, Unavailable, ValidationFailed, translated
+from shared.errors import (
+    EXPECTED,
+    Forbidden,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+    translated,
+)
 from shared.follower import Follower
 from shared.paging import CursorRefused
 from shared.refusals import Missing, Refused
@@ -39,8 +46,41 @@ def command(method):
     return rpc(expected_exceptions=EXPECTED)(wrapper)
 
 
+# -- who is calling ---------------------------------------------------------------------------------
+class Callers(DependencyProvider):
+    """Binds each worker's correlation context, with the caller its actor token names (verified
+    here, once per request; `who` then answers from it)."""
+
+    def setup(self):
+        self.settings = settings.Settings.load(self.container.config)
+
+    def worker_setup(self, worker_ctx):
+        data = worker_ctx.context_data
+        request = data.get(REQUEST_ID)
+        causation = context.request_causation(request) if request else f"rpc:{worker_ctx.call_id}"
+        caller, problem = {}, None
+        try:
+            caller = actors.verify(self.settings.actor_secret, data.get(actors.TOKEN_KEY))
+        except actors.BadToken as exc:
+            problem = str(exc)
+        worker_ctx._oms_token = context.enter(
+            correlation_id=data.get("correlation_id"),
+            causation_id=causation,
+            actor=caller.get("name"),
+            role=caller.get("role"),
+            auth_problem=problem,
+            request_id=request,
+            if_match=_version(data.get("if_match")),
+        )
+
+    def worker_teardown(self, worker_ctx):
+        token = getattr(worker_ctx, "_oms_token", None)
+        if token is not None:
+            context.exit(token)
+
+
 # -- the application, its relay and its followers --------------------------------------------------
-class EventSourced(DependencyProvider):
+class EventSourced(Callers):
     """Builds the service's application once, runs its relay and followers, lends it to workers.
 
     Settings come from the environment, overridden by the container's config (`INVOICE_ON`,
@@ -84,22 +124,6 @@ class EventSourced(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.app
 
-    def worker_setup(self, worker_ctx):
-        data = worker_ctx.context_data
-        request = data.get(REQUEST_ID)
-        causation = context.request_causation(request) if request else f"rpc:{worker_ctx.call_id}"
-        worker_ctx._oms_token = context.enter(
-            correlation_id=data.get("correlation_id"),
-            causation_id=causation,
-            actor=data.get("actor"),
-            request_id=request,
-        )
-
-    def worker_teardown(self, worker_ctx):
-        token = getattr(worker_ctx, "_oms_token", None)
-        if token is not None:
-            context.exit(token)
-
 
 # -- argument checks every service shares -----------------------------------------------------------
 def check_id(**values) -> None:
@@ -113,15 +137,30 @@ def check_id(**values) -> None:
         raise ValidationFailed("invalid id", bad)
 
 
-def who(actor) -> str:
-    """The acting user: the `actor` argument, else the RPC context's; one of them is required."""
-    actor = actor if actor is not None else context.current().get("actor")
-    if not isinstance(actor, str) or not 0 < len(actor.strip()) <= 200:
-        raise ValidationFailed(
-            "who is acting?",
-            {"actor": ["Required: the acting user, a string of 1-200 characters."]},
+def who(needed: str = "operator") -> str:
+    """The acting caller, from the actor token its request carried (shared/actors.py), if its
+    role may do what `needed` may; the name in the token is what events record."""
+    ctx = context.current()
+    actor = ctx.get("actor")
+    if not actor:
+        problem = ctx.get("auth_problem") or "no actor token was sent"
+        raise Unauthenticated(
+            f"who is acting? {problem}",
+            {actors.TOKEN_KEY: ["Required: a valid actor token in the RPC context."]},
         )
-    return actor.strip()
+    if not actors.allows(ctx.get("role"), needed):
+        raise Forbidden(
+            f"{actor} ({ctx.get('role')}) may not do this: it takes the {needed} role",
+            {"needed": needed, "role": ctx.get("role")},
+        )
+    return actor
+
+
+def _version(value) -> int | None:
+    """The `if_match` context entry: the aggregate version a caller expects (an int or digits)."""
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def whole(value, field: str, low: int = 0, high: int | None = None) -> int:
@@ -190,6 +229,7 @@ class EventLogRpc:
         """An operator has seen these entries (`oms parked` calls it): `mark_parked_seen([1, 2])`."""
         if not isinstance(parked_ids, list) or len(parked_ids) > 10_000:
             raise ValidationFailed("invalid ids", {"parked_ids": ["Must be a list of ids."]})
+        who("admin")
         for i in parked_ids:
             whole(i, "parked_ids")
         self.app.parking.mark_seen(parked_ids)
@@ -199,10 +239,11 @@ class EventLogRpc:
     def retry_parked(self, parked_id):
         """Run a parked reaction again, then the ones waiting behind it; returns the entry with
         its new status (`retried`, or still `parked` with the new error)."""
+        who("admin")
         return self.app.parking.retry(whole(parked_id, "parked_id"))
 
     @rpc(expected_exceptions=EXPECTED)
-    def discard_parked(self, parked_id, reason, actor=None):
+    def discard_parked(self, parked_id, reason):
         """Give up on a parked reaction (it is never applied); the ones behind it are replayed."""
-        reason, actor = reason_of(reason), who(actor)
+        reason, actor = reason_of(reason), who("admin")
         return self.app.parking.discard(whole(parked_id, "parked_id"), reason, actor)

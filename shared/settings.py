@@ -47,6 +47,17 @@ class Settings:
     #: the largest payment-gateway callback body read
     max_callback_bytes: int = 64 * 1024
     http_address: str = "127.0.0.1:8000"
+    #: the secret actor tokens are signed with (HS256): the gateway, the CLI and every service
+    #: share it; state-changing calls are refused while it is empty
+    actor_secret: str = ""
+    #: how long a token from `POST /v1/tokens` or `oms keys token` lives
+    actor_token_seconds: int = 900
+    #: where the HTTP gateway listens
+    api_address: str = "127.0.0.1:8080"
+    #: browser origins allowed to call the gateway (CORS), comma-separated; `*` for any
+    cors_origins: str = ""
+    #: the largest request body the gateway reads
+    max_body_bytes: int = 1024 * 1024
 
     @classmethod
     def load(cls, overrides: Mapping | None = None) -> "Settings":
@@ -75,6 +86,8 @@ class Settings:
             raise SettingsError("OMS_FOLLOWER_PULL_LIMIT must be from 1 to 1000")
         if not 1 <= self.follower_batch <= 500:
             raise SettingsError("OMS_FOLLOWER_BATCH must be from 1 to 500")
+        if not 10 <= self.actor_token_seconds <= 86400:
+            raise SettingsError("OMS_ACTOR_TOKEN_SECONDS must be from 10 to 86400")
 
     def nameko_config(self) -> dict:
         return {

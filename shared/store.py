@@ -219,6 +219,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             )
         aggregate = project_aggregate(None, events)
         aggregate._oms_history = events
+        context.check_version(aggregate.id, aggregate.version)
         return aggregate
 
     @staticmethod
@@ -251,18 +252,23 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
                 return command()
             except IntegrityError:
                 if claiming and self.request_applied():
-                    return replay()
+                    return self._replay(replay)
             except STORE_DOWN:
                 raise
             except Exception:
                 # a twin run after the request was applied may be refused (the quantity it
                 # moves has gone): the request took effect, so it is answered like one
                 if claiming and self.request_applied():
-                    return replay()
+                    return self._replay(replay)
                 raise
             finally:
                 _claim.reset(token)
         raise Conflict("a concurrent change won; read again and retry", {})
+
+    @staticmethod
+    def _replay(replay):
+        context.current()["if_match"] = None  # the request was applied: answer as it is now
+        return replay()
 
     def request_applied(self) -> bool:
         """Did the RPC request being handled already store events (is this a redelivery)?"""

@@ -21,11 +21,16 @@ os.environ.setdefault("OMS_RELAY_POLL_SECONDS", "0.5")
 os.environ.setdefault("OMS_REACTION_BACKOFF_SECONDS", "0.02")
 os.environ.setdefault("OMS_RPC_TIMEOUT", "10")
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
+os.environ["OMS_ACTOR_SECRET"] = (
+    "test-actor-secret-" + "0" * 32
+)  # services, the CLI and children check tokens
 
 from oms.postgres import PostgresCluster  # noqa: E402
 from oms.rabbitmq import RabbitNode  # noqa: E402
 from shared import logging as oms_logging  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
+
+STORES = (*SERVICES, "gateway")  # every database a system uses (the gateway keeps its keys)
 from tests.support import System, create_vhost, delete_vhost  # noqa: E402
 
 oms_logging.configure("tests")
@@ -67,12 +72,12 @@ def fresh_vhost(node):
 def fresh_store(kind: str, directory: Path, request):
     """Per-service database URLs, on SQLite files or fresh PostgreSQL databases."""
     if kind == "sqlite":
-        yield {s: f"sqlite:///{directory}/{s}.sqlite3" for s in SERVICES}
+        yield fresh_sqlite(directory)
         return
     cluster = request.getfixturevalue("postgres")
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    yield {s: cluster.create_database(f"{prefix}_{s}") for s in SERVICES}
-    for s in SERVICES:
+    yield {s: cluster.create_database(f"{prefix}_{s}") for s in STORES}
+    for s in STORES:
         cluster.drop_database(f"{prefix}_{s}")
 
 
@@ -115,9 +120,9 @@ def sqlite_system(rabbit, tmp_path_factory):
 
 
 def fresh_sqlite(directory: Path) -> dict:
-    return {s: f"sqlite:///{directory}/{s}.sqlite3" for s in SERVICES}
+    return {s: f"sqlite:///{directory}/{s}.sqlite3" for s in STORES}
 
 
 @pytest.fixture
 def sqlite_store(tmp_path):
-    return {s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in SERVICES}
+    return fresh_sqlite(tmp_path)

@@ -16,9 +16,11 @@ from shared.settings import SERVICES, Settings
 
 
 class InProcess:
-    def __init__(self, directory, services=SERVICES, actor: str = "tests", **settings):
+    def __init__(
+        self, directory, services=SERVICES, actor: str = "tests", role: str = "admin", **settings
+    ):
         self.settings = Settings.load(settings)
-        self.actor = actor
+        self.actor, self.role = actor, role
         self.apps, self.services = {}, {}
         for name in services:
             cls = service_class(name)
@@ -77,7 +79,7 @@ class Calls:
         bound = getattr(self.service, method)
 
         def call(*args, **kwargs):
-            with context.bound(actor=self.desk.actor):
+            with context.bound(actor=self.desk.actor, role=self.desk.role):
                 result = bound(*args, **kwargs)
             self.desk.pump()
             return result

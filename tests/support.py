@@ -17,9 +17,15 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms.infra import free_port
 from oms.serve import SERVICE_CLASSES, build_runner
+from shared import actors
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_SECRET = "test-gateway-secret"
+
+
+def acting(name: str = "tests", role: str = "admin") -> dict:
+    """RPC context data carrying an actor token for `name` (tests mint their own, like the CLI)."""
+    return actors.rpc_context(os.environ["OMS_ACTOR_SECRET"], name, role)
 
 
 def management(node, method: str, path: str, body: dict | None = None):
@@ -146,11 +152,13 @@ class System:
         **config,
     ):
         self.amqp_uri, self.database_urls = amqp_uri, database_urls
-        self.http_port = free_port()
+        self.http_port, self.api_port = free_port(), free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"  # the gateway, when it runs
         self.config = {
             "AMQP_URI": amqp_uri,
             "DATABASE_URLS": database_urls,
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
+            "API_ADDRESS": f"127.0.0.1:{self.api_port}",
             "GATEWAY_SECRET": GATEWAY_SECRET,
             "max_workers": 20,
             "serializer": "json",
@@ -187,8 +195,10 @@ class System:
         self.start(*names)
 
     @contextmanager
-    def rpc(self, timeout: float = 15.0, **context_data):
-        context_data.setdefault("actor", "tests")
+    def rpc(self, timeout: float = 15.0, actor="tests", role="admin", **context_data):
+        """A proxy acting as `actor` with `role` (None: with no token at all)."""
+        if actor is not None:
+            context_data.update(acting(actor, role))
         with ClusterRpcProxy(self.config, timeout=timeout, context_data=context_data) as proxy:
             yield proxy
 
@@ -246,7 +256,7 @@ class RawCaller:
             routing_key=f"{service}.{method}",
             reply_to=self.reply_to,
             correlation_id=correlation_id,
-            headers={"nameko.actor": "tests"},
+            headers={f"nameko.{actors.TOKEN_KEY}": acting()[actors.TOKEN_KEY]},
             content_type="application/json",
             content_encoding="utf-8",
         )

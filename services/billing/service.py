@@ -1,7 +1,8 @@
 """The billing service: invoices, credit notes, pro-formas and payments over RPC (examples in
 docs/billing.md), and the payment gateway's signed callback over HTTP.
 
-Every state-changing call takes `actor`, the acting user (or the RPC context's `actor`).
+Every state-changing call needs an actor token in the RPC context (shared/actors.py): the name in
+it is the actor its events record.
 """
 
 import json
@@ -47,6 +48,7 @@ class BillingService(EventLogRpc):
     @command
     def rebuild_read_model(self):
         """Drop the documents list and write it again from the whole log: `{"aggregates": n}`."""
+        who("admin")
         return {"aggregates": self.app.rebuild_read_model()}
 
     @command
@@ -57,36 +59,36 @@ class BillingService(EventLogRpc):
         return self.app.list_invoices(load(ListInvoicesIn, query or {}, "query"))
 
     @command
-    def issue_pro_forma(self, order_id, actor=None):
+    def issue_pro_forma(self, order_id):
         """A pro-forma of a placed order not yet accepted (the same one while the order is unchanged)."""
         check_id(order_id=order_id)
-        account, document = self.app.issue_pro_forma(order_id, who(actor))
+        account, document = self.app.issue_pro_forma(order_id, who("storefront"))
         return show_document(account, document)
 
     @command
-    def record_payment(self, invoice_id, payment, actor=None):
+    def record_payment(self, invoice_id, payment):
         """`record_payment(id, {"amount": "10.00", "method": "bank_transfer", "reference": "TRF-1",
         "paid_on": "2026-11-20"})`; the same method and reference again records nothing."""
         check_id(invoice_id=invoice_id)
-        payment = dict(load(PaymentIn, payment, "payment"), actor=who(actor))
+        payment = dict(load(PaymentIn, payment, "payment"), actor=who())
         account = self.app.record_payment(invoice_id, payment)
         return show_document(account, account.document(invoice_id))
 
     @command
-    def void_invoice(self, invoice_id, reason, actor=None):
+    def void_invoice(self, invoice_id, reason):
         """`void_invoice(id, "issued twice")`: a refund due is recorded if money was received."""
         check_id(invoice_id=invoice_id)
-        account = self.app.void_invoice(invoice_id, reason_of(reason), who(actor))
+        account = self.app.void_invoice(invoice_id, reason_of(reason), who())
         return show_document(account, account.document(invoice_id))
 
     @command
-    def change_payment_channel(self, order_id, channel, reason, actor=None):
+    def change_payment_channel(self, order_id, channel, reason):
         """`change_payment_channel(order_id, "cash", "pays at pick-up")`: cash, card,
         bank_transfer or online_gateway; who and why are recorded."""
         check_id(order_id=order_id)
         change = load(ChannelIn, {"channel": channel, "reason": reason}, "channel change")
         account = self.app.change_payment_channel(
-            order_id, change["channel"], change["reason"], who(actor)
+            order_id, change["channel"], change["reason"], who()
         )
         return show_account(account)
 

@@ -15,6 +15,7 @@ def show_document(account: Account, document: dict) -> dict:
         due=account.due(document),
         balance=account.due(document) - account.paid(document),
         order_payment_status=account.payment_status,
+        version=account.version,  # the account's: the version a change to it must expect
     )
     return jsonable(shown)
 

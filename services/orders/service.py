@@ -1,7 +1,8 @@
 """The orders service: the catalogue and the order desk over RPC (examples in docs/orders-rpc.md).
 
-Every state-changing call takes `actor`, the acting user (or the RPC context's `actor`); calls that
-create something take an `idempotency_key`. Entry points validate, call one use case, and show.
+Every state-changing call needs an actor token in the RPC context (shared/actors.py): the name in
+it is the actor its events record. Calls that create something
+take an `idempotency_key`. Entry points validate, call one use case, and show.
 """
 
 import re
@@ -51,22 +52,22 @@ class OrdersService(EventLogRpc):
 
     # -- catalogue -------------------------------------------------------------------------------
     @command
-    def register_client(self, code, client, actor=None):
+    def register_client(self, code, client):
         """`register_client("ACME", {"name": …, "email": …, "phone": …, "default_address": {…}})`."""
         details = load(ClientDetailsIn, client, "client")
-        return show_client(self.app.register_client(_code(code, "code"), details, who(actor)))
+        return show_client(self.app.register_client(_code(code, "code"), details, who()))
 
     @command
-    def update_client(self, code, changes, actor=None):
+    def update_client(self, code, changes):
         """`update_client("ACME", {"phone": "+44 …"})`: only the fields given change."""
         changes = load(ClientChangesIn, changes, "changes")
-        return show_client(self.app.update_client(_code(code, "code"), changes, who(actor)))
+        return show_client(self.app.update_client(_code(code, "code"), changes, who()))
 
     @command
-    def deactivate_client(self, code, reason, actor=None):
+    def deactivate_client(self, code, reason):
         """`deactivate_client("ACME", "closed down")`: new orders can no longer name it."""
         return show_client(
-            self.app.deactivate_client(_code(code, "code"), reason_of(reason), who(actor))
+            self.app.deactivate_client(_code(code, "code"), reason_of(reason), who())
         )
 
     @command
@@ -76,18 +77,18 @@ class OrdersService(EventLogRpc):
         return {"clients": result["items"], "next_after": result["next_after"]}
 
     @command
-    def register_product(self, sku, product, actor=None):
+    def register_product(self, sku, product):
         """`register_product("MUG-1", {"name": "Mug", "unit_price": "9.50", "currency": "EUR",
         "vat_rate": "20", "made_in_house": false, "distributors": ["acme"],
         "default_distributor": "acme"})`."""
         details = load(ProductDetailsIn, product, "product")
-        return show_product(self.app.register_product(_code(sku, "sku"), details, who(actor)))
+        return show_product(self.app.register_product(_code(sku, "sku"), details, who()))
 
     @command
-    def update_product(self, sku, changes, actor=None):
+    def update_product(self, sku, changes):
         """`update_product("MUG-1", {"unit_price": "9.90"})`; `{"active": false}` withdraws it."""
         changes = load(ProductChangesIn, changes, "changes")
-        return show_product(self.app.update_product(_code(sku, "sku"), changes, who(actor)))
+        return show_product(self.app.update_product(_code(sku, "sku"), changes, who()))
 
     @command
     def list_products(self, query=None):
@@ -97,147 +98,145 @@ class OrdersService(EventLogRpc):
 
     # -- placing ---------------------------------------------------------------------------------
     @command
-    def place_order(self, order, idempotency_key=None, actor=None):
+    def place_order(self, order, idempotency_key=None):
         """Place an order (shape in docs/orders-rpc.md); returns it as get_order does."""
         idempotency_key = key(idempotency_key)
         order = load(OrderIn, order, "order")
-        return self._show(self.app.place_order(order, who(actor), idempotency_key))
+        return self._show(self.app.place_order(order, who("storefront"), idempotency_key))
 
     @command
-    def duplicate_order(self, order_id, idempotency_key, planned_date=None, actor=None):
+    def duplicate_order(self, order_id, idempotency_key, planned_date=None):
         """A new order with the same client and products: `duplicate_order("3f0c…", "dup-1")`."""
         check_id(order_id=order_id)
         options = load(DuplicateIn, {"planned_date": planned_date} if planned_date else {})
         new = self.app.duplicate_order(
-            order_id, who(actor), key(idempotency_key, True), options["planned_date"]
+            order_id, who(), key(idempotency_key, True), options["planned_date"]
         )
         return self._show(new)
 
     @command
-    def new_order_for_client(self, order_id, order, idempotency_key, actor=None):
+    def new_order_for_client(self, order_id, order, idempotency_key):
         """A new order for the client of `order_id`: `order` is place_order's without a client."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key, True)
         order = load(ForClientIn, order, "order")
-        return self._show(
-            self.app.new_order_for_client(order_id, order, who(actor), idempotency_key)
-        )
+        return self._show(self.app.new_order_for_client(order_id, order, who(), idempotency_key))
 
     # -- the lifecycle ---------------------------------------------------------------------------
     @command
-    def accept_order(self, order_id, actor=None):
-        """Accept a new order: `accept_order("3f0c…", actor="maria")` -> status "accepted"."""
+    def accept_order(self, order_id):
+        """Accept a new order: `accept_order("3f0c…")` -> status "accepted"."""
         check_id(order_id=order_id)
-        return self._show(self.app.accept_order(order_id, who(actor)))
+        return self._show(self.app.accept_order(order_id, who()))
 
     @command
-    def decline_order(self, order_id, reason, actor=None):
+    def decline_order(self, order_id, reason):
         """Refuse an order before acceptance: `decline_order("3f0c…", "out of stock")`."""
         check_id(order_id=order_id)
-        return self._show(self.app.decline_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.decline_order(order_id, reason_of(reason), who()))
 
     @command
-    def void_order(self, order_id, reason, actor=None):
+    def void_order(self, order_id, reason):
         """Cancel an accepted order: `void_order("3f0c…", "client cancelled")`."""
         check_id(order_id=order_id)
-        return self._show(self.app.void_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.void_order(order_id, reason_of(reason), who()))
 
     @command
-    def hold_order(self, order_id, reason, actor=None):
+    def hold_order(self, order_id, reason):
         """Stop an open order where it is: `hold_order("3f0c…", "address check")`."""
         check_id(order_id=order_id)
-        return self._show(self.app.hold_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.hold_order(order_id, reason_of(reason), who()))
 
     @command
-    def release_order(self, order_id, reason, actor=None):
+    def release_order(self, order_id, reason):
         """Let a held order go on from where it was: `release_order("3f0c…", "address ok")`."""
         check_id(order_id=order_id)
-        return self._show(self.app.release_order(order_id, reason_of(reason), who(actor)))
+        return self._show(self.app.release_order(order_id, reason_of(reason), who()))
 
     @command
-    def ship_shipping(self, order_id, shipping_id, actor=None):
+    def ship_shipping(self, order_id, shipping_id):
         """Ship one shipping of an accepted order: `ship_shipping("3f0c…", "9a1e…")`."""
         check_id(order_id=order_id, shipping_id=shipping_id)
-        return self._show(self.app.ship_shipping(order_id, shipping_id, who(actor)))
+        return self._show(self.app.ship_shipping(order_id, shipping_id, who()))
 
     @command
-    def mark_delivered(self, order_id, lines, actor=None):
+    def mark_delivered(self, order_id, lines):
         """`mark_delivered("3f0c…", [{"sku": "MUG-1", "quantity": 2}])`: up to what has shipped."""
         check_id(order_id=order_id)
         lines = load(QuantitiesIn, {"lines": lines})["lines"]
-        return self._show(self.app.mark_delivered(order_id, lines, who(actor)))
+        return self._show(self.app.mark_delivered(order_id, lines, who()))
 
     @command
-    def complete_order(self, order_id, reason=None, actor=None):
+    def complete_order(self, order_id, reason=None):
         """Mark everything delivered and close the order, paid or not: `complete_order("3f0c…")`."""
         check_id(order_id=order_id)
         return self._show(
-            self.app.complete_order(order_id, reason_of(reason, required=False), who(actor))
+            self.app.complete_order(order_id, reason_of(reason, required=False), who())
         )
 
     # -- changes before shipping -----------------------------------------------------------------
     @command
-    def edit_order(self, order_id, edit, actor=None):
+    def edit_order(self, order_id, edit):
         """New contents for pending shippings (and any new lines they carry):
         `edit_order("3f0c…", {"shippings": [{"id": "9a1e…", "lines": [{"sku": "MUG-1",
         "quantity": 5}]}], "new_lines": [], "reason": "client asked"})`."""
         check_id(order_id=order_id)
         edit = load(EditIn, edit, "edit")
-        return self._show(self.app.edit_order(order_id, edit, who(actor)))
+        return self._show(self.app.edit_order(order_id, edit, who()))
 
     @command
-    def add_shipping(self, order_id, shipping, idempotency_key=None, actor=None):
+    def add_shipping(self, order_id, shipping, idempotency_key=None):
         """A new shipping whose quantities move from pending ones: `add_shipping("3f0c…",
         {"planned_date": "2026-12-20", "address": {…}, "lines": [{"sku": "MUG-1", "quantity": 1,
         "from_shipping": "9a1e…"}]}, "split-1")`."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         shipping = load(NewShippingIn, shipping, "shipping")
-        return self._show(self.app.add_shipping(order_id, shipping, who(actor), idempotency_key))
+        return self._show(self.app.add_shipping(order_id, shipping, who(), idempotency_key))
 
     @command
-    def move_quantity(self, order_id, move, actor=None):
+    def move_quantity(self, order_id, move):
         """`move_quantity("3f0c…", {"from_shipping": "9a1e…", "to_shipping": "77b0…",
         "sku": "MUG-1", "quantity": 1})`; a shipping left empty is removed."""
         check_id(order_id=order_id)
         move = load(MoveIn, move, "move")
-        return self._show(self.app.move_quantity(order_id, move, who(actor)))
+        return self._show(self.app.move_quantity(order_id, move, who()))
 
     @command
-    def reschedule_shipping(self, order_id, shipping_id, change, actor=None):
+    def reschedule_shipping(self, order_id, shipping_id, change):
         """`reschedule_shipping("3f0c…", "9a1e…", {"planned_date": "2026-12-24",
         "reason": "client away"})`; an `address` may change too."""
         check_id(order_id=order_id, shipping_id=shipping_id)
         change = load(RescheduleIn, change, "change")
-        return self._show(self.app.reschedule_shipping(order_id, shipping_id, change, who(actor)))
+        return self._show(self.app.reschedule_shipping(order_id, shipping_id, change, who()))
 
     # -- notes and claims ------------------------------------------------------------------------
     @command
-    def add_note(self, order_id, note, idempotency_key=None, actor=None):
+    def add_note(self, order_id, note, idempotency_key=None):
         """`add_note("3f0c…", {"kind": "client", "text": "Gift wrap"})`; kind is internal,
         production or client."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         note = load(NoteIn, note, "note")
-        return self._show(self.app.add_note(order_id, note, who(actor), idempotency_key))
+        return self._show(self.app.add_note(order_id, note, who(), idempotency_key))
 
     @command
-    def open_claim(self, order_id, claim, idempotency_key=None, actor=None):
+    def open_claim(self, order_id, claim, idempotency_key=None):
         """A quality claim on delivered lines: `open_claim("3f0c…", {"reason": "smudged",
         "lines": [{"sku": "CARD-9", "quantity": 20}]})` -> the order and the new `claim_id`."""
         check_id(order_id=order_id)
         idempotency_key = key(idempotency_key)
         claim = load(ClaimIn, claim, "claim")
-        order, claim_id = self.app.open_claim(order_id, claim, who(actor), idempotency_key)
+        order, claim_id = self.app.open_claim(order_id, claim, who(), idempotency_key)
         return dict(self._show(order), claim_id=claim_id)
 
     @command
-    def resolve_claim(self, order_id, claim_id, resolution, actor=None):
+    def resolve_claim(self, order_id, claim_id, resolution):
         """`resolve_claim("3f0c…", "c1…", {"resolution": "reprinted", "reason": "our fault"})`
         places a free reprint of the claimed lines, linked both ways; or "rejected"."""
         check_id(order_id=order_id, claim_id=claim_id)
         resolution = load(ResolutionIn, resolution, "resolution")
-        return self._show(self.app.resolve_claim(order_id, claim_id, resolution, who(actor)))
+        return self._show(self.app.resolve_claim(order_id, claim_id, resolution, who()))
 
     # -- queries ---------------------------------------------------------------------------------
     @command
@@ -256,6 +255,7 @@ class OrdersService(EventLogRpc):
     @command
     def rebuild_read_model(self):
         """Drop the list tables and write them again from the whole log: `{"aggregates": n}`."""
+        who("admin")
         return {"aggregates": self.app.rebuild_read_model()}
 
     def _show(self, order):

@@ -27,8 +27,8 @@ class ProductionService(EventLogRpc):
         return ProductionOrderOut(many=True).dump(self.app.for_order(order_id))
 
     @command
-    def finish_production_order(self, production_order_id, actor=None):
+    def finish_production_order(self, production_order_id):
         """Mark a production order finished; orders then marks its line ready.
-        `finish_production_order("5d2e…", actor="maria")` -> the production order."""
+        `finish_production_order("5d2e…")` -> the production order."""
         check_id(production_order_id=production_order_id)
-        return ProductionOrderOut().dump(self.app.finish(production_order_id, who(actor)))
+        return ProductionOrderOut().dump(self.app.finish(production_order_id, who()))

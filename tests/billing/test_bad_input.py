@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.errors import InvalidTransition, NotFound, ValidationFailed
+from shared.errors import InvalidTransition, NotFound, Unauthenticated, ValidationFailed
 from tests.inprocess import InProcess
 from tests.support import eventually, order_payload
 
@@ -218,9 +218,9 @@ def test_a_change_without_an_actor_is_refused(desk, invoiced, method):
     desk.actor = None
     try:
         before = desk.billing.log_status()["last_position"]
-        with pytest.raises(ValidationFailed) as refused:
+        with pytest.raises(Unauthenticated) as refused:
             getattr(desk.billing, method)(*args)
-        assert "actor" in refused.value.details
+        assert "actor_token" in refused.value.details
         assert desk.billing.log_status()["last_position"] == before
     finally:
         desk.actor = "tests"

@@ -13,7 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from oms.infra import _pid_alive, free_port
 from oms.rabbitmq import RabbitNode
 from oms.run import holders
-from tests.support import ROOT, eventually, order_payload
+from tests.support import ROOT, acting, eventually, order_payload
 
 
 def start(amqp_uri: str, var_dir, log) -> subprocess.Popen:
@@ -30,7 +30,7 @@ def interrupt(process: subprocess.Popen) -> int:
 
 def answering(config) -> bool:
     try:
-        with ClusterRpcProxy(config, timeout=3, context_data={"actor": "tests"}) as rpc:
+        with ClusterRpcProxy(config, timeout=3, context_data=acting("tests")) as rpc:
             return all(
                 getattr(rpc, s).log_status()
                 for s in ("orders", "billing", "production", "fulfilment", "notify")
@@ -47,7 +47,7 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
         try:
             eventually(lambda: "is running" in log_path.read_text(), timeout=120)
             assert answering(config)  # "running" means every service answers
-            with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
+            with ClusterRpcProxy(config, timeout=15, context_data=acting("tests")) as rpc:
                 order = rpc.orders.place_order(order_payload(), idempotency_key="make-run")
                 rpc.orders.accept_order(order["id"])
                 invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
@@ -62,7 +62,7 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
         second = start(amqp_uri, tmp_path / "var", log)
         try:
             eventually(lambda: log_path.read_text().count("is running") == 2, timeout=120)
-            with ClusterRpcProxy(config, timeout=15, context_data={"actor": "tests"}) as rpc:
+            with ClusterRpcProxy(config, timeout=15, context_data=acting("tests")) as rpc:
                 assert rpc.orders.get_order(order["id"])["status"] == "in_production"
                 assert rpc.billing.invoices_for_order(order["id"]) == invoice
         finally:

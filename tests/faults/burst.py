@@ -8,7 +8,7 @@ import eventlet
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms import cli
-from tests.support import order_payload, random_ref
+from tests.support import acting, order_payload, random_ref
 
 
 class Burst:
@@ -46,7 +46,7 @@ class Burst:
                 try:
                     if proxy is None:
                         manager = ClusterRpcProxy(
-                            self.config, timeout=10, context_data={"actor": "burst"}
+                            self.config, timeout=10, context_data=acting("burst")
                         )
                         proxy = manager.start()
                     order = proxy.orders.place_order(payload, idempotency_key=key)

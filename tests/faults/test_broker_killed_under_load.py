@@ -4,7 +4,7 @@ import eventlet
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms.rabbitmq import RabbitNode
-from tests.support import System, eventually, order_payload
+from tests.support import System, acting, eventually, order_payload
 
 ORDERS = 120
 CALLERS = 10
@@ -22,7 +22,7 @@ def accept_all(config, order_ids, accepted, failed, progress):
     for order_id in order_ids:
         try:
             if proxy_cm is None:
-                proxy_cm = ClusterRpcProxy(config, timeout=5, context_data={"actor": "tests"})
+                proxy_cm = ClusterRpcProxy(config, timeout=5, context_data=acting("tests"))
                 rpc = proxy_cm.__enter__()
             if rpc.orders.accept_order(order_id)["status"] == "accepted":
                 accepted.append(order_id)

@@ -106,9 +106,7 @@ def test_pro_formas_requested_concurrently_are_numbered_without_gap_or_repeat(am
         )
         with system.rpc() as rpc:
             eventually(lambda: settled(rpc))
-        shown = in_parallel(
-            system, placed, lambda rpc, i: rpc.billing.issue_pro_forma(i, actor="t"), 12
-        )
+        shown = in_parallel(system, placed, lambda rpc, i: rpc.billing.issue_pro_forma(i), 12)
         with system.rpc() as rpc:
             pro_formas = issued(rpc, "pro_forma")
     assert sorted(sequences(shown)) == sequences(pro_formas) == list(range(1, 61))

@@ -96,7 +96,7 @@ def test_discarding_a_parked_event_releases_the_ones_behind_it(amqp_uri, sqlite_
         with pytest.raises(ValidationFailed):
             rpc.billing.discard_parked(parked["id"], "")  # a reason is required
         argv = ["discard", "billing", str(parked["id"]), "--reason", "accepted by mistake"]
-        assert cli.main(["--amqp-uri", amqp_uri, *argv, "--actor", "ops"]) == 0
+        assert cli.main(["--amqp-uri", amqp_uri, "--actor", "ops", *argv]) == 0
         (discarded,) = rpc.billing.parked_events("discarded")
         assert (discarded["id"], discarded["resolution"]) == (
             parked["id"],

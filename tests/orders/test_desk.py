@@ -1,10 +1,19 @@
 """The order desk through the orders RPC: catalogue, catalogue orders, edits, shippings, notes,
 claims and re-orders, links both ways, and the back-office listing — against real servers."""
 
+import os
+
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.errors import Conflict, InvalidTransition, ValidationFailed
+from shared import actors
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    Unauthenticated,
+    ValidationFailed,
+)
 from tests.support import eventually, order_payload, random_ref
 
 ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"}
@@ -54,14 +63,15 @@ def catalogue_order(catalogue, mug_quantity=3, card_quantity=100):
     }
 
 
-def test_the_catalogue_registers_lists_updates_and_deactivates(rpc, catalogue):
+def test_the_catalogue_registers_lists_updates_and_deactivates(rpc, catalogue, module_system):
     code, mug, _ = catalogue
     assert rpc.orders.register_client(code, client())["code"] == code  # a retry is harmless
     with pytest.raises(Conflict):
         rpc.orders.register_client(code, client(name="Someone else"))
     found = rpc.orders.list_clients({"search": code.lower()})["clients"]
     assert [c["code"] for c in found] == [code]
-    updated = rpc.orders.update_client(code, {"phone": "+44 113 496 0001"}, actor="maria")
+    with module_system.rpc(actor="maria", role="operator") as maria:
+        updated = maria.orders.update_client(code, {"phone": "+44 113 496 0001"})
     assert updated["phone"] == "+44 113 496 0001" and updated["version"] == 2
     assert rpc.orders.update_product(mug, {"unit_price": "9.90"})["unit_price"] == "9.90"
     products = rpc.orders.list_products({"search": mug})["products"]
@@ -90,23 +100,28 @@ def test_a_catalogue_order_keeps_name_and_price_as_they_were_when_placed(rpc, ca
     assert copy["lines"][0]["unit_price"] == "12.00"  # a duplicate takes today's price
 
 
-def test_an_edit_changes_quantities_and_lines_and_publishes_its_money_effect(rpc, catalogue):
+def test_an_edit_changes_quantities_and_lines_and_publishes_its_money_effect(
+    rpc, catalogue, module_system
+):
     _, mug, card = catalogue
     order = rpc.orders.place_order(catalogue_order(catalogue))
     first, second = [s["id"] for s in order["shippings"]]
     pen = random_ref("PEN-")
     rpc.orders.register_product(pen, product(name="Pen", unit_price="1.20"))
-    edited = rpc.orders.edit_order(
-        order["id"],
-        {
-            "shippings": [
-                {"id": first, "lines": [{"sku": mug, "quantity": 5}, {"sku": pen, "quantity": 10}]}
-            ],
-            "new_lines": [{"sku": pen, "quantity": 10}],
-            "reason": "client phoned",
-        },
-        actor="maria",
-    )
+    with module_system.rpc(actor="maria", role="operator") as maria:
+        edited = maria.orders.edit_order(
+            order["id"],
+            {
+                "shippings": [
+                    {
+                        "id": first,
+                        "lines": [{"sku": mug, "quantity": 5}, {"sku": pen, "quantity": 10}],
+                    }
+                ],
+                "new_lines": [{"sku": pen, "quantity": 10}],
+                "reason": "client phoned",
+            },
+        )
     assert edited["ordered"] == {mug: 5, card: 100, pen: 10}
     assert edited["total"] == "94.50"
     log = rpc.orders.events_after(0, 1000)
@@ -150,15 +165,13 @@ def test_shippings_can_be_added_moved_and_rescheduled_until_they_ship(rpc, catal
     assert refused.value.details["rule"] == "shipping_already_shipped"
 
 
-def test_notes_carry_their_kind_author_and_time(rpc):
+def test_notes_carry_their_kind_author_and_time(rpc, module_system):
     order = rpc.orders.place_order(order_payload())
-    rpc.orders.add_note(order["id"], {"kind": "internal", "text": "VIP"}, actor="maria")
-    shown = rpc.orders.add_note(
-        order["id"], {"kind": "client", "text": "Gift wrap"}, "n-1", actor="tom"
-    )
-    again = rpc.orders.add_note(
-        order["id"], {"kind": "client", "text": "Gift wrap"}, "n-1", actor="tom"
-    )
+    with module_system.rpc(actor="maria", role="operator") as maria:
+        maria.orders.add_note(order["id"], {"kind": "internal", "text": "VIP"})
+    with module_system.rpc(actor="tom", role="operator") as tom:
+        shown = tom.orders.add_note(order["id"], {"kind": "client", "text": "Gift wrap"}, "n-1")
+        again = tom.orders.add_note(order["id"], {"kind": "client", "text": "Gift wrap"}, "n-1")
     assert again["version"] == shown["version"]
     notes = [(n["kind"], n["text"], n["author"]) for n in shown["notes"]]
     assert notes == [("internal", "VIP", "maria"), ("client", "Gift wrap", "tom")]
@@ -279,14 +292,32 @@ def test_rebuilding_the_read_model_over_rpc_serves_the_same_listing(rpc):
     assert listing(rpc) == before
 
 
-def test_state_changes_need_an_actor(module_system):
+def test_state_changes_need_a_valid_actor_token_and_a_role_that_allows_them(module_system):
     with module_system.rpc() as rpc:
         order = rpc.orders.place_order(order_payload())
-    with ClusterRpcProxy(module_system.config, timeout=15) as anonymous:
-        with pytest.raises(ValidationFailed) as refused:
-            anonymous.orders.accept_order(order["id"])
-        assert "actor" in refused.value.details
-        assert anonymous.orders.accept_order(order["id"], actor="maria")["status"] == "accepted"
+    forged = actors.mint("not-the-secret-" + "x" * 32, "mallory", "admin")
+    expired = actors.mint(os.environ["OMS_ACTOR_SECRET"], "maria", "operator", now=1)
+    for context_data, problem in (
+        ({}, "no actor token"),
+        ({"actor": "maria"}, "no actor token"),  # naming an actor is not enough
+        ({actors.TOKEN_KEY: forged}, "not valid"),
+        ({actors.TOKEN_KEY: expired}, "expired"),
+    ):
+        with ClusterRpcProxy(module_system.config, timeout=15, context_data=context_data) as rpc:
+            with pytest.raises(Unauthenticated) as refused:
+                rpc.orders.accept_order(order["id"])
+            assert problem in refused.value.message
+            assert rpc.orders.get_order(order["id"])["status"] == "new"  # reading needs none
+    with module_system.rpc(actor="shop", role="storefront") as shop:
+        with pytest.raises(Forbidden) as refused:
+            shop.orders.accept_order(order["id"])
+        assert refused.value.details == {"needed": "operator", "role": "storefront"}
+        assert shop.orders.place_order(order_payload())["history"][0]["actor"] == "shop"
+    with module_system.rpc(actor="maria", role="operator") as maria:
+        with pytest.raises(Forbidden):
+            maria.orders.rebuild_read_model()
+        accepted = maria.orders.accept_order(order["id"])
+    assert (accepted["status"], accepted["history"][-1]["actor"]) == ("accepted", "maria")
 
 
 def test_finishing_a_production_order_needs_an_actor(module_system):
@@ -294,12 +325,12 @@ def test_finishing_a_production_order_needs_an_actor(module_system):
         order = rpc.orders.place_order(order_payload())
         rpc.orders.accept_order(order["id"])
         (job,) = eventually(lambda: rpc.production.production_orders_for_order(order["id"]))
-    with ClusterRpcProxy(module_system.config, timeout=15) as anonymous:
-        with pytest.raises(ValidationFailed) as refused:
+    with module_system.rpc(actor=None) as anonymous:
+        with pytest.raises(Unauthenticated):
             anonymous.production.finish_production_order(job["id"])
-        assert "actor" in refused.value.details
         assert anonymous.production.production_orders_for_order(order["id"]) == [job]
-        finished = anonymous.production.finish_production_order(job["id"], actor="maria")
+    with module_system.rpc(actor="maria", role="operator") as maria:
+        finished = maria.production.finish_production_order(job["id"])
         assert finished["status"] == "finished"
 
 

@@ -10,7 +10,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tests.inprocess import InProcess
-from tests.support import System, order_payload
+from tests.support import System, acting, order_payload
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_twenty_concurrent_acceptances_of_one_order_accept_it_once(orders):
     outcomes = []
 
     def accept():
-        with ClusterRpcProxy(orders.config, timeout=30, context_data={"actor": "tests"}) as rpc:
+        with ClusterRpcProxy(orders.config, timeout=30, context_data=acting("tests")) as rpc:
             try:
                 outcomes.append(rpc.orders.accept_order(order["id"])["status"])
             except Conflict as exc:
@@ -228,7 +228,7 @@ def test_concurrent_first_orders_of_a_fresh_store_get_distinct_sequential_refere
         references, errors = [], []
 
         def place():
-            with ClusterRpcProxy(system.config, timeout=30, context_data={"actor": "tests"}) as rpc:
+            with ClusterRpcProxy(system.config, timeout=30, context_data=acting("tests")) as rpc:
                 try:
                     references.append(rpc.orders.place_order(order_payload())["reference"])
                 except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for

@@ -1,0 +1,99 @@
+"""The routes the gateway answers itself (the rest are one RPC call each): the logs over HTTP,
+health, parked events, rebuilds, actor tokens and API keys."""
+
+import time
+
+from services.gateway.problems import Problem
+from services.gateway.routes import ENUMS, REBUILDABLE, EventsQuery, ParkedQuery
+from services.gateway.store import KeyIn
+from shared import actors
+from shared.errors import ValidationFailed
+from shared.validation import load
+
+
+class LocalRoutes:
+    """`handle(request)` runs the handler named by the route's operation id."""
+
+    def __init__(self, store, settings, call, services_status):
+        self.store, self.settings, self.call = store, settings, call
+        self.services_status = services_status  # () -> {service: log_status or problem}
+
+    def handle(self, request):
+        return getattr(self, request.route.op)(request)
+
+    def _service(self, request, allowed=ENUMS["service"]) -> str:
+        service = request.params["service"]
+        if service not in allowed:
+            raise Problem("not-found", f"no service {service}; one of {', '.join(allowed)}")
+        return service
+
+    # -- the logs --------------------------------------------------------------------------------
+    def listEvents(self, request):  # noqa: N802 - named by its operation id
+        service = self._service(request)
+        query = load(EventsQuery, request.query, "query")
+        page = self.call(service, "events_page", [query["after"], query["limit"]], request.context)
+        after = page["scanned_to"]
+        link = f"/v1/events/{service}?after={after}&limit={query['limit']}"
+        return {
+            "events": page["events"],
+            "scanned_to": after,
+            "more": page["more"],
+            "next": link,
+        }
+
+    def health(self, request):
+        return self.services_status()
+
+    # -- parked events and rebuilds ----------------------------------------------------------------
+    def listParked(self, request):  # noqa: N802
+        service = self._service(request)
+        status = load(ParkedQuery, request.query, "query")["status"]
+        entries = self.call(
+            service, "parked_events", [None if status == "all" else status], request.context
+        )
+        return {"parked": entries}
+
+    def retryParked(self, request):  # noqa: N802
+        service = self._service(request)
+        return self.call(service, "retry_parked", [request.params["parked_id"]], request.context)
+
+    def discardParked(self, request):  # noqa: N802
+        service = self._service(request)
+        reason = (request.body or {}).get("reason")
+        args = [request.params["parked_id"], reason]
+        return self.call(service, "discard_parked", args, request.context)
+
+    def rebuildReadModel(self, request):  # noqa: N802
+        service = self._service(request, REBUILDABLE)
+        return dict(self.call(service, "rebuild_read_model", [], request.context), service=service)
+
+    # -- who is calling ------------------------------------------------------------------------------
+    def createToken(self, request):  # noqa: N802
+        return self.token_for(request.caller)
+
+    def token_for(self, caller: dict) -> dict:
+        seconds = self.settings.actor_token_seconds
+        token = actors.mint(self.settings.actor_secret, caller["name"], caller["role"], seconds)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+        return {
+            "token": token,
+            "name": caller["name"],
+            "role": caller["role"],
+            "expires_at": expires,
+        }
+
+    def listKeys(self, request):  # noqa: N802
+        return {"keys": self.store.list_keys()}
+
+    def createKey(self, request):  # noqa: N802
+        key = load(KeyIn, request.body if request.body is not None else {}, "key")
+        return self.store.create_key(key["name"], key["role"], request.caller["name"])
+
+    def revokeKey(self, request):  # noqa: N802
+        name = request.params["name"]
+        if name == request.caller["name"]:
+            raise ValidationFailed(
+                "a key cannot revoke itself",
+                {"name": ["Use another admin key to revoke this one."]},
+            )
+        return self.store.revoke_key(name, request.caller["name"])

@@ -1,0 +1,176 @@
+"""The HTTP gateway: REST under /v1 for storefronts, the back office and integrators, calling the
+services over RPC (as nameko-examples' gateway does) with an actor token minted from the caller's
+API key; `/openapi.json` and `/docs`. It listens on OMS_API_ADDRESS (its own web server, apart
+from billing's payment callback). Keys are managed over RPC by admins (`oms keys …`).
+"""
+
+import json
+
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, ServiceProxy
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, parse_address
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from services.gateway import openapi
+from services.gateway.edge import Edge
+from services.gateway.local import LocalRoutes
+from services.gateway.problems import Problem, encode
+from services.gateway.store import GatewayStore, KeyIn
+from shared import logging as oms_logging
+from shared import settings as oms_settings
+from shared.errors import EXPECTED, Unavailable
+from shared.rpc import rpc
+from shared.service import Callers, who
+from shared.validation import load
+
+log = oms_logging.get("gateway")
+SERVICES = oms_settings.SERVICES
+
+
+class ApiServer(WebServer):
+    """The gateway's own web server, on OMS_API_ADDRESS (`API_ADDRESS` in the container config)."""
+
+    @property
+    def bind_addr(self):
+        return parse_address(oms_settings.Settings.load(self.container.config).api_address)
+
+
+class Api(HttpRequestHandler):
+    """Every path, every method: the gateway routes requests itself (edge.py)."""
+
+    server = ApiServer()
+
+    def get_url_rule(self):
+        return Rule(self.url, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+
+
+class Services(RpcProxy):
+    """`call(service, method, args, context)` for a worker: one RPC with the given context data
+    (actor token, correlation id, If-Match), waiting at most `rpc_timeout` seconds."""
+
+    def __init__(self):
+        super().__init__("orders")  # the name is unused: each call names its service
+
+    def setup(self):
+        super().setup()
+        self.timeout = oms_settings.Settings.load(self.container.config).rpc_timeout
+
+    def get_dependency(self, worker_ctx):
+        def call(service: str, method: str, args: list, context: dict):
+            worker_ctx.data.update(context)  # context_data is a copy of it
+            proxy = ServiceProxy(worker_ctx, service, self.rpc_reply_listener)
+            try:
+                with eventlet.Timeout(self.timeout):
+                    return getattr(proxy, method).call_async(*args).result()
+            except eventlet.Timeout:
+                raise Problem(
+                    "timeout",
+                    f"{service} did not answer in {self.timeout:.0f} s; the request may still"
+                    " take effect: retry with the same Idempotency-Key",
+                ) from None
+            except UnknownService:
+                raise Unavailable(f"{service} is not running", {"service": service}) from None
+
+        return call
+
+
+class Gateway(DependencyProvider):
+    """The edge, built once: the gateway's database, the route handlers and the OpenAPI document."""
+
+    def setup(self):
+        config = self.container.config
+        self.settings = oms_settings.Settings.load(config)
+        self.store = GatewayStore(oms_settings.database_url("gateway", config))
+        self.spec = openapi.build()
+        self.docs = openapi.docs_page(self.spec)
+
+    def stop(self):
+        self.store.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class GatewayService:
+    name = "gateway"
+    callers = Callers()  # verifies the actor token of RPC calls (key management)
+    gateway = Gateway()
+    services = Services()
+
+    @Api.decorator("GET", "/<path:path>")
+    def serve(self, request, path=None):
+        """Every request; routes, roles and answers are in routes.py and edge.py."""
+        edge = self._edge()
+        try:
+            status, headers, body = edge.handle(request)
+        except Exception:  # noqa: BLE001 - a bug must still answer as a problem
+            log.exception("gateway_request_failed", path=request.path, method=request.method)
+            problem = Problem("server-error", "an unexpected error; it has been logged")
+            status, headers, body = encode(problem, request.path)
+        if request.method == "HEAD":
+            body = ""
+        return Response(body, status=status, headers=headers)
+
+    def _edge(self) -> Edge:
+        gateway = self.gateway
+        local = LocalRoutes(gateway.store, gateway.settings, self.services, self._statuses)
+        pages = {
+            "openapi": ("/openapi.json", lambda http: _json(gateway.spec)),
+            "docs": ("/docs", lambda http: (200, {"Content-Type": "text/html"}, gateway.docs)),
+        }
+        edge = Edge(gateway.store, gateway.settings, self.services, pages)
+        edge.local = local.handle
+        return edge
+
+    def _statuses(self) -> dict:
+        """Each service's log status (or why it did not answer); 200 while all answer."""
+        answers = {}
+
+        def ask(service):
+            try:
+                answers[service] = {"status": "up", **self.services(service, "log_status", [], {})}
+            except Exception as exc:  # noqa: BLE001 - a health page reports, it does not fail
+                answers[service] = {"status": "down", "problem": str(exc)[:300]}
+
+        pool = eventlet.GreenPool()
+        for service in SERVICES:
+            pool.spawn(ask, service)
+        pool.waitall()
+        if any(a["status"] != "up" for a in answers.values()):
+            raise Problem("unavailable", "some services do not answer", services=answers)
+        return {"status": "up", "services": answers}
+
+    # -- API keys over RPC (for `oms keys`; admins only) -------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def create_key(self, name, role):
+        """`create_key("web-shop", "storefront")` -> the key's record with the plain `key`, shown
+        this once."""
+        key = load(KeyIn, {"name": name, "role": role}, "key")
+        return self.gateway.store.create_key(key["name"], key["role"], who("admin"))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def revoke_key(self, name):
+        """`revoke_key("web-shop")`: its requests are refused from now on."""
+        return self.gateway.store.revoke_key(name, who("admin"))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_keys(self):
+        """Every key's name, role, hint and dates (never the key)."""
+        who("admin")
+        return self.gateway.store.list_keys()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def token_for_key(self, name):
+        """An actor token for an active key's name and role, for calling over RPC."""
+        who("admin")
+        caller = self.gateway.store.key_named(name)
+        local = LocalRoutes(self.gateway.store, self.gateway.settings, None, None)
+        return local.token_for(caller)
+
+
+def _json(document) -> tuple[int, dict, str]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(document)
