@@ -122,6 +122,28 @@ def rebuild(rpc, args) -> int:
     return 0
 
 
+def keys(rpc, args) -> int:
+    """API keys for the HTTP gateway: create, revoke, list, or an RPC actor token for one."""
+    if args.action == "create":
+        created = rpc.gateway.create_key(args.name, args.role)
+        print(f"{created['name']} ({created['role']}): {created['key']}")
+        print("keep it now: it is shown only this once (the gateway stores a hash)")
+    elif args.action == "revoke":
+        revoked = rpc.gateway.revoke_key(args.name)
+        print(f"{revoked['name']} revoked at {revoked['revoked_at']}")
+    elif args.action == "token":
+        token = rpc.gateway.token_for_key(args.name)
+        print(token["token"])
+        print(
+            f"{token['name']} ({token['role']}), valid until {token['expires_at']}", file=sys.stderr
+        )
+    else:
+        for key in rpc.gateway.list_keys():
+            state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+            print(f"{key['name']:<24} {key['role']:<10} {key['hint']:<14} {state}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="oms", description=__doc__)
     p.add_argument(
@@ -159,6 +181,15 @@ def parser() -> argparse.ArgumentParser:
     dc.add_argument("--reason", required=True, help="why it is given up (kept with it)")
     dc.set_defaults(handler=discard)
     sub.add_parser("rebuild", help=rebuild.__doc__).set_defaults(handler=rebuild)
+    ky = sub.add_parser("keys", help=keys.__doc__)
+    ky.set_defaults(handler=keys)
+    actions = ky.add_subparsers(dest="action", required=True)
+    made = actions.add_parser("create", help="a new key (printed once)")
+    made.add_argument("--name", required=True, help="who its requests are recorded as")
+    made.add_argument("--role", required=True, choices=actors.ROLES)
+    for action, text in (("revoke", "refuse the key from now on"), ("token", "an RPC token")):
+        actions.add_parser(action, help=text).add_argument("name")
+    actions.add_parser("list", help="every key (never the key itself)")
     vf = sub.add_parser("verify", help=verify.__doc__)
     vf.add_argument(
         "--invoice-on",

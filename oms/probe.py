@@ -46,3 +46,36 @@ def answering(amqp_uri: str, services, timeout: float = 3.0) -> set[str]:
     except OSError:
         pass  # no broker: nobody answers
     return answered
+
+
+def call(amqp_uri: str, service: str, method: str, kwargs: dict, headers: dict, timeout=10.0):
+    """One RPC with plain kombu: its reply's body (`{"result": …, "error": …}`), or None if
+    nothing answered within `timeout` seconds."""
+    replies: list = []
+    reply_to = f"probe-{uuid.uuid4().hex}"
+    with Connection(amqp_uri, connect_timeout=timeout) as conn:
+        queue = Queue(reply_to, exchange=RPC, routing_key=reply_to, exclusive=True)
+        queue(conn.default_channel).declare()
+
+        def on_reply(body, message):
+            message.ack()
+            replies.append(body)
+
+        with conn.Consumer(queue, callbacks=[on_reply], accept=["json"]):
+            conn.Producer().publish(
+                json.dumps({"args": [], "kwargs": kwargs}),
+                exchange=RPC,
+                routing_key=f"{service}.{method}",
+                reply_to=reply_to,
+                correlation_id=uuid.uuid4().hex,
+                headers={f"nameko.{k}": v for k, v in headers.items()},
+                content_type="application/json",
+                content_encoding="utf-8",
+            )
+            deadline = time.monotonic() + timeout
+            while not replies and time.monotonic() < deadline:
+                try:
+                    conn.drain_events(timeout=max(0.05, deadline - time.monotonic()))
+                except TimeoutError:
+                    break
+    return replies[0] if replies else None

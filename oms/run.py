@@ -1,4 +1,5 @@
-"""`make run`: a local RabbitMQ unless one answers, then all five services, supervised, until Ctrl-C.
+"""`make run`: a local RabbitMQ unless one answers, then all five services and the HTTP gateway,
+supervised, until Ctrl-C. The first start makes an admin API key (var/admin-key) and prints it.
 
 One `make run` per `var/`: a lock on `var/run.lock` is held by it and inherited by every service it
 starts, so a second run refuses while any of them lives (even if the first run was killed).
@@ -15,12 +16,13 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, free_port
-from oms.probe import answering
+from oms.probe import answering, call
 from oms.rabbitmq import RabbitNode
-from shared import settings
+from shared import actors, settings
 
 STOP_SECONDS = 10.0  # what the services get to stop before they are killed
 
@@ -106,7 +108,47 @@ def http_settings() -> dict:
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         secret = path.read_text().strip()
-    return {"OMS_HTTP_ADDRESS": address, "OMS_GATEWAY_SECRET": secret}
+    api = os.environ.get("OMS_API_ADDRESS")
+    if not api:
+        api = f"127.0.0.1:{8080 if _port_free(8080) else free_port()}"
+    actor_secret = actors.local_secret(os.environ.get("OMS_ACTOR_SECRET", ""), create=True)
+    return {
+        "OMS_HTTP_ADDRESS": address,
+        "OMS_GATEWAY_SECRET": secret,
+        "OMS_API_ADDRESS": api,
+        "OMS_ACTOR_SECRET": actor_secret,
+    }
+
+
+def first_admin_key(amqp_uri: str, http: dict) -> tuple[str, bool]:
+    """The admin key made on the first start (var/admin-key); (key, made now)."""
+    path = settings.var_dir() / "admin-key"
+    if path.exists():
+        return path.read_text().strip(), False
+    token = actors.mint(http["OMS_ACTOR_SECRET"], "make-run", "admin", 60)
+    for name in ("admin", f"admin-{secrets.token_hex(3)}"):  # "admin" is taken if the file was lost
+        reply = call(amqp_uri, "gateway", "create_key", {"name": name, "role": "admin"},
+                     {actors.TOKEN_KEY: token}, timeout=30)  # fmt: skip
+        if reply and not reply.get("error"):
+            path.write_text(reply["result"]["key"] + "\n")
+            path.chmod(0o600)
+            return reply["result"]["key"], True
+    raise InfraError(f"the gateway did not make an admin key: {reply}")
+
+
+def wait_for_gateway(supervisor, api: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{api}/v1/health", timeout=3) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise InfraError(f"the gateway did not answer on {api}; see {supervisor.log_dir}")
+        supervisor.watch_once()
+        time.sleep(0.3)
 
 
 class Supervisor:
@@ -197,7 +239,16 @@ def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) 
             " (HMAC secret: OMS_GATEWAY_SECRET or var/gateway-secret; docs/billing.md)",
         )
     )
-    rows.append(("CLI", "oms status | oms parked | oms events orders  (in .venv/bin)"))
+    api = http["OMS_API_ADDRESS"]
+    rows.append(
+        ("HTTP API", f"http://{api}/v1  (docs http://{api}/docs, http://{api}/openapi.json)")
+    )
+    rows.append(
+        ("  admin key", f"{settings.var_dir() / 'admin-key'}  (oms keys create … for others)")
+    )
+    rows.append(
+        ("CLI", "oms status | oms parked | oms events orders | oms keys list  (in .venv/bin)")
+    )
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
 
@@ -219,13 +270,17 @@ def main() -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         http = http_settings()
         supervisor = Supervisor(amqp_uri, log_dir, http, lock_fd)
-        for name in settings.SERVICES:
+        for name in (*settings.SERVICES, "gateway"):
             supervisor.start(name)
         wait_until_answering(supervisor, amqp_uri)
+        wait_for_gateway(supervisor, http["OMS_API_ADDRESS"])
+        key, made = first_admin_key(amqp_uri, http)
         print(
             "The order-management system is running:\n" + describe(amqp_uri, node, log_dir, http),
             flush=True,
         )
+        if made:
+            print(f"Your first admin API key (kept in var/admin-key): {key}", flush=True)
         print("Press Ctrl-C to stop it.", flush=True)
         while True:
             supervisor.watch_once()

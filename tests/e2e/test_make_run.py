@@ -1,7 +1,9 @@
 """`make run`'s program: starts the five services on SQLite in var/, stops them on Ctrl-C, and a
 second run finds everything the first one stored."""
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,9 +17,12 @@ from oms.rabbitmq import RabbitNode
 from oms.run import holders
 from tests.support import ROOT, acting, eventually, order_payload
 
+API_PORT = free_port()
+
 
 def start(amqp_uri: str, var_dir, log) -> subprocess.Popen:
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, OMS_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT))
+    env["OMS_API_ADDRESS"] = f"127.0.0.1:{API_PORT}"
     return subprocess.Popen(
         [sys.executable, "-m", "oms.run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
     )
@@ -39,6 +44,24 @@ def answering(config) -> bool:
         return False
 
 
+def readme_http_example() -> str:
+    """The README's curl session, as it is printed there."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    (block,) = [b for b in blocks if "export OMS_API" in b]
+    return block
+
+
+def documents(text: str) -> list:
+    """The JSON documents curl printed one after the other."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        document, at = decoder.raw_decode(text, at)
+        found.append(document)
+    return found
+
+
 def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_path):
     config = {"AMQP_URI": amqp_uri}
     log_path = tmp_path / "run.log"
@@ -53,15 +76,35 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
                 invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
                 # production takes the made-in-house line into production
                 eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "in_production")
+            # the README's curl examples, verbatim, with the admin key the first start made
+            admin_key = (tmp_path / "var" / "admin-key").read_text().strip()
+            session = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", readme_http_example()],
+                cwd=tmp_path,
+                env=dict(os.environ, OMS_API=f"http://127.0.0.1:{API_PORT}"),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert session.returncode == 0, session.stderr
+            accepted, listing, log_page = documents(session.stdout)
+            assert accepted["status"] == "accepted"
+            assert accepted["history"][-1]["actor"] == "admin"  # the key's name
+            assert accepted["id"] in [o["id"] for o in listing["orders"]]
+            assert log_page["events"][0]["type"] == "orders.order_placed"
+            assert log_page["next"].startswith("/v1/events/orders?after=")
         finally:
             assert interrupt(first) == 0
         text = log_path.read_text()
         assert "The order-management system is running" in text
+        assert f"Your first admin API key (kept in var/admin-key): {admin_key}" in text
+        assert f"http://127.0.0.1:{API_PORT}/docs" in text
         assert (tmp_path / "var" / "orders.sqlite3").exists()
 
         second = start(amqp_uri, tmp_path / "var", log)
         try:
             eventually(lambda: log_path.read_text().count("is running") == 2, timeout=120)
+            assert log_path.read_text().count("Your first admin API key") == 1  # made once
             with ClusterRpcProxy(config, timeout=15, context_data=acting("tests")) as rpc:
                 assert rpc.orders.get_order(order["id"])["status"] == "in_production"
                 assert rpc.billing.invoices_for_order(order["id"]) == invoice
@@ -89,7 +132,7 @@ def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(
         first.kill()
         first.wait()
         orphans = holders(var / "run.lock")
-        assert len(orphans) == 5  # the services hold var/ though their run is gone
+        assert len(orphans) == 6  # the services and the gateway hold var/ though their run is gone
 
         refused = start(uri, var, log)
         assert refused.wait(timeout=60) == 1
@@ -102,7 +145,7 @@ def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(
         eventually(lambda: log_path.read_text().count("is running") == 2, timeout=180)
         services = holders(var / "run.lock")
         services.remove(third.pid)
-        assert len(services) == 5
+        assert len(services) == 6
         node.kill()  # the broker dies under the running system
         third.send_signal(signal.SIGINT)
         time.sleep(1)
