@@ -80,7 +80,8 @@ def from_error(error: OmsError) -> Problem:
     if kind == "forbidden":
         return Problem(kind, error.message, needed=details.get("needed"))
     if kind == "precondition-failed":
-        return Problem(kind, error.message, version=details.get("version"))
+        version = details.get("version")  # numbers cross RPC as strings (nameko's serializer)
+        return Problem(kind, error.message, version=int(version) if version else None)
     if kind == "unauthenticated":
         return Problem(kind, error.message, headers={"WWW-Authenticate": "Bearer"})
     return Problem(kind, error.message, **({"details": details} if details else {}))
