@@ -152,7 +152,9 @@ class Edge:
         limit = self.settings.max_body_bytes
         if http.content_length is not None and http.content_length > limit:
             raise Problem("too-large", f"the body is {http.content_length} bytes; at most {limit}")
-        raw = http.stream.read(limit + 1)
+        # a chunked body has no length: werkzeug's stream would read nothing, the server decodes it
+        stream = http.stream if http.content_length is not None else http.environ["wsgi.input"]
+        raw = stream.read(limit + 1)
         if len(raw) > limit:
             raise Problem("too-large", f"the body is over {limit} bytes")
         request.raw = raw

@@ -12,7 +12,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, ServiceProxy
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, parse_address
-from werkzeug.routing import Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Response
 
 from services.gateway import openapi
@@ -31,12 +31,27 @@ log = oms_logging.get("gateway")
 SERVICES = oms_settings.SERVICES
 
 
+class AnyPath(BaseConverter):
+    """Every path, even one with encoded newlines (werkzeug's `path` stops at them): the edge
+    answers every request itself, unknown paths included."""
+
+    regex = r"[\s\S]*"
+
+
 class ApiServer(WebServer):
     """The gateway's own web server, on OMS_API_ADDRESS (`API_ADDRESS` in the container config)."""
 
     @property
     def bind_addr(self):
         return parse_address(oms_settings.Settings.load(self.container.config).api_address)
+
+    def make_url_map(self):
+        url_map = Map(converters={"anything": AnyPath})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
 
 
 class Api(HttpRequestHandler):
@@ -101,7 +116,7 @@ class GatewayService:
     gateway = Gateway()
     services = Services()
 
-    @Api.decorator("GET", "/<path:path>")
+    @Api.decorator("GET", "/<anything:path>")
     def serve(self, request, path=None):
         """Every request; routes, roles and answers are in routes.py and edge.py."""
         edge = self._edge()

@@ -19,7 +19,7 @@ from services.orders.reorders import Reorders, order_id_for
 from shared import context
 from shared.contracts import REGISTRY
 from shared.counters import counter_table, take
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.store import ServiceApplication
 
@@ -156,7 +156,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         self, order_id: str, shipping: dict, actor: str, idempotency_key: str | None
     ) -> Order:
         key = idempotency_key or context.request_key() or uuid4().hex
-        shipping_id = str(uuid5(UUID(order_id), f"shipping:{key}"))
+        shipping_id = str(uuid5(_order_uuid(order_id), f"shipping:{key}"))
 
         def add(order):
             if any(s["id"] == shipping_id for s in order.shippings):
@@ -197,7 +197,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
 
     def add_note(self, order_id: str, note: dict, actor: str, idempotency_key: str | None) -> Order:
         key = idempotency_key or context.request_key()
-        note_id = str(uuid5(UUID(order_id), f"note:{key}")) if key else str(uuid4())
+        note_id = str(uuid5(_order_uuid(order_id), f"note:{key}")) if key else str(uuid4())
 
         def add(order):
             if any(n["id"] == note_id for n in order.notes):
@@ -208,7 +208,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
 
     def open_claim(self, order_id: str, claim: dict, actor: str, idempotency_key: str | None):
         key = idempotency_key or context.request_key() or uuid4().hex
-        claim_id = str(uuid5(UUID(order_id), f"claim:{key}"))
+        claim_id = str(uuid5(_order_uuid(order_id), f"claim:{key}"))
 
         def open_(order):
             if not any(c["id"] == claim_id for c in order.claims):
@@ -295,3 +295,11 @@ def _keyed(command: str, idempotency_key: str | None, payload) -> tuple | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _order_uuid(order_id: str) -> UUID:
+    """The order's id as a UUID; an id that is not one names no order."""
+    try:
+        return UUID(order_id)
+    except ValueError:
+        raise NotFound(f"order {order_id} not found", {"id": order_id, "kind": "order"}) from None

@@ -76,3 +76,17 @@ def api(request, rabbit, tmp_path_factory):
             yield running
         finally:
             running.system.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def sqlite_api(rabbit, tmp_path_factory):
+    """The same on SQLite only, for what does not depend on the store (roles, the spec)."""
+    with (
+        fresh_vhost(rabbit) as uri,
+        fresh_store("sqlite", tmp_path_factory.mktemp("db"), None) as urls,
+    ):
+        running = start_api(uri, urls)
+        try:
+            yield running
+        finally:
+            running.system.__exit__(None, None, None)
