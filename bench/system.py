@@ -34,23 +34,31 @@ class Services:
     """The five services, one `python -m oms.serve <service>` process each, as in production."""
 
     def __init__(
-        self, amqp_uri: str, database_urls: dict, log_dir: Path, module: str = "oms.serve"
+        self,
+        amqp_uri: str,
+        database_urls: dict,
+        log_dir: Path,
+        module: str = "oms.serve",
+        names: tuple = SERVICES,
     ):
         self.amqp_uri, self.database_urls, self.log_dir = amqp_uri, database_urls, log_dir
         self.module = module  # bench.floor: the same processes, reactions that do nothing
+        self.names = names  # the five, and the gateway where it is measured
+        self.api_address = f"127.0.0.1:{free_port()}"
         self.procs: dict[str, subprocess.Popen] = {}
 
     def _env(self) -> dict:
         env = dict(os.environ, OMS_AMQP_URI=self.amqp_uri, OMS_VAR_DIR=str(self.log_dir))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env["OMS_HTTP_ADDRESS"] = f"127.0.0.1:{free_port()}"  # billing's gateway callback
+        env["OMS_API_ADDRESS"] = self.api_address
         for service, url in self.database_urls.items():
             env[f"OMS_{service.upper()}_DATABASE_URL"] = url
         return env
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for service in SERVICES:
+        for service in self.names:
             with open(self.log_path(service), "ab") as log:
                 self.procs[service] = subprocess.Popen(
                     [sys.executable, "-m", self.module, service],

@@ -45,12 +45,17 @@ def _werkzeug_path(path: str) -> str:
 class Request:
     """What a route handler knows of the request it serves."""
 
-    def __init__(self, http, route: Route, params: dict, caller: dict | None):
+    def __init__(self, http, route: Route, params: dict, caller: dict | None, call):
         self.http, self.route, self.params, self.caller = http, route, params, caller
+        self.call = call  # (service, method, args, context) -> the RPC's answer
         self.body: dict | list | None = None
         self.raw = b""
         self.query: dict = {}
         self.context: dict = {"correlation_id": http.headers.get("X-Request-Id") or _new_id()}
+
+    def rpc(self, service: str, method: str, args: list):
+        """One RPC as this request's caller (its actor token, correlation id, If-Match)."""
+        return self.call(service, method, args, self.context)
 
     def arguments(self) -> list:
         return [self._argument(spec) for spec in self.route.args]
@@ -76,10 +81,10 @@ class Request:
 
 
 class Edge:
-    """Answers HTTP requests; `call(service, method, args, context_data)` is the RPC."""
+    """Answers HTTP requests (built once; each request brings its worker's RPC `call`)."""
 
-    def __init__(self, store, settings, call, pages: dict):
-        self.store, self.settings, self.call = store, settings, call
+    def __init__(self, store, settings, pages: dict, local):
+        self.store, self.settings, self.local = store, settings, local
         self.pages = pages  # name -> callable(request) for the gateway's own GET pages
         self.routes = {r.op: r for r in ROUTES}
         self.map = url_map({name: path for name, (path, _) in pages.items()})
@@ -87,19 +92,19 @@ class Edge:
         self.origins = set(origins)
 
     # -- the whole request -------------------------------------------------------------------------
-    def handle(self, http) -> tuple[int, dict, str]:
+    def handle(self, http, call) -> tuple[int, dict, str]:
         cors = self._cors(http)
         if http.method == "OPTIONS":
             return self._preflight(http, cors)
         try:
-            status, headers, body = self._dispatch(http)
+            status, headers, body = self._dispatch(http, call)
         except Problem as problem:
             status, headers, body = problems.encode(problem, http.path)
         except OmsError as error:
             status, headers, body = problems.encode(problems.from_error(error), http.path)
         return status, {**headers, **cors}, body
 
-    def _dispatch(self, http) -> tuple[int, dict, str]:
+    def _dispatch(self, http, call) -> tuple[int, dict, str]:
         adapter = self.map.bind("gateway", http.path)
         try:
             endpoint, params = adapter.match(http.path, method=http.method)
@@ -113,7 +118,7 @@ class Edge:
         if endpoint in self.pages:
             return self.pages[endpoint][1](http)
         route = self.routes[endpoint]
-        request = Request(http, route, params, self._authenticate(http, route))
+        request = Request(http, route, params, self._authenticate(http, route), call)
         self._read_body(request)
         self._read_query(request)
         return self._run(request)
@@ -252,7 +257,7 @@ class Edge:
             result = self.local(request)
         else:
             service, method = route.call
-            result = self.call(service, method, request.arguments(), request.context)
+            result = request.rpc(service, method, request.arguments())
         return self._respond(request, result)
 
     def _precondition(self, request: Request) -> None:
@@ -268,12 +273,9 @@ class Edge:
 
     def _check_owner(self, request: Request) -> None:
         """A storefront sees and acts on the orders its key placed; others do not exist for it."""
-        order = self.call("orders", "get_order", [request.params["order_id"]], request.context)
+        order = request.rpc("orders", "get_order", [request.params["order_id"]])
         if not order["history"] or order["history"][0]["actor"] != request.caller["name"]:
             raise Problem("not-found", f"order {request.params['order_id']} not found")
-
-    def local(self, request: Request):
-        raise NotImplementedError  # set by the service: the gateway's own routes (local.py)
 
     # -- the answer ----------------------------------------------------------------------------------
     def _respond(self, request: Request, result) -> tuple[int, dict, str]:

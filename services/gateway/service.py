@@ -5,6 +5,7 @@ from billing's payment callback). Keys are managed over RPC by admins (`oms keys
 """
 
 import json
+import socket
 
 import eventlet
 from nameko.exceptions import UnknownService
@@ -36,6 +37,7 @@ class AnyPath(BaseConverter):
     answers every request itself, unknown paths included."""
 
     regex = r"[\s\S]*"
+    part_isolating = False  # it spans slashes (werkzeug's state-machine matcher must know)
 
 
 class ApiServer(WebServer):
@@ -44,6 +46,12 @@ class ApiServer(WebServer):
     @property
     def bind_addr(self):
         return parse_address(oms_settings.Settings.load(self.container.config).api_address)
+
+    def process_request(self, sock, address):
+        # answers go out as headers then body: without this, Nagle holds the body back until the
+        # client acknowledges the headers, which a client delaying its ACKs does late
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().process_request(sock, address)
 
     def make_url_map(self):
         url_map = Map(converters={"anything": AnyPath})
@@ -102,6 +110,12 @@ class Gateway(DependencyProvider):
         self.store = GatewayStore(oms_settings.database_url("gateway", config))
         self.spec = openapi.build()
         self.docs = openapi.docs_page(self.spec)
+        self.local = LocalRoutes(self.store, self.settings)
+        pages = {
+            "openapi": ("/openapi.json", lambda http: _json(self.spec)),
+            "docs": ("/docs", lambda http: (200, {"Content-Type": "text/html"}, self.docs)),
+        }
+        self.edge = Edge(self.store, self.settings, pages, self.local)
 
     def stop(self):
         self.store.engine.dispose()
@@ -119,9 +133,8 @@ class GatewayService:
     @Api.decorator("GET", "/<anything:path>")
     def serve(self, request, path=None):
         """Every request; routes, roles and answers are in routes.py and edge.py."""
-        edge = self._edge()
         try:
-            status, headers, body = edge.handle(request)
+            status, headers, body = self.gateway.edge.handle(request, self.services)
         except Exception:  # noqa: BLE001 - a bug must still answer as a problem
             log.exception("gateway_request_failed", path=request.path, method=request.method)
             problem = Problem("server-error", "an unexpected error; it has been logged")
@@ -129,35 +142,6 @@ class GatewayService:
         if request.method == "HEAD":
             body = ""
         return Response(body, status=status, headers=headers)
-
-    def _edge(self) -> Edge:
-        gateway = self.gateway
-        local = LocalRoutes(gateway.store, gateway.settings, self.services, self._statuses)
-        pages = {
-            "openapi": ("/openapi.json", lambda http: _json(gateway.spec)),
-            "docs": ("/docs", lambda http: (200, {"Content-Type": "text/html"}, gateway.docs)),
-        }
-        edge = Edge(gateway.store, gateway.settings, self.services, pages)
-        edge.local = local.handle
-        return edge
-
-    def _statuses(self) -> dict:
-        """Each service's log status (or why it did not answer); 200 while all answer."""
-        answers = {}
-
-        def ask(service):
-            try:
-                answers[service] = {"status": "up", **self.services(service, "log_status", [], {})}
-            except Exception as exc:  # noqa: BLE001 - a health page reports, it does not fail
-                answers[service] = {"status": "down", "problem": str(exc)[:300]}
-
-        pool = eventlet.GreenPool()
-        for service in SERVICES:
-            pool.spawn(ask, service)
-        pool.waitall()
-        if any(a["status"] != "up" for a in answers.values()):
-            raise Problem("unavailable", "some services do not answer", services=answers)
-        return {"status": "up", "services": answers}
 
     # -- API keys over RPC (for `oms keys`; admins only) -------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -182,9 +166,7 @@ class GatewayService:
     def token_for_key(self, name):
         """An actor token for an active key's name and role, for calling over RPC."""
         who("admin")
-        caller = self.gateway.store.key_named(name)
-        local = LocalRoutes(self.gateway.store, self.gateway.settings, None, None)
-        return local.token_for(caller)
+        return self.gateway.local.token_for(self.gateway.store.key_named(name))
 
 
 def _json(document) -> tuple[int, dict, str]:

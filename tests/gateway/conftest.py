@@ -1,4 +1,5 @@
-"""The gateway in front of the five services, shared by a module's tests, with one key per role."""
+"""The gateway in front of the five services, shared by the gateway's tests (each adds its own
+data), with one key per role."""
 
 import pytest
 import requests
@@ -63,7 +64,7 @@ def start_api(uri: str, urls: dict, **config) -> Api:
     return api
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def api(request, rabbit, tmp_path_factory):
     """The gateway and the five services on one store kind, with a key per role."""
     with (
@@ -78,7 +79,7 @@ def api(request, rabbit, tmp_path_factory):
             running.system.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sqlite_api(rabbit, tmp_path_factory):
     """The same on SQLite only, for what does not depend on the store (roles, the spec)."""
     with (
