@@ -28,6 +28,7 @@ from shared.integration_log import bound_names
 from shared.relay import event_exchange
 from shared.settings import Settings
 from shared.store import STORE_DOWN
+from shared.watchdog import Stuck, Watched
 
 log = oms_logging.get("follower")
 TRACK_AFTER = 0.2  # seconds of quiet before a follower records a position no reaction recorded
@@ -60,6 +61,9 @@ class Follower:
         self._rpc = None
         self._active_at = 0.0  # when a message or a pull last came
         self._pending: list[tuple[dict, object]] = []  # (envelope, message) drained, not yet done
+        # the longest a healthy loop goes without a beat: a pull per page, a wait per poll
+        stuck = 2 * (settings.rpc_timeout + settings.follower_poll_seconds) + 10
+        self.watchdog = Watched(f"follower {app.service} <- {upstream}", stuck)
 
     def stop(self) -> None:
         self._stopping = True
@@ -68,8 +72,10 @@ class Follower:
         backoff = 0.2
         while not self._stopping:
             try:
-                self._follow()
+                self.watchdog.run(self._follow)
                 backoff = 0.2
+            except Stuck:
+                backoff = 0.2  # killed while blocked on a dead connection: start again at once
             except Exception as exc:  # noqa: BLE001 - broker, upstream or store away: wait, reconnect
                 log.warning(
                     "follower_failed", upstream=self.upstream, error=repr(exc), retry_in=backoff
@@ -97,6 +103,7 @@ class Follower:
                 self.catch_up()
                 self._active_at = time.monotonic()
                 while not self._stopping:
+                    self.watchdog.beat()
                     try:
                         conn.drain_events(timeout=self._quiet_after())
                     except TimeoutError:
@@ -207,6 +214,7 @@ class Follower:
         tracked position on though it delivered nothing, and a full page is followed by another."""
         done, size = 0, self.settings.follower_batch
         while not self._stopping:
+            self.watchdog.beat()
             page = getattr(self._rpc, self.upstream).events_page(
                 self.position, self.settings.follower_pull_limit
             )

@@ -74,8 +74,11 @@ class Request:
             return (self.body or {}).get(spec[5:])
         if spec in ("key", "key!"):
             sent = self.http.headers.get("Idempotency-Key")
-            if sent:
-                return f"{self.caller['name']}:{sent}"  # keys of two callers never meet
+            if sent:  # scoped to the caller: keys of two callers never meet
+                scoped = f"{self.caller['name']}:{sent}"
+                if len(scoped) > 200:  # the services take keys of up to 200 characters
+                    scoped = f"{self.caller['name']}:{hashlib.sha256(sent.encode()).hexdigest()}"
+                return scoped
             return _new_id() if spec == "key!" else None
         raise ValueError(f"unknown argument spec {spec!r}")
 

@@ -42,7 +42,7 @@ def test_a_twin_that_reads_after_the_other_committed_still_takes_effect_once(sto
     orders = service_class("orders")()
     orders.app = app
     try:
-        with context.bound(actor="tests"):
+        with context.bound(actor="tests", role="admin"):
             order = orders.place_order(order_payload())
             orders.accept_order(order["id"])
             first = order["shippings"][0]
@@ -61,7 +61,9 @@ def test_a_twin_that_reads_after_the_other_committed_still_takes_effect_once(sto
         }
 
         def twin(request="r-1", move=move):
-            with context.bound(actor="tests", request_id=request, causation_id=f"rpc:{request}"):
+            with context.bound(
+                actor="tests", role="admin", request_id=request, causation_id=f"rpc:{request}"
+            ):
                 return orders.move_quantity(order["id"], move)
 
         answers, real_transaction = [], app.transaction
