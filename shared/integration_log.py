@@ -136,7 +136,11 @@ def bound_names(reactions, upstream: str) -> list[str]:
 
 def last_sent(upstream: dict, names: list[str]) -> int:
     """The last event an upstream (its `status()`) published of `names`: what a follower bound to
-    them has to reach. An upstream that does not say per name: its last published event."""
+    them has to reach. An upstream that does not say per name: its last published event. While
+    its relay's saved position is behind its log (saved every 0.25 s and when quiet; not at all
+    while its disk is full), the names' positions may be stale: the end of the log, then."""
+    if upstream.get("relayed_position", 0) < upstream.get("last_position", 0):
+        return upstream["last_position"]
     by_type = upstream.get("published_by_type")
     if not by_type and upstream.get("last_published"):
         return upstream["last_published"]

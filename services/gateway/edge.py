@@ -3,24 +3,20 @@ Idempotency-Key replays, If-Match, the RPC call with a fresh actor token, and th
 `next` links, problem+json). No business rule lives here: the services decide; this translates.
 """
 
-import hashlib
 import json
 import re
 import urllib.parse
-import uuid
 
-from marshmallow import fields
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from services.gateway import problems
+from services.gateway.inputs import JSON, Request, fingerprint, read_body, read_query
 from services.gateway.problems import Problem
 from services.gateway.routes import INTEGER_PARAMETERS, ROUTES, Route
 from shared import actors
 from shared.errors import OmsError
-from shared.validation import StrictBool
 
-JSON = "application/json"
 TOKEN_SECONDS = 60  # the actor token minted for one request
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,11})"?\s*$')
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id"
@@ -40,47 +36,6 @@ def _werkzeug_path(path: str) -> str:
         return f"<int:{name}>" if name in INTEGER_PARAMETERS else f"<{name}>"
 
     return re.sub(r"\{(\w+)\}", converter, path)
-
-
-class Request:
-    """What a route handler knows of the request it serves."""
-
-    def __init__(self, http, route: Route, params: dict, caller: dict | None, call):
-        self.http, self.route, self.params, self.caller = http, route, params, caller
-        self.call = call  # (service, method, args, context) -> the RPC's answer
-        self.body: dict | list | None = None
-        self.raw = b""
-        self.query: dict = {}
-        self.context: dict = {"correlation_id": http.headers.get("X-Request-Id") or _new_id()}
-
-    def rpc(self, service: str, method: str, args: list):
-        """One RPC as this request's caller (its actor token, correlation id, If-Match)."""
-        return self.call(service, method, args, self.context)
-
-    def arguments(self) -> list:
-        return [self._argument(spec) for spec in self.route.args]
-
-    def _argument(self, spec: str):
-        kind, _, name = spec.partition(":")
-        if kind == "path":
-            return self.params[name]
-        if kind == "json":
-            return json.loads(name)
-        if spec == "query":
-            return self.query
-        if spec == "body":
-            return {} if self.body is None else self.body
-        if spec.startswith("body."):
-            return (self.body or {}).get(spec[5:])
-        if spec in ("key", "key!"):
-            sent = self.http.headers.get("Idempotency-Key")
-            if sent:  # scoped to the caller: keys of two callers never meet
-                scoped = f"{self.caller['name']}:{sent}"
-                if len(scoped) > 200:  # the services take keys of up to 200 characters
-                    scoped = f"{self.caller['name']}:{hashlib.sha256(sent.encode()).hexdigest()}"
-                return scoped
-            return _new_id() if spec == "key!" else None
-        raise ValueError(f"unknown argument spec {spec!r}")
 
 
 class Edge:
@@ -122,8 +77,8 @@ class Edge:
             return self.pages[endpoint][1](http)
         route = self.routes[endpoint]
         request = Request(http, route, params, self._authenticate(http, route), call)
-        self._read_body(request)
-        self._read_query(request)
+        read_body(request, self.settings.max_body_bytes)
+        read_query(request)
         return self._run(request)
 
     # -- who is calling ------------------------------------------------------------------------------
@@ -153,65 +108,6 @@ class Edge:
         return caller
 
     # -- input ---------------------------------------------------------------------------------------
-    def _read_body(self, request: Request) -> None:
-        http, route = request.http, request.route
-        if http.method in ("GET", "DELETE") and route.body is None:
-            return
-        limit = self.settings.max_body_bytes
-        if http.content_length is not None and http.content_length > limit:
-            raise Problem("too-large", f"the body is {http.content_length} bytes; at most {limit}")
-        # a chunked body has no length: werkzeug's stream would read nothing, the server decodes it
-        stream = http.stream if http.content_length is not None else http.environ["wsgi.input"]
-        raw = stream.read(limit + 1)
-        if len(raw) > limit:
-            raise Problem("too-large", f"the body is over {limit} bytes")
-        request.raw = raw
-        if not raw.strip():
-            return
-        media = (http.mimetype or "").lower()
-        if media != JSON and not media.endswith("+json"):
-            raise Problem(
-                "unsupported-media-type",
-                f"send the body as {JSON}, not {media or 'without a Content-Type'}",
-            )
-        try:
-            request.body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Problem("bad-request", f"the body is not JSON: {exc}") from None
-        self._check_unpacked(request)
-
-    @staticmethod
-    def _check_unpacked(request: Request) -> None:
-        """A body spread over several RPC arguments must be an object of those fields only."""
-        named = [s[5:] for s in request.route.args if s.startswith("body.")]
-        if "body" in request.route.args:
-            return  # the service validates the whole body
-        body = request.body
-        if not isinstance(body, dict):
-            raise Problem(
-                "validation-failed", "the body must be a JSON object", errors={"_schema": []}
-            )
-        unknown = sorted(set(body) - set(named))
-        if unknown:
-            errors = {name: ["Unknown field."] for name in unknown}
-            raise Problem("validation-failed", "the body has unknown fields", errors=errors)
-
-    @staticmethod
-    def _read_query(request: Request) -> None:
-        schema = request.route.query
-        if schema is None:
-            return
-        declared = schema._declared_fields
-        query = {}
-        for name in request.http.args:
-            values = request.http.args.getlist(name)
-            field = declared.get(name)
-            if isinstance(field, fields.List):
-                query[name] = [v for value in values for v in value.split(",") if v]
-            else:
-                query[name] = _typed(field, values[-1])
-        request.query = query
-
     # -- the call ------------------------------------------------------------------------------------
     def _run(self, request: Request) -> tuple[int, dict, str]:
         route, http = request.route, request.http
@@ -223,7 +119,7 @@ class Edge:
                     "the Idempotency-Key must be 1-255 characters",
                     errors={"Idempotency-Key": ["1-255 characters."]},
                 )
-            kept = self.store.begin(request.caller["name"], replay_key, _fingerprint(request))
+            kept = self.store.begin(request.caller["name"], replay_key, fingerprint(request))
             if kept is not None:
                 status, answer = kept
                 answer["headers"]["Idempotent-Replayed"] = "true"
@@ -247,12 +143,13 @@ class Edge:
         route = request.route
         self._precondition(request)
         if request.caller is not None:
-            token = actors.mint(
-                self.settings.actor_secret,
-                request.caller["name"],
-                request.caller["role"],
-                TOKEN_SECONDS,
-            )
+            name, role = request.caller["name"], request.caller["role"]
+            try:
+                token = actors.mint(self.settings.actor_secret, name, role, TOKEN_SECONDS)
+            except actors.BadToken as exc:  # no secret: the services could not trust anyone
+                raise Problem(
+                    "unavailable", f"the gateway cannot vouch for callers: {exc}"
+                ) from None
             request.context[actors.TOKEN_KEY] = token
         if route.owned and request.caller["role"] == "storefront":
             self._check_owner(request)
@@ -326,24 +223,3 @@ class Edge:
                 },
             )
         return 204, cors, ""
-
-
-def _typed(field, value: str):
-    """A query string value as its schema field expects it (the schema still validates it)."""
-    if isinstance(field, fields.Integer) and re.fullmatch(r"-?\d{1,12}", value):
-        return int(value)
-    if isinstance(field, StrictBool | fields.Boolean) and value in ("true", "false"):
-        return value == "true"
-    if isinstance(field, StrictBool | fields.Boolean) and value == "":
-        return None
-    return value
-
-
-def _fingerprint(request: Request) -> str:
-    digest = hashlib.sha256(f"{request.http.method} {request.http.path}\n".encode())
-    digest.update(request.raw)
-    return digest.hexdigest()
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex

@@ -1,6 +1,8 @@
 """Orders over HTTP through the gateway, against the running system: place, read, act, list;
 Idempotency-Key replays, ETag and If-Match, a storefront's own orders, pages without gaps."""
 
+import json
+
 import eventlet
 import pytest
 
@@ -85,6 +87,19 @@ def test_the_same_idempotency_key_replays_the_first_answer_and_another_body_is_r
     # the key is the caller's own: another key may use the same one for its own order
     mine = api.operator.post("/v1/orders", body, headers=key)
     assert mine.status_code == 201 and mine.json()["id"] != first.json()["id"]
+    # the same document written with other spacing and key order is the same request
+    respaced = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    same = api.storefront.post(
+        "/v1/orders", data=respaced, headers={**key, "Content-Type": "application/json"}
+    )
+    assert same.status_code == 201 and same.json()["id"] == first.json()["id"]
+    # the longest key allowed works (the services get it scoped to the caller, and hashed)
+    long_key = {"Idempotency-Key": "k" * 255}
+    long_first = api.storefront.post("/v1/orders", body, headers=long_key)
+    long_again = api.storefront.post("/v1/orders", body, headers=long_key)
+    assert long_first.status_code == 201 and long_again.json() == long_first.json()
+    too_long = api.storefront.post("/v1/orders", body, headers={"Idempotency-Key": "k" * 256})
+    assert too_long.status_code == 422
     # a refusal is replayed too (Stripe's rule), and nothing is stored twice
     bad = dict(order_payload(), lines=[])
     refused = [

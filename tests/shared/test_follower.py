@@ -15,6 +15,7 @@ from services.orders.application import OrdersApplication
 from services.orders.schemas import OrderIn
 from shared import faults
 from shared.follower import Follower, _follows_on
+from shared.integration_log import last_sent
 from shared.settings import Settings
 from shared.validation import load
 from tests.support import order_payload
@@ -119,3 +120,18 @@ def test_events_nothing_reacts_to_cost_no_transaction_until_a_quiet_moment(tmp_p
     finally:
         orders.close()
         fulfilment.close()
+
+
+def test_what_a_follower_must_reach_is_the_end_of_the_log_while_the_relay_has_not_saved_it():
+    """`oms verify` and `oms status` measure followers against this: a relay's saved names are
+    stale while its position is behind the log (a full disk, or the 0.25 s between saves)."""
+    upstream = {
+        "last_position": 75,
+        "relayed_position": 75,
+        "last_published": 75,
+        "published_by_type": {"invoice_issued": 72, "invoice_voided": 40},
+    }
+    assert last_sent(upstream, ["invoice_issued"]) == 72
+    assert last_sent(upstream, ["invoice_voided"]) == 40
+    behind = dict(upstream, relayed_position=15, published_by_type={"invoice_issued": 15})
+    assert last_sent(behind, ["invoice_issued"]) == 75
