@@ -26,7 +26,6 @@ from oms.rabbitmq import RabbitNode  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support import create_vhost, order_payload  # noqa: E402
 
-
 QUIET = 0.15  # seconds after a write for the reactions to it to finish
 
 
