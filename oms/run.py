@@ -9,20 +9,19 @@ during the stop hurries it (survivors are killed) and still stops the broker it 
 
 import fcntl
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
+from oms.edge import first_admin_key, http_settings, wait_for_gateway
 from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, free_port
-from oms.probe import answering, call
+from oms.probe import answering
 from oms.rabbitmq import RabbitNode
-from shared import actors, settings
+from shared import settings
 
 STOP_SECONDS = 10.0  # what the services get to stop before they are killed
 
@@ -93,62 +92,6 @@ def _saved_or_free(node_dir: Path) -> int | None:
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def http_settings() -> dict:
-    """Where billing's gateway callback listens (port 8000 if free) and its HMAC secret: from
-    the environment, else a secret made once for this machine in var/gateway-secret."""
-    address = os.environ.get("OMS_HTTP_ADDRESS")
-    if not address:
-        address = f"127.0.0.1:{8000 if _port_free(8000) else free_port()}"
-    secret = os.environ.get("OMS_GATEWAY_SECRET")
-    if not secret:
-        path = settings.var_dir() / "gateway-secret"
-        if not path.exists():
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        secret = path.read_text().strip()
-    api = os.environ.get("OMS_API_ADDRESS")
-    if not api:
-        api = f"127.0.0.1:{8080 if _port_free(8080) else free_port()}"
-    actor_secret = actors.local_secret(os.environ.get("OMS_ACTOR_SECRET", ""), create=True)
-    return {
-        "OMS_HTTP_ADDRESS": address,
-        "OMS_GATEWAY_SECRET": secret,
-        "OMS_API_ADDRESS": api,
-        "OMS_ACTOR_SECRET": actor_secret,
-    }
-
-
-def first_admin_key(amqp_uri: str, http: dict) -> tuple[str, bool]:
-    """The admin key made on the first start (var/admin-key); (key, made now)."""
-    path = settings.var_dir() / "admin-key"
-    if path.exists():
-        return path.read_text().strip(), False
-    token = actors.mint(http["OMS_ACTOR_SECRET"], "make-run", "admin", 60)
-    for name in ("admin", f"admin-{secrets.token_hex(3)}"):  # "admin" is taken if the file was lost
-        reply = call(amqp_uri, "gateway", "create_key", {"name": name, "role": "admin"},
-                     {actors.TOKEN_KEY: token}, timeout=30)  # fmt: skip
-        if reply and not reply.get("error"):
-            path.write_text(reply["result"]["key"] + "\n")
-            path.chmod(0o600)
-            return reply["result"]["key"], True
-    raise InfraError(f"the gateway did not make an admin key: {reply}")
-
-
-def wait_for_gateway(supervisor, api: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{api}/v1/health", timeout=3) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise InfraError(f"the gateway did not answer on {api}; see {supervisor.log_dir}")
-        supervisor.watch_once()
-        time.sleep(0.3)
 
 
 class Supervisor:
