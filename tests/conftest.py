@@ -126,3 +126,34 @@ def fresh_sqlite(directory: Path) -> dict:
 @pytest.fixture
 def sqlite_store(tmp_path):
     return fresh_sqlite(tmp_path)
+
+
+# -- no test hangs the suite ------------------------------------------------------------------------
+# A system that never recovers must fail its test, not eat CI's whole budget: each phase of a test
+# (set-up, call, tear-down) gets OMS_TEST_LIMIT seconds. pytest-timeout cannot do this here (under
+# eventlet it sees no main thread and falls back to killing the whole session); an eventlet.Timeout
+# is thrown into the test's own greenthread wherever it waits. Session fixtures start servers once:
+# their set-up is given the same limit.
+TEST_LIMIT = float(os.environ.get("OMS_TEST_LIMIT", "600"))
+
+
+class TestTookTooLong(BaseException):
+    """Not an Exception: the test's own `except Exception` retries must not swallow it."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with eventlet.Timeout(TEST_LIMIT, TestTookTooLong(f"set-up took over {TEST_LIMIT:.0f} s")):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with eventlet.Timeout(TEST_LIMIT, TestTookTooLong(f"the test ran over {TEST_LIMIT:.0f} s")):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    with eventlet.Timeout(TEST_LIMIT, TestTookTooLong(f"tear-down took over {TEST_LIMIT:.0f} s")):
+        yield

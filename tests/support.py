@@ -77,7 +77,10 @@ def wait_until_answers(system, service: str) -> None:
         except Exception:  # noqa: BLE001 - not up yet
             return False
 
-    eventually(answers, timeout=60)
+    try:
+        eventually(answers, timeout=60)
+    except AssertionError:
+        raise AssertionError(f"{service} did not answer an RPC within 60 s") from None
 
 
 def settled(rpc, consumer: str = "billing") -> bool:
@@ -183,10 +186,11 @@ class System:
         pool.waitall()
 
     def stop(self, *names) -> None:
-        """Stop the named services together (each takes about a second to wind down)."""
+        """Stop the named services together (each takes about a second to wind down); one that
+        does not stop within 30 s (a worker blocked on a dead connection) is killed."""
         pool = eventlet.GreenPool()
         for name in names:
-            pool.spawn(self.runners.pop(name).stop)
+            pool.spawn(_stop_or_kill, name, self.runners.pop(name))
         pool.waitall()
 
     def restart(self) -> None:
@@ -201,6 +205,15 @@ class System:
             context_data.update(acting(actor, role))
         with ClusterRpcProxy(self.config, timeout=timeout, context_data=context_data) as proxy:
             yield proxy
+
+
+def _stop_or_kill(name, runner) -> None:
+    try:
+        with eventlet.Timeout(30):
+            runner.stop()
+    except eventlet.Timeout:
+        print(f"{name} did not stop within 30 s: killed")
+        runner.kill()
 
 
 def serve_subprocess(

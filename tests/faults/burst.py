@@ -34,8 +34,16 @@ class Burst:
             self.pool.spawn(self._caller, range(caller, self.orders, self.callers))
         return self
 
-    def wait(self) -> None:
-        self.pool.waitall()
+    def wait(self, timeout: float = 300.0) -> None:
+        """Wait for every caller; a system that never recovers fails the test, it does not hang it."""
+        try:
+            with eventlet.Timeout(timeout):
+                self.pool.waitall()
+        except eventlet.Timeout:
+            raise AssertionError(
+                f"{self.done}/{self.orders} orders accepted after {timeout}s; "
+                f"last failures: {self.failures[-5:]}"
+            ) from None
 
     def _caller(self, numbers) -> None:
         proxy = None

@@ -7,9 +7,10 @@ import time
 
 import eventlet
 
+from shared.settings import SERVICES
 from tests.faults.burst import Burst, assert_verified
 from tests.faults.proxy import FaultProxy
-from tests.support import System, eventually
+from tests.support import System, eventually, wait_until_answers
 
 ORDERS = 40
 
@@ -35,6 +36,8 @@ def test_a_half_open_network_to_the_broker_is_detected_and_nothing_doubles(
             eventually(lambda: [t for t in proxy.opened() if t > cut], timeout=60)
             eventually(lambda: burst.done >= 25, timeout=120)
             proxy.reset()
+            for service in SERVICES:  # each one's RPC consumer came back after the resets
+                wait_until_answers(system, service)
             burst.wait()
 
             assert burst.done == ORDERS
