@@ -16,6 +16,7 @@ import sys  # noqa: E402
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
+from oms import mailbox  # noqa: E402
 from shared import actors, settings  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 from shared.integration_log import last_sent  # noqa: E402
@@ -207,11 +208,20 @@ def parser() -> argparse.ArgumentParser:
         help="how long a parked event may wait unseen by an operator",
     )
     vf.set_defaults(handler=verify)
+    for name, handler in (("mail", mailbox.mail), ("sms", mailbox.sms)):
+        box = sub.add_parser(name, help=handler.__doc__)
+        box.add_argument("--dir", help="where the stand-in keeps them (default: under var/)")
+        box.add_argument("--last", type=int, default=20, help="how many to list (default 20)")
+        if name == "mail":
+            box.add_argument("--show", type=int, metavar="N", help="print message N")
+        box.set_defaults(handler=handler, local=True)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "local", False):  # read from var/: no broker needed
+        return args.handler(args)
     loaded = settings.Settings.load()
     config = dict(loaded.nameko_config(), AMQP_URI=args.amqp_uri or loaded.amqp_uri)
     secret = actors.local_secret(loaded.actor_secret)

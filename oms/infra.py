@@ -80,8 +80,9 @@ def _run(
     return proc
 
 
-def _ensure_package(binary: Path, package: str) -> None:
-    """Install a Debian package when `binary` is missing (root only)."""
+def _ensure_package(binary: Path, *packages: str) -> None:
+    """Install Debian packages when `binary` is missing (root only)."""
+    package = " ".join(packages)
     if binary.exists():
         return
     if os.geteuid() != 0:
@@ -91,7 +92,8 @@ def _ensure_package(binary: Path, package: str) -> None:
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update"], env=env, timeout=600)
-    _run(["apt-get", "install", "-y", "--no-install-recommends", package], env=env, timeout=900)
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    _run(install, env=env, timeout=900)
     if not binary.exists():
         raise InfraError(f"installed {package} but {binary} is still missing")
 
@@ -104,6 +106,11 @@ def ensure_rabbitmq_installed() -> None:
 def ensure_postgres_installed() -> None:
     """Install Debian's postgresql-15 when it is missing."""
     _ensure_package(PG_BIN / "postgres", "postgresql-15")
+
+
+def ensure_chromium_installed() -> None:
+    """Install Debian's Chromium and its driver (the tests drive pages in it) when missing."""
+    _ensure_package(Path("/usr/bin/chromedriver"), "chromium", "chromium-driver")
 
 
 def amqp_answers(uri: str, timeout: float = 2.0) -> bool:

@@ -21,6 +21,7 @@ from oms.edge import first_admin_key, http_settings, wait_for_gateway
 from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, free_port
 from oms.probe import answering
 from oms.rabbitmq import RabbitNode
+from oms.standins import standins
 from shared import settings
 
 STOP_SECONDS = 10.0  # what the services get to stop before they are killed
@@ -101,13 +102,18 @@ class Supervisor:
         self.env = dict(os.environ, OMS_AMQP_URI=amqp_uri, **env)
         self.log_dir, self.lock_fd = log_dir, lock_fd
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
         self.stopping = False
         self.hurried = False
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, command: list[str] | None = None) -> None:
+        """A service (`python -m oms.serve NAME`), or any other command kept running."""
+        if command is not None:
+            self.commands[name] = command
+        command = self.commands.get(name) or [sys.executable, "-m", "oms.serve", name]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "oms.serve", name],
+            command,
             env=self.env,
             stdout=log,
             stderr=log,
@@ -189,8 +195,29 @@ def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) 
     rows.append(
         ("  admin key", f"{settings.var_dir() / 'admin-key'}  (oms keys create … for others)")
     )
+    smtp = http.get("OMS_SMTP_PORT")
     rows.append(
-        ("CLI", "oms status | oms parked | oms events orders | oms keys list  (in .venv/bin)")
+        (
+            "e-mail",
+            f"local SMTP 127.0.0.1:{smtp} -> {settings.var_dir() / 'mail'}  (oms mail)"
+            if smtp
+            else "to OMS_SMTP_HOST (a real server)",
+        )
+    )
+    rows.append(
+        (
+            "SMS",
+            f"local provider {http['OMS_SMS_URL']} -> var/sms  (oms sms)"
+            if "OMS_SMS_URL" in http
+            else "to OMS_SMS_URL (a real provider)",
+        )
+    )
+    rows.append(
+        (
+            "CLI",
+            "oms status | oms parked | oms mail | oms events orders | oms keys list"
+            "  (in .venv/bin)",
+        )
     )
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
@@ -212,14 +239,18 @@ def main() -> None:
         log_dir = settings.var_dir() / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         http = http_settings()
-        supervisor = Supervisor(amqp_uri, log_dir, http, lock_fd)
+        outside, stand_ins = standins()
+        supervisor = Supervisor(amqp_uri, log_dir, {**http, **outside}, lock_fd)
+        for name, command in stand_ins.items():
+            supervisor.start(name, command)
         for name in (*settings.SERVICES, "gateway"):
             supervisor.start(name)
         wait_until_answering(supervisor, amqp_uri)
         wait_for_gateway(supervisor, http["OMS_API_ADDRESS"])
         key, made = first_admin_key(amqp_uri, http)
         print(
-            "The order-management system is running:\n" + describe(amqp_uri, node, log_dir, http),
+            "The order-management system is running:\n"
+            + describe(amqp_uri, node, log_dir, {**http, **outside}),
             flush=True,
         )
         if made:

@@ -3,7 +3,12 @@
 import argparse
 import sys
 
-from oms.infra import InfraError, ensure_postgres_installed, ensure_rabbitmq_installed
+from oms.infra import (
+    InfraError,
+    ensure_chromium_installed,
+    ensure_postgres_installed,
+    ensure_rabbitmq_installed,
+)
 from oms.postgres import PostgresCluster
 from oms.rabbitmq import RabbitNode
 
@@ -41,14 +46,17 @@ def _postgres_command(args: argparse.Namespace) -> int:
 def _ensure_command(args: argparse.Namespace) -> int:
     ensure_rabbitmq_installed()
     ensure_postgres_installed()
-    print("rabbitmq-server and postgresql-15 are installed")
+    ensure_chromium_installed()
+    print("rabbitmq-server, postgresql-15, chromium and chromium-driver are installed")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m oms.servers", description=__doc__)
     servers = parser.add_subparsers(dest="server", required=True)
-    ensure = servers.add_parser("ensure", help="install both servers from Debian if missing")
+    ensure = servers.add_parser(
+        "ensure", help="install both servers (and Chromium for the tests) from Debian if missing"
+    )
     ensure.set_defaults(handler=_ensure_command)
     rabbit = servers.add_parser("rabbitmq", help="a private RabbitMQ node")
     rabbit.add_argument("action", choices=["start", "stop", "status"])

@@ -1,4 +1,4 @@
-"""Who leads a service's relay: one relay publishes per store. PostgreSQL: a session advisory lock;
+"""Who leads a service's relay (or sender): one publishes (sends) per store. PostgreSQL: a session advisory lock;
 a SQLite file: an `flock` on a file beside it (the kernel drops it with its process); an in-memory
 SQLite store: its one process."""
 
@@ -48,9 +48,9 @@ class _ProcessLock:
 class _AdvisoryLock:
     """PostgreSQL: the relay leader holds a session advisory lock on a connection of its own."""
 
-    def __init__(self, app):
+    def __init__(self, app, role: str):
         self.app = app
-        self.key = _lock_key(app.service)
+        self.key = _lock_key(app.service, role)
         self._conn = None
 
     def acquire(self) -> bool:
@@ -84,14 +84,15 @@ class _AdvisoryLock:
             self._conn = None
 
 
-def _lock_key(service: str) -> int:
-    return zlib.crc32(f"oms-relay-{service}".encode())
+def _lock_key(service: str, role: str) -> int:
+    return zlib.crc32(f"oms-{role}-{service}".encode())
 
 
-def leader_lock(app):
+def leader_lock(app, role: str = "relay"):
+    """The lock of a service's one `role` (its relay, its sender)."""
     if app.dialect == "postgresql":
-        return _AdvisoryLock(app)
+        return _AdvisoryLock(app, role)
     database = app.engine.url.database
     if database and database != ":memory:":
-        return _FileLock(f"{database}.relay-lock")
+        return _FileLock(f"{database}.{role}-lock")
     return _ProcessLock()

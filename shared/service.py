@@ -21,6 +21,7 @@ from shared.paging import CursorRefused
 from shared.refusals import Missing, Refused
 from shared.relay import Relay
 from shared.rpc import REQUEST_ID, rpc
+from shared.sender import Backoff, Sender
 from shared.store import STORE_DOWN
 from shared.validation import reason_of
 
@@ -87,8 +88,11 @@ class EventSourced(Callers):
     `DATABASE_URLS: {service: url}`, …), read once when the container is set up.
     """
 
-    def __init__(self, app_class):
-        self.app_class = app_class
+    def __init__(self, app_class, channels=None):
+        """`channels(settings) -> {name: channel}`: the service sends to third parties, through
+        a sender of its own (shared/sender.py) that runs beside the relay."""
+        self.app_class, self.channels = app_class, channels
+        self.sender = None
 
     def setup(self):
         service = self.app_class.service
@@ -105,6 +109,13 @@ class EventSourced(Callers):
         self.followers = [
             Follower(self.app, upstream, self.settings) for upstream in self.app_class.follows
         ]
+        if self.channels is not None:
+            s = self.settings
+            backoff = Backoff(
+                s.send_backoff_seconds, s.send_backoff_max_seconds, s.send_max_attempts
+            )
+            self.sender = Sender(self.app, self.channels(s), backoff, s.send_poll_seconds)
+            self.app.add_listener(self.sender.prompt)
 
     def start(self):
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.app.service}.relay")
@@ -112,9 +123,13 @@ class EventSourced(Callers):
             self.container.spawn_managed_thread(
                 follower.run, identifier=f"follower.{follower.upstream}"
             )
+        if self.sender is not None:
+            self.container.spawn_managed_thread(self.sender.run, identifier="sender")
 
     def stop(self):
         self.relay.stop()
+        if self.sender is not None:
+            self.sender.stop()
         for follower in self.followers:
             follower.stop()
 

@@ -58,6 +58,43 @@ class Settings:
     cors_origins: str = ""
     #: the largest request body the gateway reads
     max_body_bytes: int = 1024 * 1024
+    #: the address the outside world reaches the gateway at (tracking links in messages);
+    #: empty: http://OMS_API_ADDRESS
+    public_url: str = ""
+    # -- sending to third parties (shared/sender.py) --
+    #: seconds a sender waits when nothing prompted it; seconds one call to a third party may take
+    send_poll_seconds: float = 1.0
+    send_timeout_seconds: float = 10.0
+    #: seconds before the second try of a send; each next wait doubles, up to the most
+    send_backoff_seconds: float = 5.0
+    send_backoff_max_seconds: float = 3600.0
+    #: tries of one send, then it is failed (operators see it and may resend)
+    send_max_attempts: int = 8
+    # -- notify: e-mail (SMTP) and SMS (a Vonage-style HTTP API) --
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    #: none | starttls | tls
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    #: a CA file to trust for the SMTP server's certificate (a private relay); empty: the system's
+    smtp_ca_file: str = ""
+    mail_from: str = "Order desk <orders@localhost>"
+    sms_url: str = "http://127.0.0.1:8026/sms/json"
+    sms_key: str = ""
+    sms_secret: str = ""
+    sms_from: str = "OMS"
+    #: the language of messages to clients whose language is unknown (en, pl, fr…)
+    notify_language: str = "en"
+    #: a directory of message templates taking precedence over the built-in ones
+    notify_templates: str = ""
+    #: the send policy of every event type (auto | manual | off), and overrides:
+    #: "orders.order_placed=manual,billing.invoice_issued=off"
+    notify_policy: str = "auto"
+    notify_policies: str = ""
+    #: tracking-link keys, "id:secret,id:secret": the first signs, all verify (rotation);
+    #: empty: one derived from OMS_ACTOR_SECRET
+    tracking_keys: str = ""
 
     @classmethod
     def load(cls, overrides: Mapping | None = None) -> "Settings":
@@ -88,6 +125,34 @@ class Settings:
             raise SettingsError("OMS_FOLLOWER_BATCH must be from 1 to 500")
         if not 10 <= self.actor_token_seconds <= 86400:
             raise SettingsError("OMS_ACTOR_TOKEN_SECONDS must be from 10 to 86400")
+        if self.smtp_security not in ("none", "starttls", "tls"):
+            raise SettingsError(
+                f"OMS_SMTP_SECURITY must be none, starttls or tls, not {self.smtp_security!r}"
+            )
+        if not 1 <= self.send_max_attempts <= 100:
+            raise SettingsError("OMS_SEND_MAX_ATTEMPTS must be from 1 to 100")
+        self.policy_defaults()  # refuses a bad OMS_NOTIFY_POLICY / OMS_NOTIFY_POLICIES
+
+    def policy_defaults(self) -> tuple[str, dict[str, str]]:
+        """(the policy of every event type, {event type: its own policy}) from the settings."""
+        allowed = ("auto", "manual", "off")
+        if self.notify_policy not in allowed:
+            raise SettingsError(
+                f"OMS_NOTIFY_POLICY must be auto, manual or off, not {self.notify_policy!r}"
+            )
+        overrides = {}
+        for item in filter(None, (i.strip() for i in self.notify_policies.split(","))):
+            event_type, _, policy = item.partition("=")
+            if policy.strip() not in allowed or not event_type.strip():
+                raise SettingsError(
+                    f"OMS_NOTIFY_POLICIES: {item!r} is not event_type=auto|manual|off"
+                )
+            overrides[event_type.strip()] = policy.strip()
+        return self.notify_policy, overrides
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_url or f"http://{self.api_address}").rstrip("/")
 
     def nameko_config(self) -> dict:
         return {

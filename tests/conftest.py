@@ -21,6 +21,9 @@ os.environ.setdefault("OMS_RELAY_POLL_SECONDS", "0.5")
 os.environ.setdefault("OMS_REACTION_BACKOFF_SECONDS", "0.02")
 os.environ.setdefault("OMS_RPC_TIMEOUT", "10")
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
+# no message leaves a test unless it starts its own mail server or SMS provider (tests/thirdparties)
+os.environ.setdefault("OMS_SMTP_PORT", "9")
+os.environ.setdefault("OMS_SMS_URL", "http://127.0.0.1:9/sms/json")
 os.environ["OMS_ACTOR_SECRET"] = (
     "test-actor-secret-" + "0" * 32
 )  # services, the CLI and children check tokens

@@ -9,6 +9,7 @@ the follower's queue, redelivery) is tested against the running system instead.
 """
 
 from eventsourcing.persistence import Tracking
+from nameko.rpc import RpcProxy
 
 from oms.serve import service_class
 from shared import context
@@ -29,6 +30,10 @@ class InProcess:
             service = cls()
             service.app = self.apps[name]
             self.services[name] = service
+        for service in self.services.values():  # a service's RPC to another: a plain call
+            for attr, dependency in vars(type(service)).items():
+                if isinstance(dependency, RpcProxy) and dependency.target_service in self.services:
+                    setattr(service, attr, self.services[dependency.target_service])
 
     def __getattr__(self, name: str) -> "Calls":
         if name in self.__dict__.get("services", {}):

@@ -70,6 +70,7 @@ def account_data(account: Account) -> dict:
         "payment_status": account.payment_status,
         "channel": account.channel,
         "refund_due": account.refund_due,
+        "version": account.version,
     }
 
 

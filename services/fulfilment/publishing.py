@@ -14,6 +14,7 @@ def purchase_order_data(app, domain_event) -> dict:
         "distributor": po.distributor,
         "lines": po.lines,
         "status": po.status,
+        "version": po.version,
     }
 
 

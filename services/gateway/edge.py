@@ -43,7 +43,7 @@ class Edge:
 
     def __init__(self, store, settings, pages: dict, local):
         self.store, self.settings, self.local = store, settings, local
-        self.pages = pages  # name -> callable(request) for the gateway's own GET pages
+        self.pages = pages  # name -> (path, page(http, call, params)): the gateway's own pages
         self.routes = {r.op: r for r in ROUTES}
         self.map = url_map({name: path for name, (path, _) in pages.items()})
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
@@ -74,7 +74,7 @@ class Edge:
         except NotFound:
             raise Problem("not-found", f"no route {http.path}; see /docs") from None
         if endpoint in self.pages:
-            return self.pages[endpoint][1](http)
+            return self.pages[endpoint][1](http, call, params)
         route = self.routes[endpoint]
         request = Request(http, route, params, self._authenticate(http, route), call)
         read_body(request, self.settings.max_body_bytes)

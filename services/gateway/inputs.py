@@ -42,6 +42,8 @@ class Request:
             return json.loads(name)
         if spec == "query":
             return self.query
+        if spec.startswith("query."):
+            return (self.query or {}).get(spec[6:])
         if spec == "body":
             return {} if self.body is None else self.body
         if spec.startswith("body."):

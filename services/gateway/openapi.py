@@ -11,7 +11,13 @@ from services.gateway import problems
 from services.gateway.routes import ENUMS, INTEGER_PARAMETERS, REBUILDABLE, ROUTES, NoBody
 from shared.validation import MoneyAmount
 
-LISTS = ("orderInvoices", "orderProductionOrders", "orderPurchaseOrders", "orderNotifications")
+LISTS = (
+    "orderInvoices",
+    "orderProductionOrders",
+    "orderPurchaseOrders",
+    "orderNotifications",
+    "outbox",
+)
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
     "type": "object",

@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
 from services.gateway.store import KeyIn
+from services.notify.schemas import MessageIn, PolicyBodyIn, ResendIn, SendsIn
 from services.orders.schemas import (
     ClaimIn,
     ClientChangesIn,
@@ -161,7 +162,37 @@ ROUTES = (
       "effects", "The order's purchase orders", ("fulfilment", "purchase_orders_for_order"),
       (ORDER,)),
     R("GET", "/v1/orders/{order_id}/notifications", "orderNotifications", "operator", "effects",
-      "The order's notifications", ("notify", "notifications_for_order"), (ORDER,)),
+      "The order's notifications, each with every send and attempt (the ledger)",
+      ("notify", "notifications_for_order"), (ORDER,)),
+    # -- notifications -----------------------------------------------------------------------------
+    R("GET", "/v1/notifications/{notification_id}", "getNotification", "operator", "notify",
+      "A notification with every send and attempt: what exactly was sent, to whom, when",
+      ("notify", "get_notification"), ("path:notification_id",), versioned=True),
+    R("POST", "/v1/notifications/{notification_id}/send", "sendNotification", "operator",
+      "notify", "Send a notification that waits for an operator",
+      ("notify", "send_notification"), ("path:notification_id",), NoBody, versioned=True),
+    R("POST", "/v1/notifications/{notification_id}/resend", "resendNotification", "operator",
+      "notify", "Send it again, to its recipient or another, by e-mail or SMS",
+      ("notify", "resend_notification"),
+      ("path:notification_id", "body.recipient", "body.channel"), ResendIn, versioned=True),
+    R("POST", "/v1/orders/{order_id}/messages", "messageClient", "operator", "notify",
+      "Write to the order's client by e-mail or SMS (kept and sent like the notifications)",
+      ("notify", "message_client"), (ORDER, "body.channel", "body.subject", "body.body"),
+      MessageIn, status=201),
+    R("GET", "/v1/outbox", "outbox", "operator", "notify",
+      "The sends by status: pending (with their next try), sent, failed",
+      ("notify", "outbox"), ("query.status",), query=SendsIn),
+    R("GET", "/v1/notification-policies", "notificationPolicies", "operator", "notify",
+      "Each event type's send policy: auto, manual or off", ("notify", "policies")),
+    R("PUT", "/v1/notification-policies/{event_type}", "setNotificationPolicy", "admin",
+      "notify", "Set an event type's send policy", ("notify", "set_policy"),
+      ("path:event_type", "body.policy"), PolicyBodyIn),
+    R("GET", "/v1/orders/{order_id}/tracking-link", "trackingLink", "operator", "notify",
+      "The order's tracking page as its client sees it (see as client)",
+      ("notify", "tracking_link"), (ORDER,)),
+    R("POST", "/v1/orders/{order_id}/tracking-link/revoke", "revokeTrackingLink", "operator",
+      "notify", "Every link to the order's tracking page stops working; answers the new one",
+      ("notify", "revoke_tracking"), (ORDER, "body.reason"), ReasonIn),
     # -- billing ---------------------------------------------------------------------------------
     R("GET", "/v1/invoices", "listInvoices", "operator", "billing",
       "List invoices and other documents: filters, sort, cursor and counts",

@@ -18,9 +18,11 @@ from werkzeug.wrappers import Response
 
 from services.gateway import openapi
 from services.gateway.edge import Edge
+from services.gateway.live import LiveEvents
 from services.gateway.local import LocalRoutes
 from services.gateway.problems import Problem, encode
 from services.gateway.store import GatewayStore, KeyIn
+from services.gateway.tracking import TrackingPages
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.errors import EXPECTED, Unavailable
@@ -111,13 +113,23 @@ class Gateway(DependencyProvider):
         self.spec = openapi.build()
         self.docs = openapi.docs_page(self.spec)
         self.local = LocalRoutes(self.store, self.settings)
+        self.live = LiveEvents(self.settings)
+        self.tracking = TrackingPages(self.settings, self.live)
         pages = {
-            "openapi": ("/openapi.json", lambda http: _json(self.spec)),
-            "docs": ("/docs", lambda http: (200, {"Content-Type": "text/html"}, self.docs)),
+            "openapi": ("/openapi.json", lambda http, call, params: _json(self.spec)),
+            "docs": (
+                "/docs",
+                lambda http, call, params: (200, {"Content-Type": "text/html"}, self.docs),
+            ),
+            **self.tracking.routes(),
         }
         self.edge = Edge(self.store, self.settings, pages, self.local)
 
+    def start(self):
+        self.container.spawn_managed_thread(self.live.run, identifier="gateway.live")
+
     def stop(self):
+        self.live.stop()
         self.store.engine.dispose()
 
     def get_dependency(self, worker_ctx):

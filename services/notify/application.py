@@ -1,39 +1,249 @@
-"""Notify use cases: every status event of the other services queues one notification."""
+"""Notify use cases: every status event a template covers becomes a notification, sent at once,
+left for an operator or kept unsent by its event type's policy; operators send, resend and write
+their own messages; the shared sender delivers them and every attempt is recorded."""
 
-from uuid import NAMESPACE_URL, uuid5
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from services.notify.domain import Notification
+from services.notify.domain import POLICIES, Notification, Policies, TrackingAccess
 from services.notify.publishing import PUBLISHED
-from services.notify.templates import TEMPLATES, render
+from services.notify.templates import Templates
+from services.notify.tracking import TrackingLinks
+from shared import context
 from shared.readmodels import OrderIndexed
+from shared.refusals import Missing, Refused
+from shared.sender import Delivery, Outcome, Sends
 from shared.store import ServiceApplication
 
 NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")
+MESSAGE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/messages")
+TRACKING_IDS = uuid5(NAMESPACE_URL, "https://oms.example/tracking")
+POLICIES_ID = uuid5(NAMESPACE_URL, "https://oms.example/notify-policies")
+EVENT_TYPES = Templates().event_types  # what the built-in templates cover: the queues' bindings
 
 
-class NotifyApplication(OrderIndexed, ServiceApplication):
+class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
     service = "notify"
     follows = ("orders", "billing", "production", "fulfilment")
     published = PUBLISHED
-    reactions = {kind: "_queue_notification" for kind in TEMPLATES}
+    reactions = {kind: "_queue_notification" for kind in sorted(EVENT_TYPES)}
+    send_requested = (Notification.SendRequested,)
+    send_attempted = (Notification.Attempted,)
 
+    def __init__(self, url: str, settings=None):
+        super().__init__(url, settings)
+        s = self.settings
+        self.templates = Templates(s.notify_language, s.notify_templates or None)
+        self.links = TrackingLinks(s)
+        self.mail_domain = s.mail_from.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
+
+    # -- the policy on upstream events ------------------------------------------------------------
     def _queue_notification(self, envelope: dict) -> list:
-        """One notification per event its template covers (a replay queues nothing new)."""
-        rendered = render(envelope["type"], envelope["data"])
+        """One notification per event a template covers (a replay or a redelivery: none new)."""
+        kind, data = envelope["type"], envelope["data"]
         notification_id = uuid5(NOTIFICATION_IDS, envelope["id"])
-        if rendered is None or self.exists(notification_id):
+        if not self.templates.covers(kind, data) or self.exists(notification_id):
             return []
-        data = envelope["data"]
-        client = data.get("client")
-        return [
-            Notification(
+        client = data.get("client") or {}
+        order_id = data.get("order_id")
+        link = self.tracking_url(order_id) if order_id else None
+        rendered = self.templates.render(kind, data, client.get("language"), link)
+        policy = self.policy_of(kind)
+        notification = Notification(
+            id=notification_id,
+            order_id=order_id,
+            source_event=envelope["id"],
+            event_type=kind,
+            recipient=(
+                self.settings.ops_email
+                if rendered.to_operations or not client.get("email")
+                else client["email"]
+            ),
+            channel="email",
+            subject=rendered.subject,
+            body=rendered.text,
+            phone=None if rendered.to_operations else client.get("phone"),
+            language=rendered.language,
+            html=rendered.html,
+            sms=rendered.sms,
+            about={
+                "service": envelope["source"],
+                "id": envelope.get("subject"),
+                "version": data.get("version"),
+                "event": envelope["id"],
+            },
+            policy=policy,
+        )
+        if policy == "auto":
+            notification.request_send("email", notification.recipient, None, resend=False)
+        return [notification]
+
+    # -- what operators do ------------------------------------------------------------------------
+    def send(self, notification_id: str, actor: str) -> Notification:
+        def command():
+            n = self.get(notification_id, "notification")
+            n.request_send(n.channel, self._default_recipient(n, n.channel), actor, resend=False)
+            self.save(n)
+            return n
+
+        return self.retrying(command, replay=lambda: self.get(notification_id))
+
+    def resend(self, notification_id: str, actor: str, recipient=None, channel=None):
+        def command():
+            n = self.get(notification_id, "notification")
+            how = channel or (list(n.sends.values())[-1]["channel"] if n.sends else n.channel)
+            n.request_send(how, recipient or self._default_recipient(n, how), actor, resend=True)
+            self.save(n)
+            return n
+
+        return self.retrying(command, replay=lambda: self.get(notification_id))
+
+    def message_client(self, order: dict, channel: str, subject: str, body: str, actor: str):
+        """An operator's message to the order's client, kept and sent like the others. The request
+        identity names it, so a redelivered call writes it once."""
+        request = (
+            context.current().get("causation_id") if context.current().get("request_id") else None
+        )
+        notification_id = uuid5(MESSAGE_IDS, request) if request else uuid4()
+
+        def command():
+            client = order["client"]
+            link = self.tracking_url(order["id"])
+            rendered = self.templates.message(subject, body, order, client.get("language"), link)
+            n = Notification(
                 id=notification_id,
-                order_id=data.get("order_id"),
-                source_event=envelope["id"],
-                event_type=envelope["type"],
-                recipient=client["email"] if client else self.settings.ops_email,
-                channel="email",
-                subject=rendered[0],
-                body=rendered[1],
+                order_id=order["id"],
+                source_event=f"message:{notification_id}",
+                event_type="notify.message",
+                recipient=client["email"],
+                channel=channel,
+                subject=rendered.subject,
+                body=rendered.text,
+                phone=client.get("phone"),
+                language=rendered.language,
+                html=rendered.html,
+                sms=rendered.sms,
+                about={
+                    "service": "orders",
+                    "id": order["id"],
+                    "version": order.get("version"),
+                },
+                policy="manual",
+                actor=actor,
             )
-        ]
+            n.request_send(channel, self._default_recipient(n, channel), actor, resend=False)
+            self.save(n)
+            return n
+
+        return self.retrying(command, replay=lambda: self.get(notification_id))
+
+    def _default_recipient(self, n: Notification, channel: str) -> str:
+        if channel == "sms":
+            if not n.phone:
+                raise Refused(
+                    "no phone number is known for this client", "no_phone", field="recipient"
+                )
+            return n.phone
+        return n.recipient
+
+    # -- policies -----------------------------------------------------------------------------------
+    def policies(self) -> dict:
+        default, overrides = self.settings.policy_defaults()
+        stored = self._policies().policies if self.exists(POLICIES_ID) else {}
+        return {
+            kind: stored.get(kind) or {"policy": overrides.get(kind, default), "set_by": None}
+            for kind in sorted(self.templates.event_types)
+        }
+
+    def policy_of(self, event_type: str) -> str:
+        return self.policies().get(event_type, {}).get("policy", "auto")
+
+    def set_policy(self, event_type: str, policy: str, actor: str) -> dict:
+        if event_type not in self.templates.event_types:
+            raise Missing(f"no messages are written for {event_type}", event_type=event_type)
+        if policy not in POLICIES:
+            raise Refused(f"{policy!r} is not a policy", "unknown_policy", field="policy")
+
+        def command():
+            policies = self._policies() if self.exists(POLICIES_ID) else Policies(id=POLICIES_ID)
+            policies.set_policy(event_type, policy, actor)
+            self.save(policies)
+
+        self.retrying(command)
+        return {"event_type": event_type, **self.policies()[event_type]}
+
+    def _policies(self) -> Policies:
+        return self.repository.get(POLICIES_ID)
+
+    # -- tracking links ---------------------------------------------------------------------------
+    def generation(self, order_id: str) -> int:
+        access_id = uuid5(TRACKING_IDS, str(order_id))
+        return self.repository.get(access_id).generation if self.exists(access_id) else 1
+
+    def tracking_url(self, order_id: str) -> str:
+        return self.links.url(order_id, self.generation(order_id))
+
+    def revoke_tracking(self, order_id: str, actor: str, reason: str) -> str:
+        access_id = uuid5(TRACKING_IDS, str(order_id))
+
+        def command():
+            access = (
+                self.repository.get(access_id)
+                if self.exists(access_id)
+                else TrackingAccess(id=access_id, order_id=str(order_id))
+            )
+            access.revoke(actor, reason)
+            self.save(access)
+
+        self.retrying(command)
+        return self.tracking_url(order_id)
+
+    def resolve_tracking(self, token: str) -> str:
+        """The order a live token opens (else Missing: tampered, unknown key or revoked)."""
+        read = self.links.read(token)
+        if read is None or read[1] != self.generation(read[0]):
+            raise Missing("no such tracking link", token="…")
+        return read[0]
+
+    # -- the sender's side ------------------------------------------------------------------------
+    def delivery(self, send_id: str) -> Delivery | None:
+        """The next attempt of a send still under way (None once it is settled)."""
+        n = self.repository.get(UUID(send_id.split(":")[0]))
+        send = n.sends.get(send_id)
+        if send is None or send["status"] != "sending":
+            return None
+        attempt = len(send["attempts"]) + 1
+        content = n.content_for(send["channel"])
+        if send["channel"] == "email":
+            content["message_id"] = f"<{send_id.replace(':', '.')}.{attempt}@{self.mail_domain}>"
+            content["automatic"] = n.actor is None
+        return Delivery(send_id, attempt, send["channel"], send["recipient"], content)
+
+    def record_attempt(self, delivery: Delivery, outcome: Outcome) -> None:
+        notification_id = delivery.send_id.split(":")[0]
+
+        def command():
+            n = self.get(notification_id, "notification")
+            send = n.sends[delivery.send_id]
+            if send["status"] != "sending" or len(send["attempts"]) >= delivery.attempt:
+                return  # recorded already (by a sender that led before this one)
+            n.record_attempt(
+                delivery.send_id,
+                delivery.attempt,
+                delivery.channel,
+                delivery.recipient,
+                delivery.content,
+                outcome.status,
+                outcome.answer,
+                outcome.reference,
+                outcome.retry_at,
+                n.about,
+                datetime.now(UTC).isoformat(),
+            )
+            self.save(n)
+
+        self.retrying(command)
+
+    def sends(self, status: str | None) -> list[dict]:
+        """The outbox: sends by status (pending, sent, failed; None: all), newest first."""
+        return self.outbox.entries(self.engine, status)

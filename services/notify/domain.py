@@ -1,8 +1,16 @@
-"""The Notification aggregate: one message to a person about one status event."""
+"""Notify's aggregates: a `Notification` (one message to a person about one status event, or one an
+operator wrote) with every request to send it and every attempt — the ledger of what exactly the
+client was told, and when; the `Policies` an admin sets per event type; and an order's
+`TrackingAccess`, whose generation a revocation moves on (old links then lead nowhere)."""
 
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from shared.refusals import Refused
+
+POLICIES = ("auto", "manual", "off")
+CHANNELS = ("email", "sms")
 
 
 class Notification(Aggregate):
@@ -17,12 +25,139 @@ class Notification(Aggregate):
         channel: str,
         subject: str,
         body: str,
+        phone: str | None = None,
+        language: str = "en",
+        html: str | None = None,
+        sms: str | None = None,
+        about: dict | None = None,
+        policy: str = "auto",
+        actor: str | None = None,
     ):
         self.order_id = order_id
         self.source_event = source_event
         self.event_type = event_type
-        self.recipient = recipient
-        self.channel = channel
+        self.recipient = recipient  # the e-mail address (ops, or the client's)
+        self.phone = phone  # the client's number as the order gave it, for SMS
+        self.channel = channel  # the channel it is meant for first
+        self.language = language
         self.subject = subject
-        self.body = body
-        self.status = "pending"
+        self.body = body  # plain text
+        self.html = html
+        self.sms = sms
+        self.about = about  # {"service", "id", "version", "event"}: what it described
+        self.policy = policy
+        self.actor = actor  # who wrote it (ad-hoc messages)
+        self.sends: dict[str, dict] = {}  # send id -> the request and its attempts, in order
+
+    @property
+    def status(self) -> str:
+        """waiting (for an operator) | off (its policy: not to send) | sending | sent | failed —
+        of the latest send."""
+        if not self.sends:
+            return "off" if self.policy == "off" else "waiting"
+        return list(self.sends.values())[-1]["status"]
+
+    def content_for(self, channel: str) -> dict:
+        if channel == "sms":
+            return {"text": self.sms or f"{self.subject}\n{self.body}"}
+        return {"subject": self.subject, "text": self.body, "html": self.html}
+
+    # -- commands --------------------------------------------------------------------------------
+    def request_send(self, channel: str, recipient: str, by: str | None, resend: bool) -> str:
+        """Ask for it to be sent (again: `resend`); answers the new send's id."""
+        if channel not in CHANNELS:
+            raise Refused(f"no channel {channel!r}", "unknown_channel", field="channel")
+        if self.status == "sending":
+            raise Refused(
+                "a send of this notification is under way; wait for its outcome",
+                "send_in_progress",
+            )
+        if not resend and self.status == "sent":
+            raise Refused("it was sent already: resend it instead", "already_sent")
+        send_id = f"{self.id}:{len(self.sends) + 1}"
+        self._request(send_id, channel, recipient, by, resend)
+        return send_id
+
+    @event("SendRequested")
+    def _request(self, send_id: str, channel: str, recipient: str, by, resend: bool) -> None:
+        self.sends[send_id] = {
+            "send_id": send_id,
+            "channel": channel,
+            "recipient": recipient,
+            "requested_by": by,
+            "resend": resend,
+            "status": "sending",
+            "attempts": [],
+        }
+
+    def attempts_of(self, send_id: str) -> int:
+        return len(self.sends[send_id]["attempts"])
+
+    @event("Attempted")
+    def record_attempt(
+        self,
+        send_id: str,
+        attempt: int,
+        channel: str,
+        recipient: str,
+        content: dict,
+        outcome: str,
+        answer: str,
+        reference: str | None,
+        retry_at: float | None,
+        about: dict | None,
+        at: str,
+    ) -> None:
+        send = self.sends[send_id]
+        send["attempts"].append(
+            {
+                "attempt": attempt,
+                "channel": channel,
+                "recipient": recipient,
+                "content": content,
+                "outcome": outcome,
+                "answer": answer,
+                "reference": reference,
+                "retry_at": retry_at,
+                "about": about,
+                "at": at,
+            }
+        )
+        send["status"] = {"sent": "sent", "failed": "failed"}.get(outcome, "sending")
+
+
+class Policies(Aggregate):
+    """The send policy per event type that an admin changed (the rest follow the settings)."""
+
+    @event("Started")
+    def __init__(self, id: UUID):
+        self.policies: dict[str, dict] = {}
+
+    @event("PolicySet")
+    def set_policy(self, event_type: str, policy: str, actor: str) -> None:
+        self.policies[event_type] = {"policy": policy, "set_by": actor}
+
+
+class TrackingAccess(Aggregate):
+    """An order's tracking links: a revocation moves the generation on; links name theirs."""
+
+    @event("Opened")
+    def __init__(self, id: UUID, order_id: str):
+        self.order_id = order_id
+        self.generation = 1
+
+    @event("Revoked")
+    def revoke(self, actor: str, reason: str) -> None:
+        self.generation += 1
+
+
+def _upcast_queued(state: dict) -> None:
+    """Notifications queued before sending existed were never sent: they wait for an operator
+    (a deployment upgraded with old notifications does not mail them all at once)."""
+    state.update(
+        phone=None, language="en", html=None, sms=None, about=None, policy="manual", actor=None
+    )
+
+
+Notification.Queued.class_version = 2
+Notification.Queued.upcast_v1_v2 = staticmethod(_upcast_queued)

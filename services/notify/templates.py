@@ -1,113 +1,103 @@
-"""Message templates, one per status event: (subject, body), filled from the event's data."""
+"""The messages: per language, a TOML file of Jinja2 templates per event type (`templates/en.toml`,
+`pl.toml`, `fr.toml`), laid out by `layout.txt` and `layout.html` (autoescaped: a client's name or
+an operator's note is text in the HTML part, never markup). `OMS_NOTIFY_TEMPLATES` names a directory
+whose files take precedence, so operators change wording without touching code. A language or a
+part that is missing falls back to the default language, then to English."""
 
-TEMPLATES = {
-    "orders.order_placed": (
-        "Order {reference} received",
-        "Hello {client_name}, we received your order {reference} ({total} {currency}).",
-    ),
-    "orders.order_accepted": (
-        "Order {reference} accepted",
-        "Hello {client_name}, your order {reference} is accepted.",
-    ),
-    "orders.order_declined": (
-        "Order {reference} declined",
-        "Hello {client_name}, we could not take your order {reference}: {reason}.",
-    ),
-    "orders.shipping_shipped": (
-        "Order {reference}: a shipping is on its way",
-        "Hello {client_name}, shipping {shipping_id} of order {reference} has shipped.",
-    ),
-    "orders.order_voided": (
-        "Order {reference} cancelled",
-        "Hello {client_name}, your order {reference} is cancelled: {reason}.",
-    ),
-    "orders.order_held": (
-        "Order {reference} on hold",
-        "Hello {client_name}, your order {reference} is on hold: {reason}.",
-    ),
-    "orders.order_released": (
-        "Order {reference} resumed",
-        "Hello {client_name}, your order {reference} is on its way again.",
-    ),
-    "orders.lines_delivered": (
-        "Order {reference}: delivered",
-        "Hello {client_name}, part or all of your order {reference} is delivered.",
-    ),
-    "orders.order_completed": (
-        "Order {reference} completed",
-        "Hello {client_name}, your order {reference} is complete. Thank you!",
-    ),
-    "orders.note_added": (
-        "A note on order {reference}",
-        "Hello {client_name}, a note on your order {reference}: {text}",
-    ),
-    "orders.claim_resolved": (
-        "Your claim on order {reference}",
-        "Hello {client_name}, your claim on order {reference} is resolved.",
-    ),
-    "production.production_order_finished": (
-        "Production finished for {order_reference}",
-        "{quantity} x {sku} ({product_name}) for order {order_reference} is produced.",
-    ),
-    "billing.invoice_issued": (
-        "Invoice for order {order_reference}",
-        "Hello {client_name}, your invoice of {total} {currency} for order "
-        "{order_reference} is issued; status {status}.",
-    ),
-    "billing.credit_note_issued": (
-        "Credit note {number} for order {order_reference}",
-        "Hello {client_name}, credit note {number} of {total} {currency} corrects your invoice "
-        "for order {order_reference}.",
-    ),
-    "billing.pro_forma_issued": (
-        "Pro-forma invoice for order {order_reference}",
-        "Hello {client_name}, here is pro-forma {number} of {total} {currency} for order "
-        "{order_reference}.",
-    ),
-    "billing.invoice_voided": (
-        "Invoice {number} voided",
-        "Hello {client_name}, invoice {number} for order {order_reference} is voided "
-        "({void_reason}). Refund due: {refund_due} {currency}.",
-    ),
-    "billing.payment_recorded": (
-        "Payment received for order {order_reference}",
-        "Hello {client_name}, we received {amount} {currency} for invoice {number}; "
-        "the order is now {payment_status}.",
-    ),
-    "billing.payment_rejected": (
-        "Payment not completed for order {order_reference}",
-        "Hello {client_name}, your payment of {amount} {currency} for invoice {number} was "
-        "rejected ({rejection_reason}); the invoice is still open.",
-    ),
-    "billing.payment_channel_changed": (
-        "Payment method for order {order_reference}",
-        "Hello {client_name}, order {order_reference} will now be paid by {channel}.",
-    ),
-    "production.production_order_created": (
-        "Production order for {order_reference}",
-        "Produce {quantity} x {sku} ({product_name}) for order {order_reference}.",
-    ),
-    "fulfilment.purchase_order_raised": (
-        "Purchase order to {distributor} for {order_reference}",
-        "A purchase order went to {distributor} for order {order_reference}.",
-    ),
-}
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 
+import jinja2
+
+BUILT_IN = Path(__file__).parent / "templates"
+FALLBACK = "en"
+PARTS = ("subject", "text", "sms")
 
 # Only notes meant for the client are sent to the client.
 WHEN = {"orders.note_added": lambda data: data.get("kind") == "client"}
 
 
-def render(event_type: str, data: dict) -> tuple[str, str] | None:
-    template = TEMPLATES.get(event_type)
-    if template is None or not WHEN.get(event_type, bool)(data):
-        return None
-    values = dict(data)
-    values["client_name"] = (data.get("client") or {}).get("name", "")
-    subject, body = template
-    return subject.format_map(_Missing(values)), body.format_map(_Missing(values))
+@dataclass(frozen=True)
+class Rendered:
+    language: str
+    subject: str
+    text: str
+    html: str
+    sms: str
+    to_operations: bool = False
 
 
-class _Missing(dict):
-    def __missing__(self, key):
-        return "?"
+class Templates:
+    def __init__(self, default_language: str = FALLBACK, directory: str | None = None):
+        self.default_language = default_language
+        self.directories = [Path(directory)] if directory else []
+        self.directories.append(BUILT_IN)
+        loader = jinja2.FileSystemLoader([str(d) for d in self.directories])
+        self.text = jinja2.Environment(autoescape=False, keep_trailing_newline=False)
+        self.layouts = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape())
+        self.languages: dict[str, dict] = {}
+        for directory in reversed(self.directories):  # built-in first, overridden by the rest
+            for path in sorted(directory.glob("*.toml")):
+                with open(path, "rb") as file:
+                    table = tomllib.load(file)
+                merged = self.languages.setdefault(path.stem, {})
+                for key, parts in table.items():
+                    merged.setdefault(key, {}).update(parts)
+        self.event_types = frozenset(
+            key for table in self.languages.values() for key in table if key != "layout"
+        )
+
+    def covers(self, event_type: str, data: dict) -> bool:
+        return event_type in self.event_types and WHEN.get(event_type, bool)(data)
+
+    def language_for(self, wanted: str | None) -> str:
+        return wanted if wanted in self.languages else self.default_language
+
+    def render(self, event_type: str, data: dict, language: str | None, link: str | None):
+        """The message about an event, in the client's language (None when none is written for
+        it, or its condition is not met)."""
+        if not self.covers(event_type, data):
+            return None
+        language = self.language_for(language)
+        values = {"client": {}, **data}
+        values.setdefault("reference", data.get("order_reference"))
+        to_operations = self._part(event_type, "to", language) == "operations"
+        if to_operations:
+            language, link = self.default_language, None
+        parts = {p: self._fill(self._part(event_type, p, language), values) for p in PARTS}
+        return self._laid_out(language, parts, values, link, to_operations)
+
+    def message(self, subject: str, body: str, data: dict, language: str | None, link: str):
+        """An operator's own message to the client, laid out like the others (not a template:
+        what the operator wrote is sent as written)."""
+        language = self.language_for(language)
+        parts = {"subject": subject, "text": body, "sms": body}
+        return self._laid_out(language, parts, {"client": {}, **data}, link, False)
+
+    def _laid_out(self, language, parts, values, link, to_operations) -> Rendered:
+        layout = {
+            key: self._fill(self._part("layout", key, language), values)
+            for key in ("greeting", "track", "signature")
+        }
+        if to_operations:
+            layout["greeting"] = ""
+        context = {**layout, "language": language, "link": link, "subject": parts["subject"]}
+        text = self.layouts.get_template("layout.txt").render(context, message=parts["text"])
+        html = self.layouts.get_template("layout.html").render(
+            context, paragraphs=[p for p in parts["text"].split("\n\n") if p.strip()]
+        )
+        sms = parts["sms"] or parts["subject"]
+        if link:
+            sms = f"{sms} {link}"
+        return Rendered(language, parts["subject"], text.strip() + "\n", html, sms, to_operations)
+
+    def _part(self, key: str, part: str, language: str) -> str:
+        for lang in (language, self.default_language, FALLBACK):
+            value = self.languages.get(lang, {}).get(key, {}).get(part)
+            if value is not None:
+                return value
+        return ""
+
+    def _fill(self, source: str, values: dict) -> str:
+        return self.text.from_string(source).render(values).strip()

@@ -6,7 +6,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.refusals import Refused
 
-CLIENT_FIELDS = ("name", "email", "phone", "default_address")
+CLIENT_FIELDS = ("name", "email", "phone", "default_address", "language")
 PRODUCT_FIELDS = (
     "name",
     "unit_price",
@@ -27,6 +27,7 @@ class Client(Aggregate):
         self.code = code
         self.name, self.email, self.phone = details["name"], details["email"], details["phone"]
         self.default_address = details.get("default_address")
+        self.language = details.get("language")  # since 2026-12: what messages are written in
         self.active = True
 
     def update(self, changes: dict, actor: str) -> None:
@@ -51,7 +52,10 @@ class Client(Aggregate):
 
     def snapshot(self) -> dict:
         """What an order keeps of its client: the details as they were when it was placed."""
-        return {"code": self.code, "name": self.name, "email": self.email, "phone": self.phone}
+        kept = {"code": self.code, "name": self.name, "email": self.email, "phone": self.phone}
+        if getattr(self, "language", None):
+            kept["language"] = self.language
+        return kept
 
 
 class Product(Aggregate):

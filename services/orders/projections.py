@@ -52,6 +52,7 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("email", sa.Text, nullable=False),
         sa.Column("phone", sa.Text, nullable=False),
         sa.Column("default_address", sa.JSON),
+        sa.Column("language", sa.String(8)),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
@@ -174,6 +175,7 @@ def client_row(client: Client) -> dict:
         "email": client.email,
         "phone": client.phone,
         "default_address": client.default_address,
+        "language": getattr(client, "language", None),
         "active": client.active,
         "version": client.version,
     }

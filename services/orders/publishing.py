@@ -102,4 +102,5 @@ def order_data(order: Order) -> dict:
         "total": order.total,
         "currency": order.currency,
         "links": order.links,
+        "version": order.version,
     }

@@ -18,10 +18,15 @@ def listing(nested, max_length: int, **kwargs):
     )
 
 
+LANGUAGE = validate.Regexp(r"^[a-z]{2}$", error="Must be a 2-letter ISO 639-1 code such as pl.")
+
+
 class ClientIn(Strict):
     name = Text(required=True, max_length=200)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     phone = Text(required=True, max_length=40)
+    #: the language messages to the client are written in (notify falls back to its default)
+    language = fields.String(validate=LANGUAGE)
 
 
 class AddressIn(Strict):
@@ -254,6 +259,7 @@ class ClientChangesIn(Strict):
     name = Text(max_length=200)
     email = fields.Email(validate=validate.Length(max=254))
     phone = Text(max_length=40)
+    language = fields.String(validate=LANGUAGE)
     default_address = fields.Nested(AddressIn, allow_none=True)
 
 

@@ -15,6 +15,7 @@ def production_order_data(app, domain_event) -> dict:
         "name_": po.name,
         "quantity": po.quantity,
         "status": po.status,
+        "version": po.version,
     }
 
 

@@ -56,6 +56,7 @@ class Client(Schema):
     name = fields.String(required=True)
     email = fields.Email(required=True)
     phone = fields.String(required=True)
+    language = fields.String()  # since 2026-12 (optional): ISO 639-1, for messages
 
 
 # Register every service's contracts (they subclass Contract, defined above).

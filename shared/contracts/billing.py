@@ -39,6 +39,7 @@ class BillingEvent(Contract):
     payment_status = fields.String(allow_none=True)
     channel = fields.String(allow_none=True)
     refund_due = Money()
+    version = fields.Integer()  # since 2026-12 (optional): the account's version after the change
 
 
 class DocumentEvent(BillingEvent):

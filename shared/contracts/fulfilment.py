@@ -23,3 +23,4 @@ class PurchaseOrderRaised(Contract):
     distributor = fields.String(required=True)
     lines = fields.List(fields.Nested(PurchaseLine), required=True)
     status = fields.String(required=True)
+    version = fields.Integer()  # since 2026-12 (optional): the purchase order's version

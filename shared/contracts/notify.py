@@ -18,3 +18,41 @@ class NotificationQueued(Contract):
     # match each status event to its notification
     source_event = fields.String()
     event_type = fields.String()
+    # since 2026-12 (optional): its event type's policy (auto, manual, off) and its language
+    policy = fields.String()
+    language = fields.String()
+
+
+class NotificationAttempt(NotificationQueued):
+    """One attempt to deliver it: the channel, the recipient, what the provider answered."""
+
+    name = ""  # a base: each outcome below is its own contract
+    send_id = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    outcome = fields.String(required=True)  # sent | retry | failed
+    answer = fields.String(required=True)
+    retry_at = fields.Float(allow_none=True)
+
+
+class NotificationSent(NotificationAttempt):
+    name = "notification_sent"
+
+
+class NotificationDeferred(NotificationAttempt):
+    """A transient failure: it is tried again at `retry_at`."""
+
+    name = "notification_deferred"
+
+
+class NotificationFailed(NotificationAttempt):
+    """A permanent failure, or too many tries: an operator may resend it."""
+
+    name = "notification_failed"
+
+
+class PolicyChanged(Contract):
+    service = "notify"
+    name = "policy_changed"
+    event_type = fields.String(required=True)
+    policy = fields.String(required=True)
+    actor = fields.String(required=True)

@@ -78,6 +78,7 @@ class OrderEvent(Contract):
     currency = fields.String()
     links = fields.List(fields.Nested(Link))
     actor = fields.String(allow_none=True)
+    version = fields.Integer()  # since 2026-12 (optional): the order's version after the change
 
 
 class OrderPlaced(OrderEvent):
@@ -211,6 +212,7 @@ class ClientEvent(Contract):
     phone = fields.String(required=True)
     default_address = fields.Nested(Address, allow_none=True, required=True)
     active = fields.Boolean(required=True)
+    language = fields.String(allow_none=True)  # since 2026-12 (optional)
 
 
 class ClientRegistered(ClientEvent):

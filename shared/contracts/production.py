@@ -14,6 +14,7 @@ class ProductionOrderEvent(Contract):
     name_ = fields.String(required=True, data_key="product_name")
     quantity = fields.Integer(required=True)
     status = fields.String(required=True)
+    version = fields.Integer()  # since 2026-12 (optional): the production order's version
 
 
 class ProductionOrderCreated(ProductionOrderEvent):

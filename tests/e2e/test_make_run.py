@@ -23,6 +23,8 @@ API_PORT = free_port()
 def start(amqp_uri: str, var_dir, log) -> subprocess.Popen:
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, OMS_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT))
     env["OMS_API_ADDRESS"] = f"127.0.0.1:{API_PORT}"
+    for name in ("OMS_SMTP_PORT", "OMS_SMS_URL"):  # as a newcomer: make run's own stand-ins
+        env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "-m", "oms.run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
     )
@@ -44,12 +46,21 @@ def answering(config) -> bool:
         return False
 
 
-def readme_http_example() -> str:
-    """The README's curl session, as it is printed there."""
+def readme_example(marker: str) -> str:
+    """A session of the README, as it is printed there (the block holding `marker`)."""
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
-    (block,) = [b for b in blocks if "export OMS_API" in b]
+    (block,) = [b for b in blocks if marker in b]
     return block
+
+
+def run_session(block: str, cwd, env: dict) -> str:
+    session = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stderr
+    return session.stdout
 
 
 def documents(text: str) -> list:
@@ -78,21 +89,24 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
                 eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "in_production")
             # the README's curl examples, verbatim, with the admin key the first start made
             admin_key = (tmp_path / "var" / "admin-key").read_text().strip()
-            session = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", readme_http_example()],
-                cwd=tmp_path,
-                env=dict(os.environ, OMS_API=f"http://127.0.0.1:{API_PORT}"),
-                capture_output=True,
-                text=True,
-                timeout=60,
+            env = dict(
+                os.environ,
+                OMS_API=f"http://127.0.0.1:{API_PORT}",
+                OMS_VAR_DIR=str(tmp_path / "var"),
             )
-            assert session.returncode == 0, session.stderr
-            accepted, listing, log_page = documents(session.stdout)
+            printed = run_session(readme_example("export OMS_API"), tmp_path, env)
+            accepted, listing, log_page = documents(printed)
             assert accepted["status"] == "accepted"
             assert accepted["history"][-1]["actor"] == "admin"  # the key's name
             assert accepted["id"] in [o["id"] for o in listing["orders"]]
             assert log_page["events"][0]["type"] == "orders.order_placed"
             assert log_page["next"].startswith("/v1/events/orders?after=")
+            # the e-mails the orders sent, caught under var/mail, and a tracking page from one
+            (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+            eventually(lambda: len(list((tmp_path / "var" / "mail").glob("*.eml"))) >= 4)
+            printed = run_session(readme_example("LINK=$("), tmp_path, env)
+            assert f"Order {order['reference']} accepted" in printed
+            assert re.search(r"<title>Order \d{4}-\d{6}</title>", printed)
         finally:
             assert interrupt(first) == 0
         text = log_path.read_text()

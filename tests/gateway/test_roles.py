@@ -19,6 +19,8 @@ VALUES = {
     "service": "orders",
     "parked_id": "999999",
     "name": "no-such-key",
+    "notification_id": "5a0a3c57-0c1e-4a55-8f55-000000000004",
+    "event_type": "orders.order_placed",
 }
 CALLERS = (None, *ROLES)
 

@@ -296,9 +296,40 @@ SAMPLES = {
         "recipient": "ada@example.com",
         "channel": "email",
         "subject": "Order 2026-000001 accepted",
-        "status": "pending",
+        "status": "sending",
         "source_event": "orders:2",
         "event_type": "orders.order_accepted",
+        "policy": "auto",
+        "language": "en",
+    },
+    **{
+        f"notify.notification_{name}": {
+            "notification_id": "n1",
+            "order_id": "o1",
+            "recipient": "+48600100200",
+            "channel": "sms",
+            "subject": "Order 2026-000001 accepted",
+            "status": status,
+            "source_event": "orders:2",
+            "event_type": "orders.order_accepted",
+            "policy": "auto",
+            "language": "pl",
+            "send_id": "n1:2",
+            "attempt": 1,
+            "outcome": outcome,
+            "answer": answer,
+            "retry_at": retry_at,
+        }
+        for name, status, outcome, answer, retry_at in (
+            ("sent", "sent", "sent", "HTTP 200: {}", None),
+            ("deferred", "sending", "retry", "HTTP 503: busy", 1764720000.5),
+            ("failed", "failed", "failed", "status 3: Invalid Message", None),
+        )
+    },
+    "notify.policy_changed": {
+        "event_type": "orders.order_placed",
+        "policy": "manual",
+        "actor": "maria",
     },
 }
 

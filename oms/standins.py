@@ -1,0 +1,41 @@
+"""The third parties `make run` plays itself unless told otherwise: a local SMTP server whose
+messages land under var/mail/ (`oms mail` lists them) and a local SMS provider that logs to
+var/sms/sms.jsonl (`oms sms`). Setting OMS_SMTP_HOST (or OMS_SMTP_PORT) or OMS_SMS_URL points
+the services at a real provider instead, and the stand-in is not started."""
+
+import os
+import socket
+import sys
+
+from oms.infra import free_port
+from shared import settings
+
+
+def _port(preferred: int) -> int:
+    with socket.socket() as sock:
+        taken = sock.connect_ex(("127.0.0.1", preferred)) == 0
+    return free_port() if taken else preferred
+
+
+def standins() -> tuple[dict, dict]:
+    """(the settings the services get, {name: command} of the stand-ins to run)."""
+    env, commands = {}, {}
+    var = settings.var_dir()
+    if not (os.environ.get("OMS_SMTP_HOST") or os.environ.get("OMS_SMTP_PORT")):
+        port = _port(8025)
+        env.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=str(port), OMS_SMTP_SECURITY="none")
+        commands["mail"] = [
+            sys.executable, "-m", "oms.mailcatcher", str(var / "mail"), "--port", str(port)
+        ]  # fmt: skip
+    if not os.environ.get("OMS_SMS_URL"):
+        port = _port(8026)
+        env["OMS_SMS_URL"] = f"http://127.0.0.1:{port}/sms/json"
+        commands["sms"] = [
+            sys.executable,
+            "-m",
+            "oms.smsbox",
+            str(var / "sms"),
+            "--port",
+            str(port),
+        ]
+    return env, commands

@@ -1,0 +1,98 @@
+"""What the gateway's self-updating pages listen to: one AMQP consumer per gateway process, on a
+queue of its own (exclusive, gone with the process) bound to every service's events, handing
+each event to the pages open on its order. A page that misses an event while the consumer
+reconnects loses nothing: it re-reads the order whenever it is told something changed, and
+EventSource reconnects by itself."""
+
+import collections
+import time
+
+import eventlet
+from eventlet.queue import LightQueue
+from kombu import Connection, Queue, binding
+
+from shared import logging as oms_logging
+from shared import settings as oms_settings
+from shared.relay import event_exchange
+
+log = oms_logging.get("gateway.live")
+
+
+class LiveEvents:
+    """Run by the gateway's dependency (`run` in a managed thread, `stop` when it stops)."""
+
+    def __init__(self, settings: oms_settings.Settings):
+        self.settings = settings
+        self.subscribers: dict[str, set[LightQueue]] = collections.defaultdict(set)
+        self.stopping = False
+
+    def stop(self) -> None:
+        self.stopping = True
+        for queues in list(self.subscribers.values()):
+            for queue in list(queues):
+                queue.put(None)  # every open page ends its stream
+
+    # -- pages ----------------------------------------------------------------------------------
+    def subscribe(self, order_id: str) -> LightQueue:
+        queue = LightQueue()
+        self.subscribers[order_id].add(queue)
+        return queue
+
+    def unsubscribe(self, order_id: str, queue: LightQueue) -> None:
+        queues = self.subscribers.get(order_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                self.subscribers.pop(order_id, None)
+
+    # -- the consumer ---------------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = 0.2
+        while not self.stopping:
+            try:
+                self._consume()
+            except Exception as exc:  # noqa: BLE001 - the broker went away: connect again
+                log.warning("live_events_failed", error=repr(exc)[:300], retry_in=backoff)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _consume(self) -> None:
+        bindings = [
+            binding(event_exchange(service), routing_key="#") for service in oms_settings.SERVICES
+        ]
+        queue = Queue(exclusive=True, auto_delete=True, durable=False, bindings=bindings)
+        with Connection(self.settings.amqp_uri, heartbeat=self.settings.heartbeat) as conn:
+            with conn.Consumer(queue, callbacks=[self._on_event], accept=["json"], no_ack=True):
+                while not self.stopping:
+                    try:
+                        conn.drain_events(timeout=1)
+                    except TimeoutError:
+                        conn.heartbeat_check()
+
+    def _on_event(self, body, message) -> None:
+        if not isinstance(body, dict):
+            return
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        order_id = data.get("order_id") or body.get("subject")
+        for queue in list(self.subscribers.get(str(order_id), ())):
+            queue.put(body.get("type"))
+
+
+def stream(live: LiveEvents, order_id: str, keepalive: float = 15.0, lifetime: float = 1800.0):
+    """Server-Sent Events for one page: `change` when its order changes, a comment now and then
+    (proxies keep the connection), the end after `lifetime` (the browser reconnects)."""
+    queue = live.subscribe(order_id)
+    started = time.monotonic()
+    try:
+        yield "retry: 3000\n\n"
+        while not live.stopping and time.monotonic() - started < lifetime:
+            try:
+                kind = queue.get(timeout=keepalive)
+            except eventlet.queue.Empty:
+                yield ": still here\n\n"
+                continue
+            if kind is None:
+                return
+            yield f"event: change\ndata: {kind}\n\n"
+    finally:
+        live.unsubscribe(order_id, queue)

@@ -1,0 +1,255 @@
+"""The sender: delivers what a service must send to a third party (e-mail, SMS, purchase orders,
+webhooks), written once for every service that sends (DESIGN.md, "Talking to the outside world").
+
+A reaction or a command records *what must be sent* as an event (a send request) in the same
+transaction as everything else; the service's **outbox** — a read model of those events, written
+in their transaction and rebuildable from them — is the durable queue of pending sends. The sender
+(one per service, leader-locked like the relay) reads the sends that are due, asks the application
+for each one's `Delivery`, calls the channel outside any transaction, and records the attempt as
+an event: sent, to retry (transient failures, with exponential backoff) or failed (permanent ones,
+or too many tries). A send already settled is never tried again, whatever is redelivered.
+
+The one window in which a send can repeat: the third party has accepted it and the process dies
+before the attempt is recorded (milliseconds). The next leader tries it again with the *same*
+attempt number, so the repeat carries the same idempotency key (the SMS `client-ref`, the e-mail
+`Message-ID`, the distributor's idempotency key) and a third party that honours it drops it.
+"""
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import eventlet
+import sqlalchemy as sa
+
+from shared import logging as oms_logging
+from shared.leadership import leader_lock
+
+log = oms_logging.get("sender")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt at one send, as the channel gets it."""
+
+    send_id: str
+    #: 1, 2, …: the same number again when a crash lost the record of an attempt
+    attempt: int
+    channel: str
+    recipient: str
+    content: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key of this attempt for the third party."""
+        return f"{self.send_id}.{self.attempt}"
+
+
+class Transient(Exception):
+    """Try again later: a 4xx SMTP reply, a refused connection, an HTTP 5xx, a timeout."""
+
+
+class Permanent(Exception):
+    """Never try again: a 5xx SMTP reply, an invalid number, an HTTP 4xx."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # sent | retry | failed
+    answer: str  # what the third party said (or why it could not be asked)
+    reference: str | None = None  # the third party's id for it, when it gives one
+    retry_at: float | None = None  # epoch seconds, when status is "retry"
+
+
+Channel = Callable[[Delivery], tuple[str, str | None]]  # -> (answer, reference); raises above
+
+
+class Outbox:
+    """The pending sends of a service: one row per send request, moved on by its attempts."""
+
+    def __init__(self, service: str, metadata: sa.MetaData):
+        self.table = sa.Table(
+            f"{service}_outbox",
+            metadata,
+            sa.Column("send_id", sa.String(64), primary_key=True),
+            sa.Column("aggregate_id", sa.String(36), nullable=False, index=True),
+            sa.Column("channel", sa.String(16), nullable=False),
+            sa.Column("status", sa.String(8), nullable=False),  # pending | sent | failed
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("due_at", sa.Float),
+            sa.Column("answer", sa.Text),
+            sa.Column("position", sa.BigInteger, nullable=False),
+            sa.Index(f"{service}_outbox_due", "status", "due_at"),
+        )
+
+    def project(self, session, recordings, requested: tuple, attempted: tuple) -> None:
+        t = self.table
+        for r in recordings:
+            event = r.domain_event
+            if isinstance(event, requested):
+                session.execute(
+                    t.insert().values(
+                        send_id=event.send_id,
+                        aggregate_id=str(event.originator_id),
+                        channel=event.channel,
+                        status="pending",
+                        attempts=0,
+                        due_at=event.timestamp.timestamp(),
+                        position=r.notification.id,
+                    )
+                )
+            elif isinstance(event, attempted):
+                session.execute(
+                    t.update()
+                    .where(t.c.send_id == event.send_id)
+                    .values(
+                        status="pending" if event.outcome == "retry" else event.outcome,
+                        attempts=event.attempt,
+                        due_at=event.retry_at,
+                        answer=event.answer[:2000],
+                    )
+                )
+
+    def due(self, engine, now: float, limit: int = 50) -> list[str]:
+        t = self.table
+        query = (
+            sa.select(t.c.send_id)
+            .where(t.c.status == "pending", t.c.due_at <= now)
+            .order_by(t.c.due_at, t.c.position)
+            .limit(limit)
+        )
+        with engine.connect() as conn:
+            return [row.send_id for row in conn.execute(query)]
+
+    def next_due(self, engine) -> float | None:
+        t = self.table
+        query = sa.select(sa.func.min(t.c.due_at)).where(t.c.status == "pending")
+        with engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def entries(self, engine, status: str | None = None, limit: int = 500) -> list[dict]:
+        t = self.table
+        query = sa.select(t).order_by(t.c.position.desc()).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def counts(self, engine) -> dict:
+        t = self.table
+        query = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)
+        with engine.connect() as conn:
+            return {status: n for status, n in conn.execute(query)}
+
+
+class Sends:
+    """Mixin for an application that sends: its send-request and attempt event classes feed the
+    outbox. The application answers `delivery(send_id)` (None once settled) and saves
+    `record_attempt(delivery, outcome)`."""
+
+    send_requested: tuple[type, ...] = ()
+    send_attempted: tuple[type, ...] = ()
+
+    def define_tables(self, metadata: sa.MetaData) -> None:
+        super().define_tables(metadata)
+        self.outbox = Outbox(self.service, metadata)
+
+    def project(self, session, recordings) -> None:
+        super().project(session, recordings)
+        self.outbox.project(session, recordings, self.send_requested, self.send_attempted)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: float = 5.0  # seconds before the second attempt
+    most: float = 3600.0  # the longest wait between two attempts
+    attempts: int = 8  # then the send is failed
+
+    def outcome(self, attempt: int, answer: str, now: float) -> Outcome:
+        if attempt >= self.attempts:
+            return Outcome("failed", f"gave up after {attempt} attempts: {answer}")
+        wait = min(self.first * 2 ** (attempt - 1), self.most) * random.uniform(0.8, 1.2)
+        return Outcome("retry", answer, retry_at=now + wait)
+
+
+class Sender:
+    """Sends what is due, in order, one at a time, while it holds the service's sender lock."""
+
+    def __init__(
+        self,
+        app,
+        channels: Mapping[str, Channel],
+        backoff: Backoff,
+        poll_seconds: float = 1.0,
+    ):
+        self.app, self.channels, self.backoff = app, channels, backoff
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stopping = False
+        self._leader = leader_lock(app, "sender")
+
+    def prompt(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def run(self) -> None:
+        backoff = 0.1
+        try:
+            while not self._stopping:
+                try:
+                    if not self.send_due():
+                        self._wake.wait(self._idle_for())
+                        self._wake.clear()
+                    backoff = 0.1
+                except Exception as exc:  # noqa: BLE001 - survive store outages: nothing is lost
+                    log.warning("sender_failed", error=repr(exc)[:300], retry_in=backoff)
+                    eventlet.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            self._leader.release()
+            for channel in self.channels.values():
+                close = getattr(channel, "close", None)
+                if close is not None:
+                    close()
+
+    def _idle_for(self) -> float:
+        due = self.app.outbox.next_due(self.app.engine)
+        if due is None:
+            return self.poll_seconds
+        return max(0.05, min(self.poll_seconds, due - time.time()))
+
+    def send_due(self) -> int:
+        """Try the sends that are due now, once each, while this sender leads; return how many
+        were tried (a send deferred with no wait is due again on the next call)."""
+        if self._stopping or not self._leader.acquire():
+            return 0
+        tried = 0
+        for send_id in self.app.outbox.due(self.app.engine, time.time()):
+            if self._stopping:
+                break
+            delivery = self.app.delivery(send_id)
+            if delivery is not None:
+                self.app.record_attempt(delivery, self.attempt(delivery))
+                tried += 1
+        return tried
+
+    def attempt(self, delivery: Delivery) -> Outcome:
+        """Call the channel (no transaction is open here) and say what came of it."""
+        channel = self.channels.get(delivery.channel)
+        if channel is None:
+            return Outcome("failed", f"no channel {delivery.channel!r} is configured")
+        try:
+            answer, reference = channel(delivery)
+        except Permanent as exc:
+            log.warning("send_failed", send_id=delivery.send_id, answer=str(exc)[:300])
+            return Outcome("failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - transient by default: refused, timed out, reset
+            answer = str(exc) if isinstance(exc, Transient) else f"{type(exc).__name__}: {exc}"
+            log.info("send_deferred", send_id=delivery.send_id, answer=answer[:300])
+            return self.backoff.outcome(delivery.attempt, answer, time.time())
+        return Outcome("sent", answer, reference)
