@@ -23,7 +23,7 @@ API_PORT = free_port()
 def start(amqp_uri: str, var_dir, log) -> subprocess.Popen:
     env = dict(os.environ, OMS_AMQP_URI=amqp_uri, OMS_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT))
     env["OMS_API_ADDRESS"] = f"127.0.0.1:{API_PORT}"
-    for name in ("OMS_SMTP_PORT", "OMS_SMS_URL"):  # as a newcomer: make run's own stand-ins
+    for name in ("OMS_SMTP_PORT", "OMS_SMS_URL", "OMS_NOTIFY_POLICY"):  # as a newcomer has it
         env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "-m", "oms.run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
@@ -146,7 +146,8 @@ def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(
         first.kill()
         first.wait()
         orphans = holders(var / "run.lock")
-        assert len(orphans) == 6  # the services and the gateway hold var/ though their run is gone
+        # the services, the gateway and the mail and SMS stand-ins hold var/ though their run is gone
+        assert len(orphans) == 8
 
         refused = start(uri, var, log)
         assert refused.wait(timeout=60) == 1
@@ -159,7 +160,7 @@ def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(
         eventually(lambda: log_path.read_text().count("is running") == 2, timeout=180)
         services = holders(var / "run.lock")
         services.remove(third.pid)
-        assert len(services) == 6
+        assert len(services) == 8
         node.kill()  # the broker dies under the running system
         third.send_signal(signal.SIGINT)
         time.sleep(1)

@@ -18,7 +18,8 @@ def test_notify_killed_while_sending_sends_each_notification_once_but_for_the_wi
 ):
     others = tuple(s for s in SERVICES if s != "notify")
     with MailServer(tmp_path / "mail") as mail, System(amqp_uri, sqlite_store, others) as system:
-        settings = {k: str(v) for k, v in mail.settings(SEND_BACKOFF_SECONDS=0.2).items()}
+        sending = mail.settings(SEND_BACKOFF_SECONDS=0.2, NOTIFY_POLICY="auto")
+        settings = {k: str(v) for k, v in sending.items()}
 
         def notify(n: int):
             process = serve_subprocess(

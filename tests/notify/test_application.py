@@ -52,6 +52,7 @@ def make_desk(tmp_path, mail, phone):
             tmp_path,
             OPS_EMAIL="ops@example.com",
             SEND_BACKOFF_SECONDS=0,
+            NOTIFY_POLICY="auto",
             PUBLIC_URL="https://shop.example.com",
             **mail.settings(),
             **phone.settings(),
@@ -288,3 +289,23 @@ def test_a_send_whose_record_was_lost_repeats_with_the_same_message_id(make_desk
     first, repeat = mail.messages()
     assert first["Message-ID"] == repeat["Message-ID"]
     assert desk.send() == 0
+
+
+def test_an_sms_provider_that_hangs_throttles_or_refuses(make_desk, phone):
+    desk = make_desk(SEND_TIMEOUT_SECONDS=1)
+    order = desk.orders.place_order(order_payload())
+    desk.send()
+    placed = of(desk, order["id"], "orders.order_placed")
+    phone.script("hang 2", "status 1", "slow 0.2")  # slower than the timeout, throttled, slow
+    desk.notify.resend_notification(placed["id"], channel="sms")
+    desk.send(passes=3)
+    attempts = of(desk, order["id"], "orders.order_placed")["sends"][1]["attempts"]
+    assert [a["outcome"] for a in attempts] == ["retry", "retry", "sent"]
+    assert "ReadTimeout" in attempts[0]["answer"] and "Throttled" in attempts[1]["answer"]
+    assert len({a["content"]["text"] for a in attempts}) == 1  # the same text each time
+    phone.script("status 3")  # invalid message: never tried again
+    desk.notify.resend_notification(placed["id"], channel="sms")
+    desk.send(passes=2)
+    last = of(desk, order["id"], "orders.order_placed")["sends"][2]
+    assert last["status"] == "failed" and len(last["attempts"]) == 1
+    assert len(phone.messages()) == 1  # the hung request was not taken; the slow one once

@@ -21,7 +21,9 @@ def system(request, rabbit, tmp_path_factory):
         fresh_store(request.param, directory, request) as urls,
     ):
         settings = {**mail.settings(), **phone.settings(), "PUBLIC_URL": "https://shop.example.com"}
-        with System(uri, urls, SEND_BACKOFF_SECONDS=0.3, **settings) as running:
+        with System(
+            uri, urls, SEND_BACKOFF_SECONDS=0.3, NOTIFY_POLICY="auto", **settings
+        ) as running:
             running.mail, running.phone = mail, phone
             yield running
 
