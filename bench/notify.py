@@ -102,7 +102,9 @@ def latency(workdir: Path, n: int, pace: float) -> list[float]:
         with MailServer(workdir / "mail-3") as mail:
             create_vhost(node, "notify")
             uri = f"{node.amqp_uri}notify"
-            os.environ.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=str(mail.port))
+            os.environ.update(
+                OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=str(mail.port), OMS_NOTIFY_POLICY="auto"
+            )
             urls = {s: f"sqlite:///{workdir}/{s}-system.sqlite3" for s in SERVICES}
             services = Services(uri, urls, workdir / "logs")
             services.start()

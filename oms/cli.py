@@ -114,12 +114,14 @@ def verify(rpc, args) -> int:
 
 
 def rebuild(rpc, args) -> int:
-    """Drop the read models (the orders list, billing's documents list) and write them again
-    from the whole log."""
+    """Drop the read models (the orders list, billing's documents list, notify's outbox) and
+    write them again from the whole log."""
     rebuilt = rpc.orders.rebuild_read_model()
     print(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
     rebuilt = rpc.billing.rebuild_read_model()
     print(f"billing: the documents list rebuilt from {rebuilt['aggregates']} accounts")
+    rebuilt = rpc.notify.rebuild_read_model()
+    print(f"notify: the outbox rebuilt, {rebuilt['sends']} sends")
     return 0
 
 

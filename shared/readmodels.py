@@ -1,8 +1,24 @@
 """Read models shared by several services: tables in the service's own database, fed by its saves."""
 
+from contextlib import contextmanager
 from uuid import UUID
 
 import sqlalchemy as sa
+
+
+@contextmanager
+def rebuilding(app, *tables: sa.Table):
+    """The transaction a read model is written again in from the whole log: no other save can
+    land in it, so a reaction committing meanwhile is neither lost nor written twice. `tables`
+    are emptied first — on SQLite that first write takes the store's write lock, on PostgreSQL
+    the events table is locked as every save locks it — then the caller replays and writes (the
+    replay reads in this transaction)."""
+    with app.transaction() as session:
+        if app.dialect == "postgresql":
+            app.recorder._lock_table(session)  # the library's own lock of saves (DESIGN.md)
+        for table in tables:
+            session.execute(table.delete())
+        yield session
 
 
 class OrderIndexed:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from shared import logging as oms_logging
 from shared.leadership import leader_lock
+from shared.readmodels import rebuilding
 
 log = oms_logging.get("sender")
 
@@ -112,6 +113,16 @@ class Outbox:
                     )
                 )
 
+    def rebuild(self, app, requested: tuple, attempted: tuple) -> int:
+        """Empty the table and write it again from the whole log; returns the sends written."""
+        with rebuilding(app, self.table) as session:
+            position = 0
+            while batch := app.notifications_after(position, 2000):
+                recordings = [_Recording(app.mapper.to_domain_event(n), n) for n in batch]
+                self.project(session, recordings, requested, attempted)
+                position = batch[-1].id
+            return session.execute(sa.select(sa.func.count()).select_from(self.table)).scalar()
+
     def due(self, engine, now: float, limit: int = 50) -> list[str]:
         t = self.table
         query = (
@@ -144,6 +155,14 @@ class Outbox:
             return {status: n for status, n in conn.execute(query)}
 
 
+@dataclass(frozen=True)
+class _Recording:
+    """What `project` reads of a recorded event, when the log is replayed."""
+
+    domain_event: object
+    notification: object
+
+
 class Sends:
     """Mixin for an application that sends: its send-request and attempt event classes feed the
     outbox. The application answers `delivery(send_id)` (None once settled) and saves
@@ -159,6 +178,9 @@ class Sends:
     def project(self, session, recordings) -> None:
         super().project(session, recordings)
         self.outbox.project(session, recordings, self.send_requested, self.send_attempted)
+
+    def rebuild_outbox(self) -> int:
+        return self.outbox.rebuild(self, self.send_requested, self.send_attempted)
 
 
 @dataclass(frozen=True)

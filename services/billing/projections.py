@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from services.billing.domain import Account
 from services.billing.money import minor_unit
 from shared.paging import fingerprint, page
+from shared.readmodels import rebuilding
 
 SORTS = ("number", "issued_on", "due_on", "gross", "client_name", "status")
 NO_DUE_DATE = date(
@@ -95,10 +96,9 @@ def write(session, tables: dict, aggregates, events=None) -> None:
 
 def rebuild(app) -> int:
     """Replay the log once and write every account's document rows into an emptied table."""
-    replayed = [a for a in app.replay_all().values() if isinstance(a, Account)]
     documents = app.tables["documents"]
-    with app.transaction() as session:
-        session.execute(documents.delete())
+    with rebuilding(app, documents) as session:
+        replayed = [a for a in app.replay_all().values() if isinstance(a, Account)]
         for start in range(0, len(replayed), 1000):
             rows = [document_row(a, d) for a in replayed[start : start + 1000] for d in a.documents]
             if rows:

@@ -244,7 +244,7 @@ ROUTES = (
       "Give up on a parked reaction", None, ("path:service", "path:parked_id", "body.reason"),
       ReasonIn),
     R("POST", "/v1/rebuilds/{service}", "rebuildReadModel", "admin", "system",
-      "Rebuild a service's read model from its whole log (orders, billing)", None,
+      "Rebuild a service's read model from its whole log (orders, billing, notify)", None,
       ("path:service",), NoBody),
     # -- who is calling --------------------------------------------------------------------------
     R("POST", "/v1/tokens", "createToken", "storefront", "access",
@@ -257,6 +257,6 @@ ROUTES = (
       ("path:name",)),
 )  # fmt: skip
 
-REBUILDABLE = ("orders", "billing")
+REBUILDABLE = ("orders", "billing", "notify")
 INTEGER_PARAMETERS = ("parked_id",)
 ENUMS = {"service": SERVICES}

@@ -81,6 +81,12 @@ class NotifyService(EventLogRpc):
         return self.app.sends(load(SendsIn, {"status": status}, "query")["status"])
 
     @command
+    def rebuild_read_model(self):
+        """Empty the outbox and write it again from the whole log: `{"sends": n}`."""
+        who("admin")
+        return {"sends": self.app.rebuild_outbox()}
+
+    @command
     def policies(self):
         """Each event type's policy: `{"orders.order_placed": {"policy": "auto", "set_by": null}}`."""
         who("operator")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from services.orders import indexes
 from services.orders.catalogue import Client, Product
 from services.orders.domain import Order
+from shared.readmodels import rebuilding
 
 # Sort keys compare by code point on both stores (PostgreSQL's default collation follows the locale).
 KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
@@ -209,13 +210,13 @@ def _utc(iso: str) -> datetime:
 
 def rebuild(app) -> int:
     """Drop every read-model row and write it again from one replay of the whole log."""
-    replayed = list(app.replay_all().values())
     dialect = app.dialect
-    with app.transaction() as session:
+    with rebuilding(app) as session:
         # the counts are computed once at the end, not by a trigger per row deleted and written
         indexes.drop_triggers(session, dialect)
         for table in app.tables.values():
             session.execute(table.delete())
+        replayed = list(app.replay_all().values())  # in the transaction: nothing lands meanwhile
         for start in range(0, len(replayed), 1000):
             write(session, app.tables, replayed[start : start + 1000], fresh=True)
         indexes.restore_triggers(session, dialect, app.search_index)

@@ -1,6 +1,7 @@
 """`make run`'s program: starts the five services on SQLite in var/, stops them on Ctrl-C, and a
 second run finds everything the first one stored."""
 
+import contextlib
 import json
 import os
 import re
@@ -138,6 +139,17 @@ def test_run_refuses_a_second_run_and_stops_within_seconds_with_the_broker_dead(
     everything — services, broker and its epmd — well before nameko's reconnect loops would."""
     var, log_path = tmp_path / "var", tmp_path / "run.log"
     uri = f"pyamqp://guest:guest@127.0.0.1:{free_port()}/"
+    try:
+        run_kill_and_refuse(var, log_path, uri)
+    finally:  # whatever failed, nothing this test started outlives it
+        for pid in holders(var / "run.lock"):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if (var / "rabbitmq" / "node.json").exists():
+            RabbitNode(var / "rabbitmq").stop()
+
+
+def run_kill_and_refuse(var, log_path, uri) -> None:
     with open(log_path, "ab") as log:
         first = start(uri, var, log)
         eventually(lambda: "is running" in log_path.read_text(), timeout=180)

@@ -9,7 +9,7 @@ from shared.settings import SERVICES
 from tests.support import System, eventually, order_payload, serve_subprocess, wait_until_answers
 from tests.thirdparties import MailServer
 
-ORDERS = 12
+ORDERS = 8
 KILLS = 2
 
 
@@ -29,7 +29,7 @@ def test_notify_killed_while_sending_sends_each_notification_once_but_for_the_wi
             wait_until_answers(system, "notify")
             return process
 
-        mail.script(*["slow 0.3"] * (ORDERS + 10))  # each message takes a while to be taken
+        mail.script(*["slow 0.25"] * (ORDERS + 10))  # each message takes a while to be taken
         process = notify(1)
         with system.rpc() as rpc:
             orders = [rpc.orders.place_order(order_payload())["id"] for _ in range(ORDERS)]

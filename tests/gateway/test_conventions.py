@@ -184,7 +184,9 @@ def test_admins_see_and_retry_parked_events_and_rebuild_over_http(api):
     problem(api.admin.post("/v1/parked/billing/999999/retry"), 404, "not-found")
     rebuilt = api.admin.post("/v1/rebuilds/orders")
     assert rebuilt.status_code == 200 and rebuilt.json()["service"] == "orders"
-    problem(api.admin.post("/v1/rebuilds/notify"), 404, "not-found")
+    rebuilt = api.admin.post("/v1/rebuilds/notify")
+    assert rebuilt.status_code == 200 and "sends" in rebuilt.json()
+    problem(api.admin.post("/v1/rebuilds/production"), 404, "not-found")
 
 
 def test_the_docs_and_the_openapi_document_are_served(api):

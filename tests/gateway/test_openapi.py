@@ -16,7 +16,7 @@ CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_headers_conformance,response_schema_conformance"
 )
-EXAMPLES = int(os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "6"))
 # fuzzing: EXAMPLES generated requests per operation (~1 minute); the coverage phase (every
 # boundary of every schema, ~3,500 requests, ~3 minutes) with OMS_SCHEMATHESIS_PHASES
 PHASES = os.environ.get("OMS_SCHEMATHESIS_PHASES", "examples,fuzzing")

@@ -78,6 +78,7 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
                 [
                     "orders: the list rebuilt from 1 aggregates",
                     "billing: the documents list rebuilt from 1 accounts",
+                    "notify: the outbox rebuilt, 0 sends",  # (the tests' notifications wait)
                 ],
             )
             assert rpc.orders.list_orders({"include_closed": True}) == listed

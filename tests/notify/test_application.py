@@ -265,6 +265,22 @@ def test_a_permanent_failure_or_too_many_tries_fails_it_until_an_operator_resend
     assert len(mail.messages()) == 1
 
 
+def test_the_outbox_is_written_again_from_the_log(make_desk, mail):
+    desk = make_desk()
+    mail.script("451 busy")
+    desk.orders.place_order(order_payload())
+    desk.orders.place_order(order_payload())
+    desk.send()
+    before = {status: desk.notify.outbox(status) for status in ("pending", "sent")}
+    assert len(before["pending"]) == 1 and len(before["sent"]) == 1
+    app = desk.apps["notify"]
+    with app.transaction() as session:  # lost, or wrong: the log still knows
+        session.execute(app.outbox.table.delete())
+    assert desk.notify.outbox() == []
+    assert desk.notify.rebuild_read_model() == {"sends": 2}
+    assert {status: desk.notify.outbox(status) for status in ("pending", "sent")} == before
+
+
 def test_a_redelivered_event_sends_nothing_twice(make_desk, mail):
     desk = make_desk()
     order = desk.orders.place_order(order_payload())

@@ -1,7 +1,8 @@
-"""Notify running (nameko, a real RabbitMQ, SQLite and PostgreSQL), its sender delivering to a real
-local SMTP server and SMS provider: what a status change sends, the policies, operators' sends
-and messages over RPC, the outbox, retries, and tracking links. One system per store for the
-module: each test looks only at its own orders' messages."""
+"""Notify running (nameko, a real RabbitMQ, PostgreSQL), its sender delivering to a real local SMTP
+server and SMS provider: what a status change sends, the policies, operators' sends and messages
+over RPC, the outbox, retries, and tracking links. (The same on SQLite, in process and at more
+length: test_application.py; the tracking page on SQLite: tests/gateway/test_tracking.py.) One
+system for the module: each test looks only at its own orders' messages."""
 
 import pytest
 
@@ -11,14 +12,14 @@ from tests.support import System, eventually, order_payload
 from tests.thirdparties import MailServer, SmsProvider, text_of
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module")
 def system(request, rabbit, tmp_path_factory):
     directory = tmp_path_factory.mktemp("notify")
     with (
         MailServer(directory / "mail") as mail,
         SmsProvider(directory / "sms") as phone,
         fresh_vhost(rabbit) as uri,
-        fresh_store(request.param, directory, request) as urls,
+        fresh_store("postgres", directory, request) as urls,
     ):
         settings = {**mail.settings(), **phone.settings(), "PUBLIC_URL": "https://shop.example.com"}
         with System(
@@ -62,12 +63,14 @@ def test_a_status_change_reaches_the_client_and_the_ledger_says_what_was_sent(sy
         system.phone.script("http 503")  # the provider fails once: the sender tries again
         n = client_notes[0]
         rpc.notify.resend_notification(n["id"], recipient="+48 600 100 200", channel="sms")
-        texts = eventually(
-            lambda: [t for t in system.phone.messages() if t["client-ref"].startswith(n["id"])],
-            timeout=30,
-        )
-        attempts = rpc.notify.get_notification(n["id"])["sends"][1]["attempts"]
+
+        def settled():
+            send = rpc.notify.get_notification(n["id"])["sends"][1]
+            return send["status"] != "sending" and send["attempts"]
+
+        attempts = eventually(settled, timeout=30)  # (the provider keeps it before it answers)
         assert [a["outcome"] for a in attempts] == ["retry", "sent"]
+        texts = [t for t in system.phone.messages() if t["client-ref"].startswith(n["id"])]
         assert attempts[0]["answer"].startswith("HTTP 503")
         assert texts[0]["to"] == "48600100200" and "/track/" in texts[0]["text"]
 
