@@ -16,7 +16,7 @@ import sys  # noqa: E402
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from oms import mailbox  # noqa: E402
+from oms import documents, mailbox  # noqa: E402
 from shared import actors, settings  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 from shared.integration_log import last_sent  # noqa: E402
@@ -114,12 +114,16 @@ def verify(rpc, args) -> int:
 
 
 def rebuild(rpc, args) -> int:
-    """Drop the read models (the orders list, billing's documents list, notify's outbox) and
-    write them again from the whole log."""
+    """Drop the read models (the orders list, billing's documents list, production's queue,
+    notify's outbox) and write them again from the whole log."""
     rebuilt = rpc.orders.rebuild_read_model()
     print(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
     rebuilt = rpc.billing.rebuild_read_model()
     print(f"billing: the documents list rebuilt from {rebuilt['aggregates']} accounts")
+    rebuilt = rpc.production.rebuild_read_model()
+    print(
+        f"production: the workshop's queue rebuilt from {rebuilt['aggregates']} production orders"
+    )
     rebuilt = rpc.notify.rebuild_read_model()
     print(f"notify: the outbox rebuilt, {rebuilt['sends']} sends")
     return 0
@@ -193,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
     for action, text in (("revoke", "refuse the key from now on"), ("token", "an RPC token")):
         actions.add_parser(action, help=text).add_argument("name")
     actions.add_parser("list", help="every key (never the key itself)")
+    documents.add_parser(sub)
     vf = sub.add_parser("verify", help=verify.__doc__)
     vf.add_argument(
         "--invoice-on",

@@ -47,11 +47,12 @@ class OrderIndexed:
             session.execute(self.by_order.insert(), rows)
 
     def for_order(self, order_id: str) -> list:
+        """The order's aggregates, oldest first; inside a transaction, with what it saved."""
         query = (
             sa.select(self.by_order.c.aggregate_id)
             .where(self.by_order.c.order_id == str(order_id))
             .order_by(self.by_order.c.position)
         )
-        with self.engine.connect() as conn:
-            ids = [row.aggregate_id for row in conn.execute(query)]
+        with self.recorder.transaction(commit=False) as session:
+            ids = [row.aggregate_id for row in session.connection().execute(query)]
         return [self.repository.get(UUID(i)) for i in ids]

@@ -96,6 +96,26 @@ class Settings:
     #: empty: one derived from OMS_ACTOR_SECRET
     tracking_keys: str = ""
 
+    # -- documents (shared/documents) --
+    #: the seller every document names: its name, address lines separated by "|", VAT id,
+    #: e-mail, phone and the bank account invoices paid by transfer go to
+    seller_name: str = "Order desk"
+    seller_address: str = ""
+    seller_vat_id: str = ""
+    seller_email: str = ""
+    seller_phone: str = ""
+    seller_bank_account: str = ""
+    #: the language of documents for clients whose language is unknown (en, pl, fr)
+    document_language: str = "en"
+    # -- production --
+    #: when production orders are created: on_accept (every made-in-house line, on acceptance)
+    #: or on_demand (when an operator asks); a product may say otherwise in the catalogue
+    production_policy: str = "on_accept"
+    #: where production files are kept (by content hash); empty: var/production-files
+    production_files: str = ""
+    #: the largest production file attached in one call (it travels in one RPC message)
+    max_file_bytes: int = 3 * 1024 * 1024
+
     @classmethod
     def load(cls, overrides: Mapping | None = None) -> "Settings":
         """Each field from `overrides["<NAME>"]`, else `$OMS_<NAME>`, else its default."""
@@ -131,6 +151,11 @@ class Settings:
             )
         if not 1 <= self.send_max_attempts <= 100:
             raise SettingsError("OMS_SEND_MAX_ATTEMPTS must be from 1 to 100")
+        if self.production_policy not in ("on_accept", "on_demand"):
+            raise SettingsError(
+                "OMS_PRODUCTION_POLICY must be on_accept or on_demand, "
+                f"not {self.production_policy!r}"
+            )
         self.policy_defaults()  # refuses a bad OMS_NOTIFY_POLICY / OMS_NOTIFY_POLICIES
 
     def policy_defaults(self) -> tuple[str, dict[str, str]]:

@@ -12,13 +12,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
 
-from services.billing import projections
+from services.billing import documents, projections
 from services.billing.domain import Account, Issue, UnknownDocument, precision
-from services.billing.money import rounded
 from services.billing.publishing import PUBLISHED
 from shared.contracts import load
 from shared.counters import counter_table, take
+from shared.documents import seller
 from shared.errors import NotFound, ValidationFailed
+from shared.money import rounded
 from shared.store import ServiceApplication
 
 ACCOUNT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-accounts")
@@ -148,6 +149,9 @@ class BillingApplication(ServiceApplication):
             issued_on=now.date(),
             due_on=now.date() + timedelta(days=terms),
             actor=actor,
+            seller=seller(self.settings),
+            language=self.settings.document_language,
+            fingerprint=documents.fingerprint,
         )
 
     def _billing_details(self, session, account: Account) -> dict:
@@ -274,6 +278,19 @@ class BillingApplication(ServiceApplication):
         except UnknownDocument:
             raise NotFound(f"invoice {document_id} not found", {"id": document_id}) from None
         return account
+
+    def document_pdf(self, kind: str, document_id: str) -> dict:
+        """`document("invoice", id)`: the PDF of an invoice (or supplementary invoice), credit
+        note or pro-forma, rendered from what was recorded when it was issued."""
+        account = self.account_of_document(document_id)
+        document = account.document(document_id)
+        if document["kind"] not in documents.ROUTE_KINDS.get(kind, ()):
+            raise NotFound(
+                f"{document_id} is a {document['kind']}, not a {kind}",
+                {"id": document_id, "kind": kind},
+            )
+        content = documents.render(document, seller(self.settings), self.settings.document_language)
+        return documents.served(kind, document, content)
 
     def documents_for_order(self, order_id: str) -> tuple[Account | None, list[dict]]:
         account = self._find_account(order_id)

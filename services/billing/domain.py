@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.billing.money import ZERO, minor_unit, priced, rounded
+from shared.money import ZERO, minor_unit, priced, rounded
 from shared.refusals import Missing, Refused
 
 DOCUMENT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-documents")
@@ -36,6 +36,11 @@ class Issue:
     issued_on: date
     due_on: date
     actor: str | None = None
+    #: the seller as the settings name them now, the language of clients who have none, and
+    #: `fingerprint(document) -> SHA-256 of its PDF` (documents.py): recorded in the document
+    seller: dict | None = None
+    language: str = "en"
+    fingerprint: Callable[[dict], str] | None = None
 
 
 class Account(Aggregate):
@@ -116,6 +121,7 @@ class Account(Aggregate):
     ):
         year, sequence = issue.take(SERIES[kind])
         number = f"{SERIES[kind]}-{year}-{sequence:06d}"
+        corrected = self.document(corrects)["number"] if corrects else None
         document = {
             "id": str(uuid5(DOCUMENT_IDS, number)),
             "kind": kind,
@@ -132,7 +138,15 @@ class Account(Aggregate):
             "corrects": corrects,
             "shipping_id": shipping_id,
             **priced(lines, self.currency),
+            # since 2026-12: what the PDF shows beyond the above, as it was at issue
+            "order_reference": self.order_reference,
+            "corrects_number": corrected,
+            "channel": self.channel,
+            "language": self.client.get("language") or issue.language,
+            "seller": issue.seller,
         }
+        if issue.fingerprint is not None:
+            document["sha256"] = issue.fingerprint(document)
         self._issued(document=document)
         return self.document(document["id"])
 

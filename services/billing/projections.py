@@ -11,7 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from services.billing.domain import Account
-from services.billing.money import minor_unit
+from shared.money import minor_unit
 from shared.paging import fingerprint, page
 from shared.readmodels import rebuilding
 

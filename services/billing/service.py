@@ -15,6 +15,7 @@ from services.billing import gateway
 from services.billing.application import BillingApplication
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
 from services.billing.views import show_account, show_document
+from shared.errors import NotFound
 from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
@@ -44,6 +45,16 @@ class BillingService(EventLogRpc):
         payment channel (with its changes) and rejected gateway payments."""
         check_id(order_id=order_id)
         return show_account(self.app.account(order_id))
+
+    @command
+    def document(self, kind, document_id, revision=None):
+        """`document("invoice", id)` (an invoice or supplementary invoice), `"credit_note"` or
+        `"pro_forma"`: `{"filename", "content_type": "application/pdf", "sha256" (recorded when
+        it was issued), "content": "<base64>", "number", …}`."""
+        check_id(id=document_id)
+        if revision not in (None, 1):  # issued once, never revised
+            raise NotFound(f"a {kind} has one revision", {"id": document_id, "revision": revision})
+        return self.app.document_pdf(kind, document_id)
 
     @command
     def rebuild_read_model(self):

@@ -15,10 +15,16 @@ class PurchaseOrder(Aggregate):
         shipping_id: str,
         distributor: str,
         lines: list,
+        number: str | None = None,
+        document: dict | None = None,
     ):
+        """`document` (since 2026-12): the purchase order as issued — its content and the
+        SHA-256 of its PDF (documents.py)."""
         self.order_id = order_id
         self.order_reference = order_reference
         self.shipping_id = shipping_id
         self.distributor = distributor
         self.lines = lines
+        self.number = number
+        self.document = document
         self.status = "raised"

@@ -11,6 +11,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from services.gateway import problems
+from services.gateway.documents import Binary, check_owner
 from services.gateway.inputs import JSON, Request, fingerprint, read_body, read_query
 from services.gateway.problems import Problem
 from services.gateway.routes import INTEGER_PARAMETERS, ROUTES, Route
@@ -152,7 +153,7 @@ class Edge:
                 ) from None
             request.context[actors.TOKEN_KEY] = token
         if route.owned and request.caller["role"] == "storefront":
-            self._check_owner(request)
+            check_owner(request, request.params["order_id"])
         if route.call is None:
             result = self.local(request)
         else:
@@ -171,15 +172,11 @@ class Edge:
             raise Problem("bad-request", 'If-Match must be an ETag this API sent, such as "3"')
         request.context["if_match"] = int(match.group(1))
 
-    def _check_owner(self, request: Request) -> None:
-        """A storefront sees and acts on the orders its key placed; others do not exist for it."""
-        order = request.rpc("orders", "get_order", [request.params["order_id"]])
-        if not order["history"] or order["history"][0]["actor"] != request.caller["name"]:
-            raise Problem("not-found", f"order {request.params['order_id']} not found")
-
     # -- the answer ----------------------------------------------------------------------------------
     def _respond(self, request: Request, result) -> tuple[int, dict, str]:
         route = request.route
+        if isinstance(result, Binary):
+            return 200, result.headers(request.context["correlation_id"]), result.content
         headers = {"Content-Type": JSON, "X-Request-Id": request.context["correlation_id"]}
         if route.versioned and isinstance(result, dict) and "version" in result:
             headers["ETag"] = f'"{result["version"]}"'

@@ -10,10 +10,8 @@ import uuid
 from marshmallow import fields
 
 from services.gateway.problems import Problem
-from services.gateway.routes import Route
+from services.gateway.route import JSON, Route
 from shared.validation import StrictBool
-
-JSON = "application/json"
 
 
 class Request:

@@ -5,6 +5,7 @@ import time
 
 import eventlet
 
+from services.gateway import documents
 from services.gateway.problems import Problem
 from services.gateway.routes import ENUMS, REBUILDABLE, EventsQuery, ParkedQuery
 from services.gateway.store import KeyIn
@@ -80,6 +81,14 @@ class LocalRoutes:
     def rebuildReadModel(self, request):  # noqa: N802
         service = self._service(request, REBUILDABLE)
         return dict(request.rpc(service, "rebuild_read_model", []), service=service)
+
+    # -- documents and files -------------------------------------------------------------------------
+    def getDocument(self, request):  # noqa: N802
+        return documents.read(request)
+
+    def getProductionFile(self, request):  # noqa: N802
+        args = [request.params["production_order_id"], request.params["file_id"]]
+        return documents.binary(request.rpc("production", "production_file", args))
 
     # -- who is calling ------------------------------------------------------------------------------
     def createToken(self, request):  # noqa: N802

@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.gateway import problems
+from services.gateway.route import JSON
 from services.gateway.routes import ENUMS, INTEGER_PARAMETERS, REBUILDABLE, ROUTES, NoBody
 from shared.validation import MoneyAmount
 
@@ -17,6 +18,7 @@ LISTS = (
     "orderPurchaseOrders",
     "orderNotifications",
     "outbox",
+    "createProductionOrders",
 )
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -98,6 +100,8 @@ def _parameters(route) -> list:
         schema = {"type": "integer", "minimum": 1} if name in INTEGER_PARAMETERS else {}
         if name == "service":
             schema = {"enum": list(REBUILDABLE if "rebuilds" in route.path else ENUMS[name])}
+        elif name in ENUMS:
+            schema = {"enum": list(ENUMS[name])}
         schema.setdefault("type", "string")
         found.append({"in": "path", "name": name, "required": True, "schema": schema})
     if route.query is not None:
@@ -122,7 +126,9 @@ def _header(name: str, description: str) -> dict:
 
 def _responses(route) -> dict:
     ok = {"type": "array"} if route.op in LISTS else {"type": "object"}
-    answer = {"description": "OK", "content": {"application/json": {"schema": ok}}}
+    if route.media != JSON:
+        ok = {"type": "string", "contentMediaType": route.media}
+    answer = {"description": "OK", "content": {route.media: {"schema": ok}}}
     if route.versioned:
         answer["headers"] = {"ETag": {"schema": {"type": "string"}}}
     responses = {str(route.status): answer}

@@ -8,11 +8,9 @@ schema), `key` (the caller's Idempotency-Key, scoped to the caller; `key!`: a fr
 is sent, for calls that require one) or `json:VALUE` (a constant).
 """
 
-from dataclasses import dataclass
-
-from marshmallow import Schema, fields, validate
-
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
+from services.gateway.production_routes import DOCUMENT_KINDS, PRODUCTION_ROUTES
+from services.gateway.route import EventsQuery, NoBody, ParkedQuery, Route
 from services.gateway.store import KeyIn
 from services.notify.schemas import MessageIn, PolicyBodyIn, ResendIn, SendsIn
 from services.orders.schemas import (
@@ -35,46 +33,7 @@ from services.orders.schemas import (
     ResolutionIn,
 )
 from shared.settings import SERVICES
-from shared.validation import OptionalReasonIn, ReasonIn, Strict
-
-
-class EventsQuery(Strict):
-    after = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-class ParkedQuery(Strict):
-    status = fields.String(
-        load_default="open",
-        validate=validate.OneOf(("open", "parked", "waiting", "retried", "discarded", "all")),
-    )
-
-
-class NoBody(Strict):
-    """An action that takes no input: send no body, or `{}`."""
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # OpenAPI style: /v1/orders/{order_id}
-    op: str  # operationId, and the handler's name for the gateway's own routes
-    role: str  # public, storefront, operator or admin
-    tag: str
-    summary: str
-    call: tuple[str, str] | None = None  # (service, RPC method); None: the gateway answers
-    args: tuple[str, ...] = ()
-    body: type[Schema] | None = None
-    query: type[Schema] | None = None
-    status: int = 200
-    versioned: bool = False  # the answer has a `version`: sent as ETag; If-Match is honoured
-    owned: bool = False  # a storefront key sees only the orders it placed (path:order_id)
-    items: str | None = None  # a page of this list: a `next` link is added
-
-    @property
-    def creates(self) -> bool:
-        return self.method == "POST"
-
+from shared.validation import OptionalReasonIn, ReasonIn
 
 R = Route
 ORDER = "path:order_id"
@@ -244,7 +203,8 @@ ROUTES = (
       "Give up on a parked reaction", None, ("path:service", "path:parked_id", "body.reason"),
       ReasonIn),
     R("POST", "/v1/rebuilds/{service}", "rebuildReadModel", "admin", "system",
-      "Rebuild a service's read model from its whole log (orders, billing, notify)", None,
+      "Rebuild a service's read model from its whole log (orders, billing, production, notify)",
+      None,
       ("path:service",), NoBody),
     # -- who is calling --------------------------------------------------------------------------
     R("POST", "/v1/tokens", "createToken", "storefront", "access",
@@ -255,8 +215,10 @@ ROUTES = (
       "A new API key: the key is shown in this answer only", None, ("body",), KeyIn, status=201),
     R("DELETE", "/v1/keys/{name}", "revokeKey", "admin", "access", "Revoke a key", None,
       ("path:name",)),
+    *PRODUCTION_ROUTES,
 )  # fmt: skip
 
-REBUILDABLE = ("orders", "billing", "notify")
+__all__ = ["ROUTES", "Route", "NoBody", "EventsQuery", "ParkedQuery"]
+REBUILDABLE = ("orders", "billing", "production", "notify")
 INTEGER_PARAMETERS = ("parked_id",)
-ENUMS = {"service": SERVICES}
+ENUMS = {"service": SERVICES, "kind": tuple(DOCUMENT_KINDS)}

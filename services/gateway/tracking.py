@@ -9,7 +9,9 @@ from pathlib import Path
 
 import jinja2
 
+from services.gateway.documents import binary
 from services.gateway.live import stream
+from services.gateway.production_routes import DOCUMENT_KINDS
 from shared import actors
 from shared.errors import NotFound, ValidationFailed
 
@@ -17,6 +19,7 @@ PAGES = Path(__file__).parent / "pages"
 READER = "tracking-page"  # the actor the gateway reads orders as, for the page
 HTML = "text/html; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+CLIENT_DOCUMENTS = ("confirmation", "pro_forma", "invoice", "credit_note")
 
 
 class TrackingPages:
@@ -31,6 +34,7 @@ class TrackingPages:
             "trackPage": ("/track/<token>", self.page),
             "trackFragment": ("/track/<token>/fragment", self.fragment),
             "trackEvents": ("/track/<token>/events", self.events),
+            "trackDocument": ("/track/<token>/documents/<kind>/<document_id>.pdf", self.document),
         }
 
     def page(self, http, call, params):
@@ -46,6 +50,26 @@ class TrackingPages:
         http.environ["eventlet.minimum_write_chunk_size"] = 0  # each event goes out as it comes
         headers = {"Content-Type": "text/event-stream", "X-Accel-Buffering": "no", **NO_STORE}
         return 200, headers, stream(self.live, order_id)
+
+    def document(self, http, call, params):
+        """The client's own documents (confirmation, invoices, credit notes, pro-formas), as PDF."""
+        order_id = self._resolve(call, params["token"])
+        kind, document_id = params["kind"], params["document_id"]
+        if order_id is None or kind not in CLIENT_DOCUMENTS:
+            return self._not_found(http)
+        try:
+            if kind == "confirmation":
+                belongs = document_id == order_id
+            else:
+                invoice = self._call(call, "billing", "get_invoice", [document_id])
+                belongs = invoice["order_id"] == order_id
+            if not belongs:
+                return self._not_found(http)
+            answer = self._call(call, DOCUMENT_KINDS[kind][0], "document", [kind, document_id])
+        except (NotFound, ValidationFailed):
+            return self._not_found(http)
+        found = binary(answer)
+        return 200, {**found.headers(), **NO_STORE}, found.content
 
     # -- the page -------------------------------------------------------------------------------
     def _render(self, http, call, token: str, template: str):
@@ -64,6 +88,9 @@ class TrackingPages:
         statuses = {**self.words["en"]["statuses"], **self.words[language].get("statuses", {})}
         notes = [n for n in order.get("notes", []) if n.get("kind") == "client"]
         html = self.env.get_template(template).render(
+            token=token,
+            confirmed=any(h["event"] == "Accepted" for h in order.get("history", [])),
+            document_kind=lambda kind: "invoice" if kind == "supplementary" else kind,
             order=order,
             notes=notes,
             documents=documents,

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4, uuid5
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 
-from services.orders import indexes, projections, queries
+from services.orders import documents, indexes, projections, queries
 from services.orders.cataloguing import Cataloguing
 from services.orders.domain import Order
 from services.orders.placing import OrderBuilding
@@ -19,12 +19,13 @@ from services.orders.reorders import Reorders, order_id_for
 from shared import context
 from shared.contracts import REGISTRY
 from shared.counters import counter_table, take
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.store import ServiceApplication
 
 PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "overpaid", "voided")
 BILLING_EVENTS = tuple(t for t in REGISTRY if t.startswith("billing."))
+PRODUCTION_EVENTS = tuple(t for t in REGISTRY if t.startswith("production."))
 
 
 class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication):
@@ -33,8 +34,7 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
     published = PUBLISHED
     reactions = {
         **{kind: "_follow_billing" for kind in BILLING_EVENTS},
-        "production.production_order_created": "_production_started",
-        "production.production_order_finished": "_production_finished",
+        **{kind: "_follow_production" for kind in PRODUCTION_EVENTS},
     }
 
     def __init__(self, url: str, settings: Settings | None = None):
@@ -114,8 +114,50 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         def accept(order):
             if not (order.accepted and not order.closed):
                 order.accept(actor)
+                self._confirm(order, actor)
 
         return self._change(order_id, "order", accept)
+
+    # -- the order confirmation (documents.py) -----------------------------------------------------
+    def confirmation(self, order_id: str, revision: int | None = None) -> tuple[Order, dict]:
+        """The order's confirmation as it stands: the last revision while it still shows the
+        order, else a new one, issued now (an order accepted before confirmations existed, or
+        changed since). A closed order keeps its last one. `revision`: that one, as issued."""
+        if revision is not None:
+            order = self.get(order_id, "order")
+            if not 0 < revision <= len(order.confirmations):
+                raise NotFound(
+                    f"order {order_id} has {len(order.confirmations)} confirmation revisions",
+                    {"id": order_id, "kind": "confirmation", "revision": revision},
+                )
+            return order, order.confirmations[revision - 1]
+
+        def current():
+            order = self.get(order_id, "order")
+            if not order.accepted:
+                raise InvalidTransition(
+                    f"an order is confirmed once accepted; this one is {order.status}",
+                    {"rule": "confirmation_requires_acceptance", "status": order.status},
+                )
+            if not order.closed and self._confirm(order):
+                self.save(order)
+            return order
+
+        order = self.retrying(current)
+        if not order.confirmations:
+            raise NotFound(
+                f"order {order_id} closed before a confirmation was issued",
+                {"id": order_id, "kind": "confirmation"},
+            )
+        return order, order.confirmations[-1]
+
+    def _confirm(self, order: Order, actor: str | None = None) -> bool:
+        """Issue a new revision of the confirmation if the order changed since the last."""
+        confirmation = documents.revision(order, self.settings, _now()[:10])
+        if confirmation is None:
+            return False
+        order.issue_confirmation(confirmation, actor)
+        return True
 
     def decline_order(self, order_id: str, reason: str, actor: str) -> Order:
         return self._change(order_id, "order", lambda o: o.decline(reason, actor))
@@ -233,15 +275,22 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
             changed = order.record_payment_status(status, source) or changed
         return [order] if changed else []
 
-    def _production_started(self, envelope: dict) -> list:
+    def _follow_production(self, envelope: dict) -> list:
+        """Each line shows the production orders covering it: in production, partially
+        produced, ready (events published before quantities were: finished = all produced)."""
+        data = envelope["data"]
         order = self._order_of(envelope)
-        started = order and order.production_started(envelope["data"]["sku"], envelope["id"])
-        return [order] if started else []
-
-    def _production_finished(self, envelope: dict) -> list:
-        order = self._order_of(envelope)
-        finished = order and order.production_finished(envelope["data"]["sku"], envelope["id"])
-        return [order] if finished else []
+        if order is None:
+            return []
+        finished = data["status"] == "finished"
+        job = {
+            "production_order_id": data["production_order_id"],
+            "sku": data["sku"],
+            "status": data["status"],
+            "quantity": data["quantity"],
+            "produced": data.get("produced", data["quantity"] if finished else 0),
+        }
+        return [order] if order.follow_production(job, envelope["id"]) else []
 
     def _order_of(self, envelope: dict) -> Order | None:
         order_id = envelope["data"].get("order_id")

@@ -16,6 +16,7 @@ PRODUCT_FIELDS = (
     "distributors",
     "default_distributor",
     "active",
+    "production_policy",  # since 2026-12: on_accept | on_demand | None (the deployment's)
 )
 
 
@@ -65,12 +66,12 @@ class Product(Aggregate):
     def __init__(self, id: UUID, sku: str, details: dict, actor: str):
         self.sku = sku
         for key in PRODUCT_FIELDS:
-            setattr(self, key, details[key])
+            setattr(self, key, details.get(key))
 
     def update(self, changes: dict, actor: str) -> None:
-        merged = {k: changes.get(k, getattr(self, k)) for k in PRODUCT_FIELDS}
+        merged = {k: changes.get(k, getattr(self, k, None)) for k in PRODUCT_FIELDS}
         check_supply(merged)
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = {k: v for k, v in changes.items() if getattr(self, k, None) != v}
         if changed:
             self._update(changes=changed, actor=actor)
 
@@ -103,6 +104,7 @@ def line_from(product: dict, quantity: int, distributor: str | None) -> dict:
         "vat_rate": product["vat_rate"],
         "distributor": None if made_in_house else distributor or product["default_distributor"],
         "made_in_house": made_in_house,
+        **({"production_policy": policy} if (policy := product.get("production_policy")) else {}),
     }
 
 

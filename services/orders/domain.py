@@ -56,6 +56,7 @@ class Order(Aggregate):
         self.reason = None  # why the order is declined, voided or completed
         self.notes, self.claims = [], []
         self.links = [origin] if origin else []
+        self.confirmations: list[dict] = []  # issued order confirmations (documents.py)
         self._derive()
 
     # -- reading -------------------------------------------------------------------------------
@@ -185,6 +186,38 @@ class Order(Aggregate):
     def _production_finished(self, sku: str, source: str) -> None:
         self.line(sku)["ready"] = True
         self._derive()
+
+    def follow_production(self, job: dict, source: str) -> bool:
+        """A production order of a line changed (`job`: production_order_id, sku, status,
+        quantity, produced); False when the order already shows it, or the line is unknown or
+        the order closed."""
+        line = self._house_line(job["sku"])
+        if line is None:
+            return False
+        state = {k: job[k] for k in ("status", "quantity", "produced")}
+        if line.get("production", {}).get(job["production_order_id"]) == state:
+            return False
+        self._production_followed(job=dict(job), source=source)
+        return True
+
+    @event("ProductionFollowed")
+    def _production_followed(self, job: dict, source: str) -> None:
+        """The line's production: in production while a production order that is not
+        cancelled covers it, partially produced as quantities come, ready once produced."""
+        line = self.line(job["sku"])
+        jobs = line.setdefault("production", {})
+        jobs[job["production_order_id"]] = {k: job[k] for k in ("status", "quantity", "produced")}
+        live = [j for j in jobs.values() if j["status"] != "cancelled"]
+        line["produced"] = sum(j["produced"] for j in live)
+        line["ready"] = bool(live) and line["produced"] >= line["quantity"]
+        line["in_production"] = bool(live) and not line["ready"]
+        line["production_status"] = line_production_status(line)
+        self._derive()
+
+    @event("ConfirmationIssued")
+    def issue_confirmation(self, document: dict, actor: str | None = None) -> None:
+        """An order confirmation (revision, issue date, content) and its SHA-256."""
+        self.confirmations.append(document)
 
     def _house_line(self, sku: str) -> dict | None:
         if self.closed:
@@ -465,6 +498,17 @@ def derived_status(order: Order) -> str:
     if any(line["in_production"] or line["ready"] for line in house):
         return "in_production"
     return "accepted"
+
+
+def line_production_status(line: dict) -> str | None:
+    """waiting, in_production, partially_produced or ready (None: the line is bought in)."""
+    if not line["made_in_house"]:
+        return None
+    if line["ready"]:
+        return "ready"
+    if line.get("produced"):
+        return "partially_produced"
+    return "in_production" if line["in_production"] else "waiting"
 
 
 def total_of(lines: list) -> Decimal:

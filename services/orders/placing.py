@@ -69,6 +69,7 @@ class OrderBuilding:
             "email": row.email,
             "phone": row.phone,
             "default_address": row.default_address,
+            **({"language": row.language} if getattr(row, "language", None) else {}),
         }
 
     def lines_for(self, lines: list, field: str) -> list:

@@ -190,6 +190,7 @@ def product_row(product: Product) -> dict:
         "made_in_house": product.made_in_house,
         "distributors": product.distributors,
         "default_distributor": product.default_distributor,
+        "production_policy": getattr(product, "production_policy", None),
     }
     return {
         "sku": product.sku,

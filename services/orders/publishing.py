@@ -80,8 +80,28 @@ def order_event_data(app, domain_event) -> dict:
     return data
 
 
+def production_data(app, domain_event) -> dict:
+    data = order_event_data(app, domain_event)
+    job = data.pop("job")
+    line = next(x for x in data["lines"] if x["sku"] == job["sku"])
+    return dict(
+        data,
+        sku=job["sku"],
+        production_order_id=job["production_order_id"],
+        production_status=line.get("production_status"),
+        produced=line.get("produced", 0),
+    )
+
+
+def production_event_name(data: dict) -> str:
+    """A line that became ready is `line_ready` (as before quantities were followed); every
+    other change to a line's production is `line_production_changed`."""
+    return "line_ready" if data["production_status"] == "ready" else "line_production_changed"
+
+
 PUBLISHED = {
     Order.Placed: Publish("order_placed", placed_data),
+    Order.ProductionFollowed: Publish(production_event_name, production_data),
     **{kind: Publish(name, order_event_data) for kind, name in ORDER_EVENTS.items()},
     **{kind: Publish(name, catalogue_data) for kind, name in CATALOGUE_EVENTS.items()},
 }

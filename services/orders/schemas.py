@@ -10,6 +10,7 @@ from shared.validation import Currency, MoneyAmount, Quantity, Strict, StrictBoo
 CHANNELS = ("storefront", "phone", "chat", "email", "quote", "import")
 PAYMENT_METHODS = ("cash", "card", "bank_transfer", "online_gateway")
 NOTE_KINDS = ("internal", "production", "client")
+PRODUCTION_POLICIES = ("on_accept", "on_demand")
 
 
 def listing(nested, max_length: int, **kwargs):
@@ -274,6 +275,10 @@ class ProductDetailsIn(Strict):
     )
     default_distributor = Text(load_default=None, allow_none=True, max_length=100)
     active = StrictBool(load_default=True)
+    #: when production orders are made for it: on_accept, on_demand, or null (the deployment's)
+    production_policy = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PRODUCTION_POLICIES)
+    )
 
 
 class ProductChangesIn(Strict):
@@ -285,3 +290,4 @@ class ProductChangesIn(Strict):
     distributors = fields.List(Text(max_length=100), validate=validate.Length(max=50))
     default_distributor = Text(allow_none=True, max_length=100)
     active = StrictBool()
+    production_policy = fields.String(allow_none=True, validate=validate.OneOf(PRODUCTION_POLICIES))

@@ -7,6 +7,7 @@ take an `idempotency_key`. Entry points validate, call one use case, and show.
 
 import re
 
+from services.orders import documents
 from services.orders.application import OrdersApplication
 from services.orders.schemas import (
     ClaimIn,
@@ -28,8 +29,8 @@ from services.orders.schemas import (
     ResolutionIn,
 )
 from services.orders.views import show_client, show_history, show_order, show_product
-from shared.errors import ValidationFailed
-from shared.service import EventLogRpc, EventSourced, check_id, command, who
+from shared.errors import NotFound, ValidationFailed
+from shared.service import EventLogRpc, EventSourced, check_id, command, who, whole
 from shared.validation import load, reason_of
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -244,6 +245,20 @@ class OrdersService(EventLogRpc):
         """The order with lines, shippings, totals, statuses, notes, claims, links and history."""
         check_id(order_id=order_id)
         return self._show(self.app.get(order_id, "order"))
+
+    @command
+    def document(self, kind, document_id, revision=None):
+        """`document("confirmation", order_id)`: the order confirmation as it stands (a new
+        revision is issued if the order changed since the last; `revision=2`: that one, as
+        issued): `{"filename", "content_type": "application/pdf", "sha256" (recorded when it
+        was issued), "content": "<base64>", …}`."""
+        if kind != "confirmation":
+            raise NotFound(f"orders has no {kind} documents", {"kind": kind})
+        check_id(id=document_id)
+        if revision is not None:
+            whole(revision, "revision", 1)
+        order, confirmation = self.app.confirmation(document_id, revision)
+        return documents.served(order, confirmation, documents.render(confirmation))
 
     @command
     def list_orders(self, query=None):

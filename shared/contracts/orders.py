@@ -22,6 +22,10 @@ class Line(Schema):
     delivered = fields.Integer()
     in_production = fields.Boolean()
     ready = fields.Boolean()
+    # since 2026-12 (optional): the line's production, and the catalogue's production policy
+    produced = fields.Integer()
+    production_status = fields.String(allow_none=True)
+    production_policy = fields.String(allow_none=True)
 
 
 class Address(Schema):
@@ -136,6 +140,22 @@ class LineInProduction(OrderEvent):
 class LineReady(OrderEvent):
     name = "line_ready"
     sku = fields.String(required=True)
+    # since 2026-12 (optional): the production order that completed the line
+    production_order_id = fields.String()
+    production_status = fields.String(allow_none=True)
+    produced = fields.Integer()
+
+
+class LineProductionChanged(OrderEvent):
+    """A line's production moved: a production order was created, released, started, recorded
+    produced quantities, cancelled… (`production_status`: waiting, in_production,
+    partially_produced; ready is `line_ready`)."""
+
+    name = "line_production_changed"
+    sku = fields.String(required=True)
+    production_order_id = fields.String(required=True)
+    production_status = fields.String(allow_none=True, required=True)
+    produced = fields.Integer(required=True)
 
 
 class ShippingShipped(OrderEvent):
@@ -238,6 +258,7 @@ class ProductEvent(Contract):
     distributors = fields.List(fields.String(), required=True)
     default_distributor = fields.String(allow_none=True, required=True)
     active = fields.Boolean(required=True)
+    production_policy = fields.String(allow_none=True)  # since 2026-12 (optional)
 
 
 class ProductRegistered(ProductEvent):

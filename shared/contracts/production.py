@@ -1,8 +1,23 @@
-"""Public events of the production service."""
+"""Public events of the production service: every one carries the production order as it stands
+after the change (status, produced quantity, hold) plus the change's own fields."""
 
-from marshmallow import fields
+from marshmallow import Schema, fields
 
 from shared.contracts import Contract
+
+
+class RerunOf(Schema):
+    production_order_id = fields.String(required=True)
+    number = fields.String(required=True)
+    order_id = fields.String(required=True)
+    order_reference = fields.String(required=True)
+
+
+class WorkSheet(Schema):
+    number = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    issued_on = fields.String(required=True)
+    sha256 = fields.String(required=True)
 
 
 class ProductionOrderEvent(Contract):
@@ -15,10 +30,32 @@ class ProductionOrderEvent(Contract):
     quantity = fields.Integer(required=True)
     status = fields.String(required=True)
     version = fields.Integer()  # since 2026-12 (optional): the production order's version
+    # since 2026-12 (optional): the workshop's lifecycle
+    actor = fields.String(allow_none=True)
+    number = fields.String()
+    produced = fields.Integer()
+    on_hold = fields.Boolean()
+    planned_date = fields.String(allow_none=True)
+    rerun_of = fields.Nested(RerunOf, allow_none=True)
 
 
 class ProductionOrderCreated(ProductionOrderEvent):
     name = "production_order_created"
+
+
+class ProductionOrderReleased(ProductionOrderEvent):
+    name = "production_order_released"
+
+
+class ProductionOrderStarted(ProductionOrderEvent):
+    name = "production_order_started"
+
+
+class ProductionRecorded(ProductionOrderEvent):
+    """Some of the quantity is produced (`produced_now` this time, `produced` in all)."""
+
+    name = "production_recorded"
+    produced_now = fields.Integer(required=True)
 
 
 class ProductionOrderFinished(ProductionOrderEvent):
@@ -26,3 +63,32 @@ class ProductionOrderFinished(ProductionOrderEvent):
 
     name = "production_order_finished"
     actor = fields.String(allow_none=True, required=True)
+
+
+class ProductionOrderCancelled(ProductionOrderEvent):
+    name = "production_order_cancelled"
+    reason = fields.String(required=True)
+
+
+class ProductionOrderHeld(ProductionOrderEvent):
+    name = "production_order_held"
+    reason = fields.String(required=True)
+
+
+class ProductionOrderResumed(ProductionOrderEvent):
+    name = "production_order_resumed"
+    reason = fields.String(required=True)
+
+
+class ProductionFileAttached(ProductionOrderEvent):
+    name = "production_file_attached"
+
+
+class ProductionFileCertified(ProductionOrderEvent):
+    name = "production_file_certified"
+    file_id = fields.String(required=True)
+
+
+class WorkSheetIssued(ProductionOrderEvent):
+    name = "work_sheet_issued"
+    work_sheet = fields.Nested(WorkSheet, required=True)

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from services.billing.money import minor_unit, priced, rounded
+from shared.money import minor_unit, priced, rounded
 
 
 def half_up(value: Fraction, digits: int) -> Fraction:

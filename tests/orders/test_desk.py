@@ -235,8 +235,8 @@ def test_orders_follows_production_and_billing_and_says_who_moved_the_order(rpc)
     shown = eventually(
         lambda: (o := rpc.orders.get_order(order["id"]))["status"] == "in_production" and o
     )
-    line = next(h for h in shown["history"] if h["event"] == "LineInProduction")
-    assert line["actor"] == "production" and line["details"]["sku"] == "CARD-9"
+    line = next(h for h in shown["history"] if h["event"] == "ProductionFollowed")
+    assert line["actor"] == "production" and line["details"]["job"]["sku"] == "CARD-9"
     invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))[0]
     billing_position = rpc.billing.log_status()["last_position"]
     eventually(lambda: rpc.orders.log_status()["tracking"]["billing"] >= billing_position)
@@ -330,6 +330,8 @@ def test_finishing_a_production_order_needs_an_actor(module_system):
             anonymous.production.finish_production_order(job["id"])
         assert anonymous.production.production_orders_for_order(order["id"]) == [job]
     with module_system.rpc(actor="maria", role="operator") as maria:
+        maria.production.release_production_order(job["id"])
+        maria.production.start_production_order(job["id"])
         finished = maria.production.finish_production_order(job["id"])
         assert finished["status"] == "finished"
 

@@ -83,6 +83,8 @@ def order_in(rpc, status: str) -> dict:
         order = settle(rpc, order, "in_production")
         if status == "ready":
             for production_order in rpc.production.production_orders_for_order(oid):
+                rpc.production.release_production_order(production_order["id"])
+                rpc.production.start_production_order(production_order["id"])
                 rpc.production.finish_production_order(production_order["id"])
             order = settle(rpc, order, "ready")
         return order

@@ -69,6 +69,15 @@ DOCUMENT = dict(
     reason=None,
 )
 
+JOB = {
+    "production_order_id": "p1",
+    "order_id": "o1",
+    "order_reference": "2026-000001",
+    "sku": "CARD-9",
+    "product_name": "Printed card",
+    "quantity": 100,
+}
+
 SAMPLES = {
     "orders.order_placed": dict(
         ORDER,
@@ -107,6 +116,14 @@ SAMPLES = {
     "orders.order_completed": dict(ORDER, status="completed", reason=None, actor="maria"),
     "orders.line_in_production": dict(ORDER, status="in_production", sku="CARD-9"),
     "orders.line_ready": dict(ORDER, status="ready", sku="CARD-9"),
+    "orders.line_production_changed": dict(
+        ORDER,
+        status="in_production",
+        sku="CARD-9",
+        production_order_id="p1",
+        production_status="partially_produced",
+        produced=40,
+    ),
     "orders.lines_delivered": dict(
         ORDER,
         status="delivered",
@@ -280,6 +297,41 @@ SAMPLES = {
         "product_name": "Printed card",
         "quantity": 100,
         "status": "planned",
+    },
+    **{
+        f"production.{name}": dict(
+            JOB,
+            **extra,
+            number="2026-000001-P1",
+            produced=40,
+            on_hold=False,
+            planned_date="2026-12-01",
+            rerun_of=None,
+            actor="maria",
+            version=4,
+        )
+        for name, extra in (
+            ("production_order_released", {"status": "released"}),
+            ("production_order_started", {"status": "in_progress"}),
+            ("production_recorded", {"status": "in_progress", "produced_now": 40}),
+            ("production_order_cancelled", {"status": "cancelled", "reason": "order voided"}),
+            ("production_order_held", {"status": "released", "reason": "ink"}),
+            ("production_order_resumed", {"status": "released", "reason": "ink came"}),
+            ("production_file_attached", {"status": "planned"}),
+            ("production_file_certified", {"status": "planned", "file_id": "f1"}),
+            (
+                "work_sheet_issued",
+                {
+                    "status": "released",
+                    "work_sheet": {
+                        "number": "2026-000001-P1",
+                        "revision": 1,
+                        "issued_on": "2026-12-02",
+                        "sha256": "ab" * 32,
+                    },
+                },
+            ),
+        )
     },
     "fulfilment.purchase_order_raised": {
         "purchase_order_id": "po1",
