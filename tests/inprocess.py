@@ -18,15 +18,24 @@ from shared.settings import SERVICES, Settings
 
 class InProcess:
     def __init__(
-        self, directory, services=SERVICES, actor: str = "tests", role: str = "admin", **settings
+        self,
+        directory,
+        services=SERVICES,
+        actor: str = "tests",
+        role: str = "admin",
+        urls: dict | None = None,
+        **settings,
     ):
+        """`urls`: {service: store URL} (the `store` fixture's, for PostgreSQL); else SQLite
+        files in `directory`."""
         self.settings = Settings.load(settings)
         self.actor, self.role = actor, role
         self.apps, self.services = {}, {}
         for name in services:
             cls = service_class(name)
             app_class = vars(cls)["app"].app_class  # the EventSourced dependency's application
-            self.apps[name] = app_class(f"sqlite:///{directory}/{name}.sqlite3", self.settings)
+            url = (urls or {}).get(name) or f"sqlite:///{directory}/{name}.sqlite3"
+            self.apps[name] = app_class(url, self.settings)
             service = cls()
             service.app = self.apps[name]
             self.services[name] = service

@@ -64,7 +64,7 @@ def _payment(document: dict, seller: dict, labels: Labels) -> tuple:
     if document["kind"] not in ("invoice", "supplementary"):
         return (labels["not_payable"], labels["rounding"])
     channel = document.get("channel")
-    lines = [f"{labels['payment_channel']}: {labels.channel(channel)}"]
+    lines = [labels.field("payment_channel", labels.channel(channel))]
     if document.get("due_on"):
         days = (
             date.fromisoformat(document["due_on"]) - date.fromisoformat(document["issued_on"])
@@ -73,7 +73,7 @@ def _payment(document: dict, seller: dict, labels: Labels) -> tuple:
             labels.text("payment_terms", due_on=labels.date(document["due_on"]), days=days)
         )
     if channel in (None, "bank_transfer") and seller.get("bank_account"):
-        lines.append(f"{labels['bank_account']}: {seller['bank_account']}")
+        lines.append(labels.field("bank_account", seller["bank_account"]))
     lines.append(labels["rounding"])
     return tuple(lines)
 

@@ -89,4 +89,5 @@ def document_data(account: Account, document: dict) -> dict:
         "corrects": document["corrects"],
         "shipping_id": document["shipping_id"],
         "reason": document["reason"],
+        "sha256": document.get("sha256"),  # of its PDF, recorded at issue (None before 2026-12)
     }

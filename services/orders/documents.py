@@ -51,7 +51,7 @@ def page(confirmation: dict) -> Document:
         for index, s in enumerate(c["shippings"], 1)
     )
     payment = (
-        f"{labels['payment_channel']}: {labels.channel(c['payment_method'])}",
+        labels.field("payment_channel", labels.channel(c["payment_method"])),
         labels["rounding"],
     )
     sections = [(labels["shippings"], shippings), (labels["payment"], payment)]

@@ -64,6 +64,7 @@ class DocumentEvent(BillingEvent):
     due = Money()
     corrects = fields.String(allow_none=True)
     shipping_id = fields.String(allow_none=True)
+    sha256 = fields.String(allow_none=True)  # since 2026-12 (optional): of the document's PDF
     reason = fields.String(allow_none=True)
 
 

@@ -230,7 +230,7 @@ def seller(settings) -> dict:
 def seller_lines(seller: dict, labels: Labels) -> tuple:
     lines = [seller["name"], *seller.get("address", ())]
     if seller.get("vat_id"):
-        lines.append(f"{labels['vat_id']}: {seller['vat_id']}")
+        lines.append(labels.field("vat_id", seller["vat_id"]))
     lines += [x for x in (seller.get("email"), seller.get("phone")) if x]
     return tuple(lines)
 

@@ -39,6 +39,10 @@ class Labels:
     def __getitem__(self, key: str) -> str:
         return self._lookup("labels", key)
 
+    def field(self, key: str, value: str) -> str:
+        """`Payment channel: card` (`Mode de paiement : carte` in French)."""
+        return f"{self[key]}{self._lookup('format', 'colon')}{value}"
+
     def text(self, key: str, **values) -> str:
         return self[key].format(**values)
 
