@@ -21,7 +21,30 @@ BROKER_ERRORS = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError
 REQUEST_ID = "oms_request_id"  # context data: the identity of the request message being handled
 
 
-class GuardedQueueConsumer(QueueConsumer):
+STOP_CHECK_SECONDS = 0.1
+
+
+class QuickQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, looking for a stop request every tenth of a second instead of
+    every second (kombu's `safety_interval`): a service stops in a fraction of a second rather
+    than one or two — a rolling restart, `make run`'s Ctrl-C and every test that stops services
+    wait that much less. Waking ten times a second costs nothing measurable."""
+
+    def consume(self, limit=None, timeout=None, safety_interval=STOP_CHECK_SECONDS, **kwargs):
+        return super().consume(limit, timeout, safety_interval, **kwargs)
+
+
+class ReplyListener(nameko.rpc.ReplyListener):
+    queue_consumer = QuickQueueConsumer()
+
+
+class RpcProxy(nameko.rpc.RpcProxy):
+    """nameko's RPC proxy dependency, with the quick-stopping reply consumer."""
+
+    rpc_reply_listener = ReplyListener()
+
+
+class GuardedQueueConsumer(QuickQueueConsumer):
     """nameko's consumer of the RPC queue, except that a request too large to read or impossible
     to decode (nested too deeply, not JSON) is answered with `ValidationFailed` instead of
     leaving its caller waiting."""

@@ -10,7 +10,7 @@ import socket
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, ServiceProxy
+from nameko.rpc import ServiceProxy
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, parse_address
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -26,7 +26,7 @@ from services.gateway.tracking import TrackingPages
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.errors import EXPECTED, Unavailable
-from shared.rpc import rpc
+from shared.rpc import RpcProxy, rpc
 from shared.service import Callers, who
 from shared.validation import load
 

@@ -3,8 +3,6 @@ e-mail or SMS through the shared sender as each event type's policy says; operat
 and write to clients; admins set the policies; every client message links to the order's
 tracking page. Examples in docs/notify.md."""
 
-from nameko.rpc import RpcProxy
-
 from services.notify.application import NotifyApplication
 from services.notify.channels import Email, Sms
 from services.notify.schemas import (
@@ -16,6 +14,7 @@ from services.notify.schemas import (
     check_recipient,
 )
 from shared.errors import ValidationFailed
+from shared.rpc import RpcProxy
 from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 

@@ -114,15 +114,15 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
         def accept(order):
             if not (order.accepted and not order.closed):
                 order.accept(actor)
-                self._confirm(order, actor)
 
         return self._change(order_id, "order", accept)
 
     # -- the order confirmation (documents.py) -----------------------------------------------------
     def confirmation(self, order_id: str, revision: int | None = None) -> tuple[Order, dict]:
-        """The order's confirmation as it stands: the last revision while it still shows the
-        order, else a new one, issued now (an order accepted before confirmations existed, or
-        changed since). A closed order keeps its last one. `revision`: that one, as issued."""
+        """The order's confirmation as it stands: issued the first time it is asked for (printed,
+        downloaded, sent) once the order is accepted, and again as a new revision when asked for
+        after the order changed; a closed order keeps its last one. Issuing on request keeps
+        acceptance itself one event and free of rendering. `revision`: that one, as issued."""
         if revision is not None:
             order = self.get(order_id, "order")
             if not 0 < revision <= len(order.confirmations):
@@ -151,12 +151,12 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
             )
         return order, order.confirmations[-1]
 
-    def _confirm(self, order: Order, actor: str | None = None) -> bool:
+    def _confirm(self, order: Order) -> bool:
         """Issue a new revision of the confirmation if the order changed since the last."""
         confirmation = documents.revision(order, self.settings, _now()[:10])
         if confirmation is None:
             return False
-        order.issue_confirmation(confirmation, actor)
+        order.issue_confirmation(confirmation, context.current().get("actor"))
         return True
 
     def decline_order(self, order_id: str, reason: str, actor: str) -> Order:

@@ -136,6 +136,8 @@ def test_oms_document_verify_renders_each_revision_again_in_the_running_services
     order = ok(desk.post("/v1/orders", order_payload()), 201)
     ok(desk.post(f"/v1/orders/{order['id']}/accept"))
     (invoice,) = eventually(lambda: desk.get(f"/v1/orders/{order['id']}/invoices").json())
+    # the confirmation is issued when first asked for, and revised when asked for after a change
+    assert desk.get(f"/v1/documents/confirmation/{order['id']}.pdf").status_code == 200
     shipping = order["shippings"][0]["id"]
     contents = [{"sku": "MUG-1", "quantity": 1}, {"sku": "CARD-9", "quantity": 100}]
     ok(
@@ -143,7 +145,6 @@ def test_oms_document_verify_renders_each_revision_again_in_the_running_services
             f"/v1/orders/{order['id']}/edit", {"shippings": [{"id": shipping, "lines": contents}]}
         )
     )
-    # the edited order's confirmation is revised when next asked for
     assert desk.get(f"/v1/documents/confirmation/{order['id']}.pdf").status_code == 200
     base = ["--amqp-uri", api.system.amqp_uri, "--actor", "ops-ana", "document"]
     assert cli.main([*base, "verify", "confirmation", order["id"]]) == 0

@@ -21,6 +21,10 @@ VALUES = {
     "name": "no-such-key",
     "notification_id": "5a0a3c57-0c1e-4a55-8f55-000000000004",
     "event_type": "orders.order_placed",
+    "production_order_id": "5a0a3c57-0c1e-4a55-8f55-000000000005",
+    "file_id": "5a0a3c57-0c1e-4a55-8f55-000000000006",
+    "kind": "invoice",
+    "document_id": "5a0a3c57-0c1e-4a55-8f55-000000000003",
 }
 CALLERS = (None, *ROLES)
 
