@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from services.billing import documents as billing_documents
 from shared import documents
+from shared.documents import embedding
 from tests.inprocess import InProcess
 from tests.support import order_payload
 
@@ -104,8 +105,7 @@ def main() -> None:
             desk.close()
     page = long_invoice(100)
     many, _ = rate(lambda: documents.render(page), args.seconds)
-    documents._cut.cache_clear()
-    documents._CutFont.written.clear()
+    embedding.forget()
     start = time.perf_counter()
     documents.render(page)
     cold = (time.perf_counter() - start) * 1000

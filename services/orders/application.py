@@ -10,8 +10,9 @@ from uuid import UUID, uuid4, uuid5
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 
-from services.orders import documents, indexes, projections, queries
+from services.orders import indexes, projections, queries
 from services.orders.cataloguing import Cataloguing
+from services.orders.confirming import Confirming
 from services.orders.domain import Order
 from services.orders.placing import OrderBuilding
 from services.orders.publishing import PUBLISHED
@@ -19,7 +20,7 @@ from services.orders.reorders import Reorders, order_id_for
 from shared import context
 from shared.contracts import REGISTRY
 from shared.counters import counter_table, take
-from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.store import ServiceApplication
 
@@ -28,7 +29,7 @@ BILLING_EVENTS = tuple(t for t in REGISTRY if t.startswith("billing."))
 PRODUCTION_EVENTS = tuple(t for t in REGISTRY if t.startswith("production."))
 
 
-class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication):
+class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, ServiceApplication):
     service = "orders"
     follows = ("billing", "production")
     published = PUBLISHED
@@ -116,48 +117,6 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, ServiceApplication
                 order.accept(actor)
 
         return self._change(order_id, "order", accept)
-
-    # -- the order confirmation (documents.py) -----------------------------------------------------
-    def confirmation(self, order_id: str, revision: int | None = None) -> tuple[Order, dict]:
-        """The order's confirmation as it stands: issued the first time it is asked for (printed,
-        downloaded, sent) once the order is accepted, and again as a new revision when asked for
-        after the order changed; a closed order keeps its last one. Issuing on request keeps
-        acceptance itself one event and free of rendering. `revision`: that one, as issued."""
-        if revision is not None:
-            order = self.get(order_id, "order")
-            if not 0 < revision <= len(order.confirmations):
-                raise NotFound(
-                    f"order {order_id} has {len(order.confirmations)} confirmation revisions",
-                    {"id": order_id, "kind": "confirmation", "revision": revision},
-                )
-            return order, order.confirmations[revision - 1]
-
-        def current():
-            order = self.get(order_id, "order")
-            if not order.accepted:
-                raise InvalidTransition(
-                    f"an order is confirmed once accepted; this one is {order.status}",
-                    {"rule": "confirmation_requires_acceptance", "status": order.status},
-                )
-            if not order.closed and self._confirm(order):
-                self.save(order)
-            return order
-
-        order = self.retrying(current)
-        if not order.confirmations:
-            raise NotFound(
-                f"order {order_id} closed before a confirmation was issued",
-                {"id": order_id, "kind": "confirmation"},
-            )
-        return order, order.confirmations[-1]
-
-    def _confirm(self, order: Order) -> bool:
-        """Issue a new revision of the confirmation if the order changed since the last."""
-        confirmation = documents.revision(order, self.settings, _now()[:10])
-        if confirmation is None:
-            return False
-        order.issue_confirmation(confirmation, context.current().get("actor"))
-        return True
 
     def decline_order(self, order_id: str, reason: str, actor: str) -> Order:
         return self._change(order_id, "order", lambda o: o.decline(reason, actor))

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pypdf import PdfReader
 
 from shared import documents
-from shared.documents import Column, Document, Labels
+from shared.documents import Column, Document, Labels, embedding
 
 
 def sample(rows: int = 3, name: str = "Wizytówki ąęłżź") -> Document:
@@ -39,8 +39,7 @@ def text_of(content: bytes) -> list[str]:
 
 def test_the_same_document_gives_the_same_bytes_with_the_font_caches_cold_or_warm():
     warm = documents.render(sample())
-    documents._cut.cache_clear()
-    documents._CutFont.written.clear()
+    embedding.forget()
     cold = documents.render(sample())
     assert cold == warm == documents.render(sample())
     assert documents.sha256(cold) == documents.sha256(warm)
