@@ -18,35 +18,21 @@ from services.billing import documents as billing_documents
 from shared import documents
 from shared.documents import embedding
 from tests.inprocess import InProcess
-from tests.support import order_payload
+from tests.support import order_with_every_document
 
 KINDS = ("confirmation", "pro_forma", "invoice", "credit_note", "purchase_order", "work_sheet")
 
 
 def full_order(desk) -> dict:
     """{kind: (service, id)} of one order with every kind of document."""
-    order = desk.orders.place_order(order_payload())
-    pro_forma = desk.billing.issue_pro_forma(order["id"])
-    desk.orders.accept_order(order["id"])
-    shipping = desk.orders.get_order(order["id"])["shippings"][0]["id"]
-    less = [{"sku": "MUG-1", "quantity": 2}, {"sku": "CARD-9", "quantity": 100}]
-    desk.orders.edit_order(order["id"], {"shippings": [{"id": shipping, "lines": less}]})
-    (job,) = desk.production.production_orders_for_order(order["id"])
-    desk.orders.add_note(order["id"], {"kind": "production", "text": "Pantone 186 C"})
-    file = base64.b64encode(b"artwork").decode()
-    attached = desk.production.attach_file(job["id"], {"name": "front.pdf", "content": file})
-    desk.production.certify_file(job["id"], attached["files"][0]["id"])
-    desk.production.release_production_order(job["id"])
-    desk.orders.ship_shipping(order["id"], shipping)
-    billed = desk.billing.invoices_for_order(order["id"])
-    (po,) = desk.fulfilment.purchase_orders_for_order(order["id"])
+    made = order_with_every_document(desk)
     return {
-        "confirmation": ("orders", order["id"]),
-        "pro_forma": ("billing", pro_forma["id"]),
-        "invoice": ("billing", next(d["id"] for d in billed if d["kind"] == "invoice")),
-        "credit_note": ("billing", next(d["id"] for d in billed if d["kind"] == "credit_note")),
-        "purchase_order": ("fulfilment", po["id"]),
-        "work_sheet": ("production", job["id"]),
+        "confirmation": ("orders", made["order"]["id"]),
+        "pro_forma": ("billing", made["pro_forma"]["id"]),
+        "invoice": ("billing", made["invoice"]["id"]),
+        "credit_note": ("billing", made["credit_note"]["id"]),
+        "purchase_order": ("fulfilment", made["purchase_order"]["id"]),
+        "work_sheet": ("production", made["job"]["id"]),
     }
 
 

@@ -144,6 +144,42 @@ def order_payload(**overrides) -> dict:
     return order
 
 
+def order_with_every_document(desk, language: str = "en") -> dict:
+    """In process (`tests.inprocess.InProcess` with orders, billing, production and
+    fulfilment), an order with every document: pro-forma, confirmation, invoice, credit note and
+    supplementary invoice, a purchase order and a work sheet."""
+    payload = order_payload()
+    payload["client"]["language"] = language
+    order = desk.orders.place_order(payload)
+    pro_forma = desk.billing.issue_pro_forma(order["id"])
+    desk.orders.accept_order(order["id"])
+    shipping = desk.orders.get_order(order["id"])["shippings"][0]["id"]
+    less = [{"sku": "MUG-1", "quantity": 2}, {"sku": "CARD-9", "quantity": 100}]
+    desk.orders.edit_order(order["id"], {"shippings": [{"id": shipping, "lines": less}],
+                                         "reason": "one mug less"})  # fmt: skip
+    more = [{"sku": "MUG-1", "quantity": 4}, {"sku": "CARD-9", "quantity": 100}]
+    desk.orders.edit_order(order["id"], {"shippings": [{"id": shipping, "lines": more}],
+                                         "reason": "two mugs more"})  # fmt: skip
+    (job,) = desk.production.production_orders_for_order(order["id"])
+    desk.orders.add_note(order["id"], {"kind": "production", "text": "Pantone 186 C"})
+    file = base64.b64encode(b"artwork").decode()
+    attached = desk.production.attach_file(job["id"], {"name": "front.pdf", "content": file})
+    desk.production.certify_file(job["id"], attached["files"][0]["id"])
+    desk.production.release_production_order(job["id"])
+    desk.orders.ship_shipping(order["id"], shipping)
+    documents = desk.billing.invoices_for_order(order["id"])
+    (po,) = desk.fulfilment.purchase_orders_for_order(order["id"])
+    return {
+        "order": order,
+        "pro_forma": pro_forma,
+        "invoice": next(d for d in documents if d["kind"] == "invoice"),
+        "credit_note": next(d for d in documents if d["kind"] == "credit_note"),
+        "supplementary": next(d for d in documents if d["kind"] == "supplementary"),
+        "job": job,
+        "purchase_order": po,
+    }
+
+
 class System:
     """The services running in this process (nameko ServiceRunners), one runner per service."""
 
