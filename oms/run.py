@@ -232,6 +232,9 @@ def main() -> None:
         lock_fd = hold_var(settings.var_dir())
     except VarInUse as exc:
         sys.exit(f"error: {exc}")
+    # Ctrl-C stops it even when it was started with SIGINT ignored (a shell's background job):
+    # Python then leaves SIGINT ignored instead of raising KeyboardInterrupt
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     node, supervisor = None, None
     try:

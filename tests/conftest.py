@@ -100,6 +100,13 @@ def store(request, tmp_path):
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_store(request, tmp_path_factory):
+    """Stores shared by a module's in-process tests (each adds its own data)."""
+    with fresh_store(request.param, tmp_path_factory.mktemp("db"), request) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def module_system(request, rabbit, tmp_path_factory):
     """The five services shared by a module's tests (for tests that only read or add their own data)."""
     with (

@@ -23,6 +23,11 @@ def desk_for(tmp_path, store, services=("orders", "production"), **settings) -> 
 
 
 @pytest.fixture
+def store(module_store):
+    return module_store
+
+
+@pytest.fixture
 def desk(tmp_path, store):
     services = desk_for(tmp_path, store)
     yield services
@@ -241,17 +246,18 @@ def test_the_queue_lists_open_work_soonest_first_and_rebuilds_identically(desk):
     _, (soon,) = accepted(desk)
     _, (cancelled,) = accepted(desk)
     desk.production.cancel_production_order(cancelled["id"], "duplicate")
-    queue = desk.production.production_queue({"status": "open"})["items"]
+    queue = desk.production.production_queue({"status": "open", "limit": 500})["items"]
     ids = [j["id"] for j in queue]
     assert ids.index(soon["id"]) < ids.index(late["id"]) and cancelled["id"] not in ids
-    cancelled_only = desk.production.production_queue({"status": "cancelled"})["items"]
-    assert [j["id"] for j in cancelled_only] == [cancelled["id"]]
+    cancelled_only = desk.production.production_queue({"status": "cancelled", "limit": 500})
+    assert cancelled["id"] in [j["id"] for j in cancelled_only["items"]]
+    assert {j["status"] for j in cancelled_only["items"]} == {"cancelled"}
     first = desk.production.production_queue({"status": "open", "limit": 1})
     second = desk.production.production_queue({"status": "open", "cursor": first["next_cursor"]})
     assert first["items"][0]["id"] not in [j["id"] for j in second["items"]]
     app = desk.apps["production"]
     before = _rows(app)
-    assert desk.production.rebuild_read_model()["aggregates"] == 3
+    assert desk.production.rebuild_read_model()["aggregates"] == len(before) >= 3
     assert _rows(app) == before
 
 
