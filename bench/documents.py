@@ -80,7 +80,7 @@ def main() -> None:
             print(f"{'kind':<16}{'document(kind, id)':>20}{'renderer alone':>16}{'bytes':>8}")
             for kind in KINDS:
                 service, document_id = made[kind]
-                served = getattr(desk, service).document
+                served = desk.services[service].document  # the RPC method itself, no pump
                 answer = served(kind, document_id)
                 per_call, _ = rate(lambda s=served, k=kind, i=document_id: s(k, i), args.seconds)
                 page = page_of(desk, kind, document_id)

@@ -38,6 +38,11 @@ def verify(rpc, args) -> int:
         name = f"{answer['kind']} {answer['number']}"
         if answer["sha256"] is None:
             print(f"unverifiable  {name}: issued before documents recorded their SHA-256")
+        elif answer.get("layout") != answer.get("renderer_layout"):
+            print(
+                f"unverifiable  {name}: issued under layout {answer.get('layout')}, rendered"
+                f" under layout {answer.get('renderer_layout')} (recorded {answer['sha256']})"
+            )
         elif rendered == answer["sha256"]:
             print(f"ok            {name}: {rendered}")
         else:

@@ -17,7 +17,7 @@ from services.billing.domain import Account, Issue, UnknownDocument, precision
 from services.billing.publishing import PUBLISHED
 from shared.contracts import load
 from shared.counters import counter_table, take
-from shared.documents import seller
+from shared.documents import LAYOUT, seller
 from shared.errors import NotFound, ValidationFailed
 from shared.money import rounded
 from shared.store import ServiceApplication
@@ -152,6 +152,7 @@ class BillingApplication(ServiceApplication):
             seller=seller(self.settings),
             language=self.settings.document_language,
             fingerprint=documents.fingerprint,
+            layout=LAYOUT,
         )
 
     def _billing_details(self, session, account: Account) -> dict:

@@ -87,6 +87,7 @@ def fingerprint(document: dict) -> str:
 
 
 def served(kind: str, document: dict, content: bytes) -> dict:
+    recorded = document.get("sha256")
     return documents.served(
-        kind, document["id"], document["number"], document.get("sha256"), content
+        kind, document["id"], document["number"], recorded, content, document.get("layout")
     )

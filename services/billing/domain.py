@@ -41,6 +41,7 @@ class Issue:
     seller: dict | None = None
     language: str = "en"
     fingerprint: Callable[[dict], str] | None = None
+    layout: int | None = None  # the renderer's layout the fingerprint is of
 
 
 class Account(Aggregate):
@@ -146,6 +147,7 @@ class Account(Aggregate):
             "seller": issue.seller,
         }
         if issue.fingerprint is not None:
+            document["layout"] = issue.layout
             document["sha256"] = issue.fingerprint(document)
         self._issued(document=document)
         return self.document(document["id"])

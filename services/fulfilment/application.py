@@ -63,4 +63,7 @@ class FulfilmentApplication(OrderIndexed, ServiceApplication):
                 {"id": purchase_order_id, "kind": "purchase_order"},
             )
         content = documents.render(po.document)
-        return served("purchase_order", str(po.id), po.number, po.document["sha256"], content)
+        layout = po.document.get("layout")
+        return served(
+            "purchase_order", str(po.id), po.number, po.document["sha256"], content, layout
+        )

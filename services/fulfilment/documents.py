@@ -18,7 +18,7 @@ def issued(number: str, shipped: dict, distributor: str, lines: list, settings, 
         "planned_date": shipped["planned_date"],
         "lines": [{k: x[k] for k in ("sku", "name", "quantity")} for x in lines],
     }
-    document = {"issued_on": on, "content": content}
+    document = {"issued_on": on, "layout": documents.LAYOUT, "content": content}
     document["sha256"] = documents.sha256(render(document))
     return document
 

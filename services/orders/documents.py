@@ -107,6 +107,7 @@ def revision(order, settings, issued_on: str) -> dict | None:
         "number": order.reference if number == 1 else f"{order.reference}/{number}",
         "revision": number,
         "issued_on": issued_on,
+        "layout": documents.LAYOUT,
         "content": shown,
     }
     confirmation["sha256"] = fingerprint(confirmation)
@@ -115,5 +116,10 @@ def revision(order, settings, issued_on: str) -> dict | None:
 
 def served(order, confirmation: dict, content_bytes: bytes) -> dict:
     return documents.served(
-        "confirmation", str(order.id), confirmation["number"], confirmation["sha256"], content_bytes
+        "confirmation",
+        str(order.id),
+        confirmation["number"],
+        confirmation["sha256"],
+        content_bytes,
+        confirmation.get("layout"),
     )

@@ -13,6 +13,7 @@ from services.production.files import FileStore
 from services.production.planning import Planning
 from services.production.publishing import PUBLISHED
 from shared import context
+from shared.documents import LAYOUT
 from shared.errors import InvalidTransition, NotFound
 from shared.readmodels import OrderIndexed
 from shared.settings import Settings, var_dir
@@ -167,6 +168,7 @@ class ProductionApplication(Planning, OrderIndexed, ServiceApplication):
             else f"{job.number}/{len(job.work_sheets) + 1}",
             "revision": len(job.work_sheets) + 1,
             "issued_on": _now()[:10],
+            "layout": LAYOUT,
             "content": content,
         }
         sheet["sha256"] = documents.fingerprint(sheet)

@@ -112,5 +112,10 @@ def fingerprint(sheet: dict) -> str:
 def served(sheet: dict, content_bytes: bytes) -> dict:
     c = sheet["content"]
     return documents.served(
-        "work_sheet", c["production_order_id"], sheet["number"], sheet["sha256"], content_bytes
+        "work_sheet",
+        c["production_order_id"],
+        sheet["number"],
+        sheet["sha256"],
+        content_bytes,
+        sheet.get("layout"),
     )

@@ -17,7 +17,7 @@ from fpdf.enums import XPos, YPos
 from shared.documents import embedding
 from shared.documents.embedding import FONT
 from shared.documents.labels import Labels
-from shared.documents.page import ISSUED_BY, PDF, Column, Document
+from shared.documents.page import ISSUED_BY, LAYOUT, PDF, Column, Document
 from shared.documents.parts import (
     address_lines,
     priced_lines,
@@ -27,7 +27,7 @@ from shared.documents.parts import (
 )
 
 __all__ = [
-    "ISSUED_BY", "PDF", "Column", "Document", "Labels", "address_lines", "priced_lines",
+    "ISSUED_BY", "LAYOUT", "PDF", "Column", "Document", "Labels", "address_lines", "priced_lines",
     "render", "seller", "seller_lines", "served", "sha256",
 ]  # fmt: skip
 LINE = 4.2  # mm per line of a table cell
@@ -93,7 +93,7 @@ def _parties(pdf: FPDF, parties: tuple) -> None:
         pdf.cell(width, 5, heading, new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_font(FONT, "", 9)
         for line in lines:
-            pdf.multi_cell(width - 4, 4.5, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            _text(pdf, width - 4, 4.5, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(pdf.l_margin, bottom + 5)
 
@@ -150,5 +150,14 @@ def _section(pdf: FPDF, heading: str, paragraphs: tuple) -> None:
     pdf.cell(0, 6, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 8.5)
     for paragraph in paragraphs:
-        pdf.multi_cell(0, 4.5, paragraph, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _text(pdf, pdf.epw, 4.5, paragraph, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
+
+
+def _text(pdf: FPDF, width: float, height: float, text: str, **moves) -> None:
+    """A line of text, wrapped only when it is longer than `width` (fpdf2's line breaking costs
+    more than the rest of a short line's drawing)."""
+    if pdf.get_string_width(text) <= width - 2 * pdf.c_margin:
+        pdf.cell(width, height, text, **moves)
+    else:
+        pdf.multi_cell(width, height, text, **moves)

@@ -4,6 +4,10 @@ language, its table's `Column`s, and which service issues each kind."""
 from dataclasses import dataclass
 
 PDF = "application/pdf"
+#: what `render` draws, as a number each issued document records: a change to the layout, the fonts
+#: or fpdf2 changes the bytes, so it must raise this; a document issued under another layout is
+#: reported unverifiable by `oms document verify`, never as a mismatch
+LAYOUT = 1
 #: every kind of document, and the service that issues (and renders) it
 ISSUED_BY = {
     "confirmation": "orders",

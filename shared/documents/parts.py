@@ -5,13 +5,21 @@ import base64
 import functools
 
 from shared.documents.labels import Labels
-from shared.documents.page import PDF, Column
+from shared.documents.page import LAYOUT, PDF, Column
 
 
-def served(kind: str, document_id: str, number: str, recorded: str | None, content: bytes):
+def served(
+    kind: str,
+    document_id: str,
+    number: str,
+    recorded: str | None,
+    content: bytes,
+    layout: int | None = None,
+):
     """What `document(kind, id)` answers over RPC: the bytes (base64), and the SHA-256 recorded
     when the document was issued (None for documents issued before hashes were recorded) —
-    `oms document verify` compares it with the bytes' own."""
+    `oms document verify` compares it with the bytes' own — and the layout it was issued under
+    beside this renderer's (bytes compare only under the same layout)."""
     return {
         "kind": kind,
         "id": document_id,
@@ -20,6 +28,8 @@ def served(kind: str, document_id: str, number: str, recorded: str | None, conte
         "content_type": PDF,
         "sha256": recorded,
         "content": base64.b64encode(content).decode("ascii"),
+        "layout": layout,
+        "renderer_layout": LAYOUT,
     }
 
 

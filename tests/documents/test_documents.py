@@ -13,6 +13,7 @@ import sys
 import pytest
 from pypdf import PdfReader
 
+from shared.documents import LAYOUT
 from shared.settings import ROOT
 from tests.inprocess import InProcess
 from tests.support import order_payload, order_with_every_document
@@ -117,6 +118,7 @@ def test_each_document_renders_again_to_the_bytes_whose_hash_its_event_recorded(
         assert again["content"] == answer["content"], kind  # the same bytes again
         digest = hashlib.sha256(base64.b64decode(answer["content"])).hexdigest()
         assert digest == answer["sha256"] == recorded[kind], kind
+        assert answer["layout"] == answer["renderer_layout"] == LAYOUT, kind  # comparable
 
 
 def service_of(kind: str) -> str:
