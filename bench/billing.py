@@ -26,6 +26,7 @@ from eventsourcing.persistence import Tracking  # noqa: E402
 
 from bench.system import percentile  # noqa: E402
 from oms.postgres import PostgresCluster  # noqa: E402
+from services.billing import documents as billing_documents  # noqa: E402
 from services.billing import gateway  # noqa: E402
 from services.billing.application import BillingApplication  # noqa: E402
 from services.billing.schemas import ListInvoicesIn  # noqa: E402
@@ -68,8 +69,9 @@ def order_events(n: int, sequence: int) -> list[dict]:
     ]
 
 
-def follow(app: BillingApplication, orders: int) -> tuple[float, list[str]]:
-    envelopes = [env for n in range(orders) for env in order_events(n, 1 + 2 * n)]
+def follow(app: BillingApplication, orders: int, first: int = 0) -> tuple[float, list[str]]:
+    numbers = range(first, first + orders)
+    envelopes = [env for n in numbers for env in order_events(n, 1 + 2 * n)]
     started = time.perf_counter()
     for env in envelopes:
         app.handle(env, Tracking("orders", env["sequence"]))
@@ -142,6 +144,14 @@ def bench_store(url: str, orders: int, sample: int, repeat: int) -> dict:
     app = BillingApplication(url, Settings.load({"GATEWAY_SECRET": SECRET}))
     rate, invoice_ids = follow(app, orders)
     figures = {"orders invoiced per second (placed + accepted followed)": rate}
+    # the same, each invoice's PDF not rendered (its SHA-256 a constant): what rendering costs
+    rendering = billing_documents.fingerprint
+    billing_documents.fingerprint = lambda document: "0" * 64
+    try:
+        floor, _ = follow(app, orders // 4, first=orders)
+    finally:
+        billing_documents.fingerprint = rendering
+    figures["  the same without rendering each invoice's PDF (floor)"] = floor
     some = invoice_ids[:sample]
     for label, figure in (
         ("record_payment, sequential", payments(app, some, 1)),
