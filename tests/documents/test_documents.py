@@ -2,6 +2,7 @@
 read back with pypdf and its text checked; rendered again (here and in another process) to the
 same bytes, whose SHA-256 the issuing event recorded; and in English, Polish and French."""
 
+import argparse
 import base64
 import hashlib
 import io
@@ -11,8 +12,10 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 from pypdf import PdfReader
 
+from oms.documents import verify
 from shared.documents import LAYOUT
 from shared.settings import ROOT
 from tests.inprocess import InProcess
@@ -222,3 +225,28 @@ def test_a_changed_order_gets_a_new_confirmation_revision_and_the_old_one_stays(
     with pytest.raises(Exception) as caught:
         desk.orders.document("confirmation", unconfirmed["id"])
     assert type(caught.value).__name__ == "InvalidTransition"
+
+
+def test_a_record_changed_after_issue_no_longer_verifies(desk, capsys):
+    """The point of the recorded hash: if the stored record of an issued invoice is altered (here
+    the buyer's name, straight in billing's event table), rendering it again no longer gives the
+    bytes the event's SHA-256 names, and `oms document verify` says so (exit 1)."""
+    order = desk.orders.place_order(order_payload())
+    desk.orders.accept_order(order["id"])
+    (invoice,) = desk.billing.invoices_for_order(order["id"])
+    args = argparse.Namespace(kind="invoice", id=invoice["id"], revision=None)
+    assert verify(desk, args) == 0 and capsys.readouterr().out.startswith("ok")
+    name = order["client"]["name"]
+    with desk.apps["billing"].engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE billingapplication_events"
+                " SET state = CAST(REPLACE(CAST(state AS TEXT), :a, :b) AS BLOB)"
+                " WHERE topic LIKE '%Account.Issued'"
+            ),
+            {"a": name, "b": name.replace("Ada", "Eve")},
+        )
+    answer = desk.billing.document("invoice", invoice["id"])
+    assert hashlib.sha256(base64.b64decode(answer["content"])).hexdigest() != answer["sha256"]
+    assert verify(desk, args) == 1
+    assert capsys.readouterr().out.startswith(f"MISMATCH      invoice {invoice['number']}")
