@@ -13,7 +13,7 @@ from services.gateway.documents import binary
 from services.gateway.live import stream
 from services.gateway.production_routes import DOCUMENT_KINDS
 from shared import actors
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import InvalidTransition, NotFound, ValidationFailed
 
 PAGES = Path(__file__).parent / "pages"
 READER = "tracking-page"  # the actor the gateway reads orders as, for the page
@@ -66,7 +66,7 @@ class TrackingPages:
             if not belongs:
                 return self._not_found(http)
             answer = self._call(call, DOCUMENT_KINDS[kind][0], "document", [kind, document_id])
-        except (NotFound, ValidationFailed):
+        except (NotFound, ValidationFailed, InvalidTransition):  # none of theirs, or none yet
             return self._not_found(http)
         found = binary(answer)
         return 200, {**found.headers(), **NO_STORE}, found.content

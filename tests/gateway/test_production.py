@@ -125,6 +125,10 @@ def test_the_client_downloads_its_documents_from_the_tracking_page(sqlite_api):
     (theirs,) = eventually(lambda: desk.get(f"/v1/orders/{other['id']}/invoices").json())
     assert api.anonymous.get(f"{link}/documents/invoice/{theirs['id']}.pdf").status_code == 404
     assert api.anonymous.get(f"{link}/documents/work_sheet/{order['id']}.pdf").status_code == 404
+    unaccepted = ok(desk.post("/v1/orders", order_payload()), 201)
+    their_link = ok(desk.get(f"/v1/orders/{unaccepted['id']}/tracking-link"))["url"]
+    early = api.anonymous.get(f"{their_link}/documents/confirmation/{unaccepted['id']}.pdf")
+    assert early.status_code == 404 and "text/html" in early.headers["Content-Type"]  # none yet
     forged = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
     assert (
         api.anonymous.get(f"{forged}/documents/confirmation/{order['id']}.pdf").status_code == 404
