@@ -82,7 +82,10 @@ def test_a_production_order_runs_through_the_workshop_over_http_and_rpc(api):
 def test_documents_are_read_per_role_and_a_storefront_sees_only_its_own(api):
     shop, desk = api.storefront, api.operator
     order = ok(shop.post("/v1/orders", order_payload()), 201)
-    pro_forma = ok(shop.post(f"/v1/orders/{order['id']}/pro-forma"))
+    # billing learns of the order from its event: the pro-forma can be asked for within moments
+    pro_forma = eventually(
+        lambda: (r := shop.post(f"/v1/orders/{order['id']}/pro-forma")).ok and r.json()
+    )
     ok(desk.post(f"/v1/orders/{order['id']}/accept"))
     invoice = eventually(lambda: invoice_of(desk, order["id"]))
     for kind, document_id in (
