@@ -77,7 +77,7 @@ class Outbox:
             sa.Column("send_id", sa.String(64), primary_key=True),
             sa.Column("aggregate_id", sa.String(36), nullable=False, index=True),
             sa.Column("channel", sa.String(16), nullable=False),
-            sa.Column("status", sa.String(8), nullable=False),  # pending | sent | failed
+            sa.Column("status", sa.String(8), nullable=False),  # pending | sent | failed | dropped
             sa.Column("attempts", sa.Integer, nullable=False),
             sa.Column("due_at", sa.Float),
             sa.Column("answer", sa.Text),
@@ -85,7 +85,10 @@ class Outbox:
             sa.Index(f"{service}_outbox_due", "status", "due_at"),
         )
 
-    def project(self, session, recordings, requested: tuple, attempted: tuple) -> None:
+    def project(
+        self, session, recordings, requested: tuple, attempted: tuple, moved: tuple = ()
+    ) -> None:
+        """`moved`: events that set a pending send's `due_at` again, or drop it (`dropped`)."""
         t = self.table
         for r in recordings:
             event = r.domain_event
@@ -94,11 +97,21 @@ class Outbox:
                     t.insert().values(
                         send_id=event.send_id,
                         aggregate_id=str(event.originator_id),
-                        channel=event.channel,
+                        channel=event.channel or "none",
                         status="pending",
                         attempts=0,
-                        due_at=event.timestamp.timestamp(),
+                        due_at=getattr(event, "due_at", None) or event.timestamp.timestamp(),
                         position=r.notification.id,
+                    )
+                )
+            elif isinstance(event, moved):
+                dropped = getattr(event, "dropped", False)
+                session.execute(
+                    t.update()
+                    .where(t.c.send_id == event.send_id, t.c.status == "pending")
+                    .values(
+                        status="dropped" if dropped else "pending",
+                        due_at=None if dropped else event.due_at,
                     )
                 )
             elif isinstance(event, attempted):
@@ -106,20 +119,22 @@ class Outbox:
                     t.update()
                     .where(t.c.send_id == event.send_id)
                     .values(
-                        status="pending" if event.outcome == "retry" else event.outcome,
+                        status={"retry": "pending", "dropped": "dropped"}.get(
+                            event.outcome, event.outcome
+                        ),
                         attempts=event.attempt,
                         due_at=event.retry_at,
                         answer=event.answer[:2000],
                     )
                 )
 
-    def rebuild(self, app, requested: tuple, attempted: tuple) -> int:
+    def rebuild(self, app, requested: tuple, attempted: tuple, moved: tuple = ()) -> int:
         """Empty the table and write it again from the whole log; returns the sends written."""
         with rebuilding(app, self.table) as session:
             position = 0
             while batch := app.notifications_after(position, 2000):
                 recordings = [_Recording(app.mapper.to_domain_event(n), n) for n in batch]
-                self.project(session, recordings, requested, attempted)
+                self.project(session, recordings, requested, attempted, moved)
                 position = batch[-1].id
             return session.execute(sa.select(sa.func.count()).select_from(self.table)).scalar()
 
@@ -170,6 +185,8 @@ class Sends:
 
     send_requested: tuple[type, ...] = ()
     send_attempted: tuple[type, ...] = ()
+    #: events that reschedule a pending send (`due_at`) or drop it (`dropped=True`)
+    send_moved: tuple[type, ...] = ()
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         super().define_tables(metadata)
@@ -177,10 +194,12 @@ class Sends:
 
     def project(self, session, recordings) -> None:
         super().project(session, recordings)
-        self.outbox.project(session, recordings, self.send_requested, self.send_attempted)
+        self.outbox.project(
+            session, recordings, self.send_requested, self.send_attempted, self.send_moved
+        )
 
     def rebuild_outbox(self) -> int:
-        return self.outbox.rebuild(self, self.send_requested, self.send_attempted)
+        return self.outbox.rebuild(self, self.send_requested, self.send_attempted, self.send_moved)
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,10 @@ class Settings:
     seller_bank_account: str = ""
     #: the language of documents for clients whose language is unknown (en, pl, fr)
     document_language: str = "en"
+    # -- fulfilment --
+    #: seconds a raised purchase order waits before it is sent (operators may edit its cost
+    #: prices meanwhile, or send it at once)
+    po_send_delay_seconds: float = 0.0
     # -- production --
     #: when production orders are created: on_accept (every made-in-house line, on acceptance)
     #: or on_demand (when an operator asks); a product may say otherwise in the catalogue

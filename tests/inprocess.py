@@ -13,6 +13,7 @@ from nameko.rpc import RpcProxy
 
 from oms.serve import service_class
 from shared import context
+from shared.sender import Backoff, Sender
 from shared.settings import SERVICES, Settings
 
 
@@ -76,6 +77,23 @@ class InProcess:
                 position = page["scanned_to"]
             if not page["more"]:
                 return moved
+
+    def send(self, service: str, passes: int = 1) -> int:
+        """Run the service's sender by hand, as its own thread would: each pass tries every
+        send due now, once; then the pump delivers what the attempts published. Answers how
+        many were tried."""
+        factory = vars(service_class(service))["app"].channels
+        s = self.settings
+        backoff = Backoff(s.send_backoff_seconds, s.send_backoff_max_seconds, s.send_max_attempts)
+        sender = Sender(self.apps[service], factory(s), backoff)
+        try:
+            tried = sum(sender.send_due() for _ in range(passes))
+        finally:
+            sender._leader.release()
+            for channel in sender.channels.values():
+                getattr(channel, "close", lambda: None)()
+        self.pump()
+        return tried
 
     def close(self) -> None:
         for app in self.apps.values():

@@ -69,6 +69,43 @@ class SmsProvider(_Server):
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
+class DistributorServer(_Server):
+    """oms/distributor.py: ordering API (idempotent by key), live stock, feeds, callbacks."""
+
+    module = "oms.distributor"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ordering(self, **more) -> dict:
+        return {"channel": "api", "url": f"{self.url}/orders", **more}
+
+    def secret(self, secret: str) -> None:
+        """The callback secret its registration answered (it signs with it)."""
+        (self.directory / "secret").write_text(secret)
+
+    def stock(self, items: dict) -> None:
+        (self.directory / "stock.json").write_text(json.dumps(items))
+
+    def _lines(self, name: str) -> list[dict]:
+        path = self.directory / name
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def orders(self) -> list[dict]:
+        """Every order it took (one per idempotency key)."""
+        return self._lines("orders.jsonl")
+
+    def requests(self) -> list[dict]:
+        return self._lines("requests.jsonl")
+
+    def cancellations(self) -> list[dict]:
+        return self._lines("cancellations.jsonl")
+
+    def callbacks(self) -> list[dict]:
+        return self._lines("callbacks.jsonl")
+
+
 def certificate(directory: Path) -> tuple[str, str]:
     """A self-signed certificate for localhost and 127.0.0.1: (cert file, key file)."""
     cert, key = directory / "cert.pem", directory / "key.pem"

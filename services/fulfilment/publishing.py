@@ -1,21 +1,108 @@
-"""What the fulfilment service publishes: each private domain event mapped to a public contract."""
+"""What the fulfilment service publishes: each private domain event mapped to a public contract.
+Requests to send and their rescheduling stay private; every attempt is public (sent, deferred,
+failed), and one that hands a purchase order to an account manager carries its PDF, which notify
+mails."""
 
+import base64
+
+from services.fulfilment import documents
+from services.fulfilment.distributors import Distributor
 from services.fulfilment.domain import PurchaseOrder
 from shared.publishing import Publish
+
+ATTEMPT_NAMES = {
+    "sent": "purchase_order_sent",
+    "retry": "purchase_order_send_deferred",
+    "failed": "purchase_order_send_failed",
+}
 
 
 def purchase_order_data(app, domain_event) -> dict:
     po = app.state_at(domain_event)
     return {
         "purchase_order_id": str(po.id),
+        "number": po.number,
         "order_id": po.order_id,
         "order_reference": po.order_reference,
         "shipping_id": po.shipping_id,
         "distributor": po.distributor,
+        "channel": po.channel,
         "lines": po.lines,
         "status": po.status,
         "version": po.version,
     }
 
 
-PUBLISHED = {PurchaseOrder.Raised: Publish("purchase_order_raised", purchase_order_data)}
+def event_data(*names):
+    def data(app, domain_event) -> dict:
+        fields = {k: getattr(domain_event, k) for k in names}
+        return dict(purchase_order_data(app, domain_event), **fields)
+
+    return data
+
+
+def attempt_data(app, domain_event) -> dict:
+    po = app.state_at(domain_event)
+    send = po.sends[domain_event.send_id]
+    data = dict(
+        purchase_order_data(app, domain_event),
+        kind=send["kind"],
+        attempt=domain_event.attempt,
+        answer=domain_event.answer,
+        reference=domain_event.reference,
+        retry_at=domain_event.retry_at,
+        send_channel=domain_event.channel,
+    )
+    recipient = domain_event.content.get("copy_to") or (
+        domain_event.recipient if domain_event.channel == "email" else None
+    )
+    if recipient and domain_event.outcome == "sent" and po.document:
+        data["recipient"] = recipient
+        data["document"] = {
+            "filename": f"{po.number}.pdf",
+            "content_type": "application/pdf",
+            "sha256": po.document["sha256"],
+            "content": base64.b64encode(documents.render(po.document)).decode(),
+        }
+    return data
+
+
+def attempt_name(data: dict) -> str:
+    return ATTEMPT_NAMES[data.pop("_outcome")]
+
+
+def with_outcome(app, domain_event) -> dict:
+    return dict(attempt_data(app, domain_event), _outcome=domain_event.outcome)
+
+
+def distributor_data(app, domain_event) -> dict:
+    d = app.state_at(domain_event)
+    return {
+        "code": d.code,
+        "name_": d.name,
+        "channel": d.ordering["channel"],
+        "live": d.live is not None,
+        "feed": d.feed is not None,
+        "active": d.active,
+        "version": d.version,
+    }
+
+
+PUBLISHED = {
+    PurchaseOrder.Raised: Publish("purchase_order_raised", purchase_order_data),
+    PurchaseOrder.Attempted: Publish(attempt_name, with_outcome),
+    PurchaseOrder.Acknowledged: Publish(
+        "purchase_order_acknowledged", event_data("reference", "by")
+    ),
+    PurchaseOrder.Rejected: Publish("purchase_order_rejected", event_data("reason", "by")),
+    PurchaseOrder.CostsEdited: Publish(
+        "purchase_order_costs_edited", event_data("reason", "actor")
+    ),
+    PurchaseOrder.Cancelled: Publish(
+        "purchase_order_cancelled", event_data("reason", "actor", "by_void")
+    ),
+    PurchaseOrder.Received: Publish("purchase_order_received", event_data("actor")),
+    PurchaseOrder.Closed: Publish("purchase_order_closed", event_data("reason", "actor")),
+    Distributor.Registered: Publish("distributor_registered", distributor_data),
+    Distributor.Updated: Publish("distributor_updated", distributor_data),
+}

@@ -1,43 +1,154 @@
-"""The fulfilment service: purchase orders to distributors for shipped shippings."""
+"""The fulfilment service: distributors, and purchase orders to them for shipped shippings — sent
+through the shared sender, answered by the distributors, followed to the end. Examples in
+docs/fulfilment.md."""
 
-from marshmallow import Schema, fields
+import re
+import time
 
 from services.fulfilment.application import FulfilmentApplication
-from shared.errors import NotFound
-from shared.service import EventLogRpc, EventSourced, check_id, command
+from services.fulfilment.channels import channels
+from services.fulfilment.schemas import (
+    CallbackIn,
+    CostsIn,
+    DistributorChangesIn,
+    DistributorIn,
+    DistributorOut,
+    PurchaseOrderOut,
+    ReceiveIn,
+)
+from shared.errors import NotFound, ValidationFailed
+from shared.service import EventLogRpc, EventSourced, check_id, command, who
+from shared.validation import load, reason_of
 
-
-class PurchaseOrderOut(Schema):
-    id = fields.String()
-    number = fields.String(allow_none=True)
-    order_id = fields.String()
-    order_reference = fields.String()
-    shipping_id = fields.String()
-    distributor = fields.String()
-    lines = fields.Method("dump_lines")
-    status = fields.String()
-
-    def dump_lines(self, po):
-        return [dict(line, unit_price=str(line["unit_price"])) for line in po.lines]
+CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+OUT, DISTRIBUTOR = PurchaseOrderOut(), DistributorOut()
+SENDS = ("pending", "sent", "failed", "dropped")
 
 
 class FulfilmentService(EventLogRpc):
     name = "fulfilment"
-    app = EventSourced(FulfilmentApplication)
+    app = EventSourced(FulfilmentApplication, channels)
+
+    # -- distributors ------------------------------------------------------------------------------
+    @command
+    def register_distributor(self, code, distributor):
+        """`register_distributor("acme", {"name": "Acme", "account_manager_email":
+        "am@acme.example", "ordering": {"channel": "api", "url": "https://acme.example/orders",
+        "credential": "…"}, "delivery": {"bands": [{"up_to_kg": "5", "charge": "7.50"}]}})`
+        (admins). Answers it with `callback_secret`, which signs its callbacks."""
+        details = load(DistributorIn, distributor, "distributor")
+        registered = self.app.register_distributor(_code(code), details, who("admin"))
+        return dict(DISTRIBUTOR.dump(registered), callback_secret=registered.callback_secret)
 
     @command
+    def update_distributor(self, code, changes):
+        """`update_distributor("acme", {"lead_time_days": 3})` (admins): the fields given change."""
+        changes = load(DistributorChangesIn, changes, "changes")
+        return DISTRIBUTOR.dump(self.app.update_distributor(_code(code), changes, who("admin")))
+
+    @command
+    def list_distributors(self):
+        """Every distributor by code (credentials are never shown)."""
+        return DISTRIBUTOR.dump(self.app.list_distributors(), many=True)
+
+    @command
+    def get_distributor(self, code):
+        return DISTRIBUTOR.dump(self.app.distributor(_code(code), field=None))
+
+    # -- purchase orders -------------------------------------------------------------------------
+    @command
     def purchase_orders_for_order(self, order_id):
-        """`[{"id": …, "distributor": "acme", "lines": [{"sku": "MUG-1", "quantity": 3, …}], …}]`."""
+        """`[{"id": …, "number": "PO-R1-1", "distributor": "acme", "status": "acknowledged",
+        "lines": [{"sku": "MUG-1", "quantity": 3, "cost_price": "4.10", …}], "sends":
+        [{"kind": "order", "status": "sent", "attempts": [{"answer": "HTTP 201: …"}]}], …}]`."""
         check_id(order_id=order_id)
-        return PurchaseOrderOut(many=True).dump(self.app.for_order(order_id))
+        return OUT.dump(self.app.for_order(order_id), many=True)
+
+    @command
+    def get_purchase_order(self, purchase_order_id):
+        check_id(purchase_order_id=purchase_order_id)
+        return OUT.dump(self.app.purchase_order(purchase_order_id))
+
+    @command
+    def edit_purchase_order_costs(self, purchase_order_id, costs, reason=None):
+        """`edit_purchase_order_costs(id, {"MUG-1": "4.10"}, "agreed by phone")`: before it is
+        sent; the PDF then also goes to the account manager."""
+        check_id(purchase_order_id=purchase_order_id)
+        given = load(CostsIn, {"costs": costs, "reason": reason}, "costs")
+        po = self.app.edit_costs(purchase_order_id, given["costs"], given["reason"], who())
+        return OUT.dump(po)
+
+    @command
+    def send_purchase_order(self, purchase_order_id):
+        """Send it now, without waiting for the rest of OMS_PO_SEND_DELAY_SECONDS."""
+        check_id(purchase_order_id=purchase_order_id)
+        return OUT.dump(self.app.send_now(purchase_order_id, who()))
+
+    @command
+    def cancel_purchase_order(self, purchase_order_id, reason):
+        """Cancel it (a sent one is cancelled with the distributor too)."""
+        check_id(purchase_order_id=purchase_order_id)
+        reason, actor = reason_of(reason), who()
+        return OUT.dump(self.app.cancel(purchase_order_id, reason, actor))
+
+    @command
+    def receive_purchase_order(self, purchase_order_id, lines):
+        """Goods arrived: `receive_purchase_order(id, [{"sku": "MUG-1", "quantity": 2}])`."""
+        check_id(purchase_order_id=purchase_order_id)
+        given = load(ReceiveIn, {"lines": lines}, "receipt")
+        return OUT.dump(self.app.receive(purchase_order_id, given["lines"], who()))
+
+    @command
+    def close_purchase_order(self, purchase_order_id, reason=None):
+        check_id(purchase_order_id=purchase_order_id)
+        reason, actor = reason_of(reason, required=False), who()
+        return OUT.dump(self.app.close_purchase_order(purchase_order_id, reason, actor))
+
+    @command
+    def distributor_callback(self, code, timestamp, signature, body):
+        """A distributor's signed answer, as the gateway received it (`body`: the raw text;
+        `timestamp`, `signature`: its X-Distributor-Timestamp and -Signature headers)."""
+        if not isinstance(body, str):
+            raise ValidationFailed("invalid body", {"body": ["Must be the raw text."]})
+        return self.app.callback(
+            _code(code), timestamp, signature, body.encode(), time.time(), _callback
+        )
+
+    # -- the outbox and documents ----------------------------------------------------------------
+    @command
+    def outbox(self, status=None):
+        """The sends by status (pending, sent, failed, dropped; null: all), newest first."""
+        if status is not None and status not in SENDS:
+            raise ValidationFailed("invalid query", {"status": [f"One of {', '.join(SENDS)}."]})
+        return self.app.sends(status)
+
+    @command
+    def rebuild_read_model(self):
+        """Empty the outbox and write it again from the whole log: `{"sends": n}`."""
+        who("admin")
+        return {"sends": self.app.rebuild_outbox()}
 
     @command
     def document(self, kind, document_id, revision=None):
-        """`document("purchase_order", id)`: `{"filename", "content_type": "application/pdf",
-        "sha256" (recorded when it was raised), "content": "<base64>", …}`."""
+        """`document("purchase_order", id, revision=None)`: `{"filename", "content_type":
+        "application/pdf", "sha256" (recorded when it was issued), "content": "<base64>", …}`;
+        a purchase order whose cost prices were edited has a revision per edit."""
         if kind != "purchase_order":
             raise NotFound(f"fulfilment has no {kind} documents", {"kind": kind})
         check_id(id=document_id)
-        if revision not in (None, 1):  # issued once, never revised
-            raise NotFound(f"a {kind} has one revision", {"id": document_id, "revision": revision})
-        return self.app.purchase_order_pdf(document_id)
+        if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
+            raise ValidationFailed("invalid revision", {"revision": ["Must be a whole number."]})
+        return self.app.purchase_order_pdf(document_id, revision)
+
+
+def _code(value) -> str:
+    if not isinstance(value, str) or not CODE.match(value):
+        raise ValidationFailed(
+            "invalid code", {"code": ["Use 1-64 letters, digits, '.', '_' or '-'."]}
+        )
+    return value
+
+
+def _callback(given: dict) -> dict:
+    loaded = load(CallbackIn, given, "callback")
+    return dict(loaded, purchase_order_id=str(loaded["purchase_order_id"]))

@@ -55,14 +55,16 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
             source_event=envelope["id"],
             event_type=kind,
             recipient=(
-                self.settings.ops_email
+                data["recipient"]
+                if rendered.to_recipient
+                else self.settings.ops_email
                 if rendered.to_operations or not client.get("email")
                 else client["email"]
             ),
             channel="email",
             subject=rendered.subject,
             body=rendered.text,
-            phone=None if rendered.to_operations else client.get("phone"),
+            phone=None if rendered.to_operations or rendered.to_recipient else client.get("phone"),
             language=rendered.language,
             html=rendered.html,
             sms=rendered.sms,
@@ -73,6 +75,9 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
                 "event": envelope["id"],
             },
             policy=policy,
+            attachments=[data["document"]]
+            if rendered.to_recipient and data.get("document")
+            else None,
         )
         if policy == "auto":
             notification.request_send("email", notification.recipient, None, resend=False)
@@ -232,7 +237,7 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
                 delivery.attempt,
                 delivery.channel,
                 delivery.recipient,
-                delivery.content,
+                _kept(delivery.content),
                 outcome.status,
                 outcome.answer,
                 outcome.reference,
@@ -247,3 +252,12 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
     def sends(self, status: str | None) -> list[dict]:
         """The outbox: sends by status (pending, sent, failed; None: all), newest first."""
         return self.outbox.entries(self.engine, status)
+
+
+def _kept(content: dict) -> dict:
+    """What the ledger keeps of a sent message: everything but the attachments' bytes (the
+    notification holds them once; each attempt names them by SHA-256)."""
+    if not content.get("attachments"):
+        return content
+    files = [{k: a[k] for k in ("filename", "sha256")} for a in content["attachments"]]
+    return dict(content, attachments=files)

@@ -3,6 +3,7 @@ transaction: e-mail over SMTP (smtplib: plain, STARTTLS or TLS, with AUTH) and S
 Vonage-style HTTP API. Each raises `Transient` (try again later) or `Permanent` (never) and
 answers (what the provider said, its id for the message)."""
 
+import base64
 import email.policy
 import smtplib
 import ssl
@@ -72,6 +73,14 @@ class Email:
         message.set_content(content["text"])
         if content.get("html"):
             message.add_alternative(content["html"], subtype="html")
+        for attached in content.get("attachments", ()):
+            maintype, _, subtype = attached["content_type"].partition("/")
+            message.add_attachment(
+                base64.b64decode(attached["content"]),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attached["filename"],
+            )
         return message
 
     def _send(self, message: EmailMessage, recipient: str) -> str:

@@ -32,6 +32,7 @@ class Notification(Aggregate):
         about: dict | None = None,
         policy: str = "auto",
         actor: str | None = None,
+        attachments: list | None = None,
     ):
         self.order_id = order_id
         self.source_event = source_event
@@ -47,6 +48,8 @@ class Notification(Aggregate):
         self.about = about  # {"service", "id", "version", "event"}: what it described
         self.policy = policy
         self.actor = actor  # who wrote it (ad-hoc messages)
+        #: files sent with the e-mail: [{"filename", "content_type", "sha256", "content" (base64)}]
+        self.attachments = attachments or []
         self.sends: dict[str, dict] = {}  # send id -> the request and its attempts, in order
 
     @property
@@ -60,7 +63,10 @@ class Notification(Aggregate):
     def content_for(self, channel: str) -> dict:
         if channel == "sms":
             return {"text": self.sms or f"{self.subject}\n{self.body}"}
-        return {"subject": self.subject, "text": self.body, "html": self.html}
+        content = {"subject": self.subject, "text": self.body, "html": self.html}
+        if self.attachments:
+            content["attachments"] = self.attachments
+        return content
 
     # -- commands --------------------------------------------------------------------------------
     def request_send(self, channel: str, recipient: str, by: str | None, resend: bool) -> str:

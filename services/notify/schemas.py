@@ -97,6 +97,12 @@ class NotificationOut(Strict):
     status = fields.String()
     version = fields.Integer()
     sends = fields.Method("_sends")
+    attachments = fields.Method("_attachments")
+
+    def _attachments(self, n):
+        """Named by file name, type and SHA-256 (the bytes stay in the ledger)."""
+        keys = ("filename", "content_type", "sha256")
+        return [{k: a[k] for k in keys} for a in getattr(n, "attachments", [])]
 
     def _sends(self, n):
         return SendOut(many=True).dump(list(n.sends.values()))

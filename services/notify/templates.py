@@ -5,7 +5,7 @@ whose files take precedence, so operators change wording without touching code. 
 part that is missing falls back to the default language, then to English."""
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -14,8 +14,12 @@ BUILT_IN = Path(__file__).parent / "templates"
 FALLBACK = "en"
 PARTS = ("subject", "text", "sms")
 
-# Only notes meant for the client are sent to the client.
-WHEN = {"orders.note_added": lambda data: data.get("kind") == "client"}
+# Only notes meant for the client are sent to the client; a purchase order's PDF only to the
+# account manager it is handed to (e-mail ordering, or cost prices edited).
+WHEN = {
+    "orders.note_added": lambda data: data.get("kind") == "client",
+    "fulfilment.purchase_order_sent": lambda data: bool(data.get("recipient")),
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Rendered:
     html: str
     sms: str
     to_operations: bool = False
+    #: the message goes to the event's own `recipient` (a distributor's account manager)
+    to_recipient: bool = False
 
 
 class Templates:
@@ -62,11 +68,15 @@ class Templates:
         language = self.language_for(language)
         values = {"client": {}, **data}
         values.setdefault("reference", data.get("order_reference"))
-        to_operations = self._part(event_type, "to", language) == "operations"
-        if to_operations:
+        to = self._part(event_type, "to", language)
+        to_operations, to_recipient = to == "operations", to == "recipient"
+        if to_operations or to_recipient:
             language, link = self.default_language, None
         parts = {p: self._fill(self._part(event_type, p, language), values) for p in PARTS}
-        return self._laid_out(language, parts, values, link, to_operations)
+        rendered = self._laid_out(language, parts, values, link, to_operations or to_recipient)
+        if to_recipient:
+            rendered = replace(rendered, to_operations=False, to_recipient=True)
+        return rendered
 
     def message(self, subject: str, body: str, data: dict, language: str | None, link: str):
         """An operator's own message to the client, laid out like the others (not a template:

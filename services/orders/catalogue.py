@@ -17,6 +17,8 @@ PRODUCT_FIELDS = (
     "default_distributor",
     "active",
     "production_policy",  # since 2026-12: on_accept | on_demand | None (the deployment's)
+    "weight",  # since 2026-12: kilograms (Decimal) or None, for delivery charges by weight
+    "cost_prices",  # since 2026-12: {distributor: Decimal}, what each distributor charges
 )
 
 
@@ -67,6 +69,7 @@ class Product(Aggregate):
         self.sku = sku
         for key in PRODUCT_FIELDS:
             setattr(self, key, details.get(key))
+        self.cost_prices = self.cost_prices or {}
 
     def update(self, changes: dict, actor: str) -> None:
         merged = {k: changes.get(k, getattr(self, k, None)) for k in PRODUCT_FIELDS}
@@ -109,7 +112,15 @@ def line_from(product: dict, quantity: int, distributor: str | None) -> dict:
 
 
 def check_supply(details: dict) -> None:
-    """A bought-in product needs distributors, and its default must be one of them."""
+    """A bought-in product needs distributors, and its default must be one of them; cost prices
+    are for its distributors only."""
+    unknown = sorted(set(details.get("cost_prices") or {}) - set(details["distributors"] or ()))
+    if unknown:
+        raise CatalogueRefused(
+            f"cost prices for {', '.join(unknown)}, who are not among the product's distributors",
+            "cost_price_for_unlisted_distributor",
+            "cost_prices",
+        )
     if details["made_in_house"]:
         return
     if not details["distributors"]:

@@ -191,6 +191,10 @@ def product_row(product: Product) -> dict:
         "distributors": product.distributors,
         "default_distributor": product.default_distributor,
         "production_policy": getattr(product, "production_policy", None),
+        "weight": _text(getattr(product, "weight", None)),
+        "cost_prices": {
+            k: str(v) for k, v in (getattr(product, "cost_prices", None) or {}).items()
+        },
     }
     return {
         "sku": product.sku,
@@ -199,6 +203,10 @@ def product_row(product: Product) -> dict:
         "active": product.active,
         "version": product.version,
     }
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def _utc(iso: str) -> datetime:

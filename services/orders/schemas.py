@@ -41,6 +41,28 @@ class AddressIn(Strict):
     )
 
 
+class Weight(MoneyAmount):
+    """Kilograms as a decimal string ("0.350"), at most 100 tonnes."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        weight = super()._deserialize(value, attr, data, **kwargs)
+        if weight > 100_000:
+            raise ValidationError("At most 100000 (kilograms).")
+        return weight
+
+
+class CostPrices(fields.Dict):
+    """{distributor code: cost price as a decimal string}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            keys=Text(max_length=100),
+            values=MoneyAmount(),
+            validate=validate.Length(max=50),
+            **kwargs,
+        )
+
+
 class VatRate(MoneyAmount):
     """A VAT rate in percent, as a decimal string: "23", "7.7", "0"."""
 
@@ -279,6 +301,10 @@ class ProductDetailsIn(Strict):
     production_policy = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(PRODUCTION_POLICIES)
     )
+    #: kilograms, e.g. "0.350" (delivery charges by weight)
+    weight = Weight(load_default=None, allow_none=True)
+    #: what each of its distributors charges: {"acme": "4.20"}
+    cost_prices = CostPrices(load_default=dict)
 
 
 class ProductChangesIn(Strict):
@@ -291,3 +317,5 @@ class ProductChangesIn(Strict):
     default_distributor = Text(allow_none=True, max_length=100)
     active = StrictBool()
     production_policy = fields.String(allow_none=True, validate=validate.OneOf(PRODUCTION_POLICIES))
+    weight = Weight(allow_none=True)
+    cost_prices = CostPrices()

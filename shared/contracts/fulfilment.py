@@ -1,4 +1,4 @@
-"""Public events of the fulfilment service."""
+"""Public events of the fulfilment service. Fields added since version 1 are optional."""
 
 from marshmallow import Schema, fields
 
@@ -9,13 +9,15 @@ class PurchaseLine(Schema):
     sku = fields.String(required=True)
     name = fields.String(required=True)
     quantity = fields.Integer(required=True)
-    unit_price = Money(required=True)
+    unit_price = Money(required=True)  # the order's price to its client
     currency = fields.String(required=True)
+    # since 2026-12 (optional): the distributor's price (null: its own), and where it came from
+    cost_price = Money(allow_none=True)
+    cost_source = fields.String(allow_none=True)  # catalogue | feed | edited
 
 
-class PurchaseOrderRaised(Contract):
+class PurchaseOrderEvent(Contract):
     service = "fulfilment"
-    name = "purchase_order_raised"
     purchase_order_id = fields.String(required=True)
     order_id = fields.String(required=True)
     order_reference = fields.String(required=True)
@@ -24,3 +26,97 @@ class PurchaseOrderRaised(Contract):
     lines = fields.List(fields.Nested(PurchaseLine), required=True)
     status = fields.String(required=True)
     version = fields.Integer()  # since 2026-12 (optional): the purchase order's version
+    number = fields.String(allow_none=True)  # since 2026-12 (optional)
+    channel = fields.String(allow_none=True)  # since 2026-12 (optional): api | email
+
+
+class PurchaseOrderRaised(PurchaseOrderEvent):
+    name = "purchase_order_raised"
+
+
+class Document(Schema):
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    content = fields.String(required=True)  # base64
+
+
+class Attempt(PurchaseOrderEvent):
+    """One attempt at sending the purchase order (`kind` order) or its cancellation."""
+
+    kind = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    answer = fields.String(required=True)
+    reference = fields.String(allow_none=True)
+    retry_at = fields.Float(allow_none=True)
+    send_channel = fields.String(required=True)  # api | email
+    #: an account manager handed the PDF (e-mail ordering, or cost prices edited)
+    recipient = fields.String()
+    document = fields.Nested(Document)
+
+
+class PurchaseOrderSent(Attempt):
+    name = "purchase_order_sent"
+
+
+class PurchaseOrderSendDeferred(Attempt):
+    name = "purchase_order_send_deferred"
+
+
+class PurchaseOrderSendFailed(Attempt):
+    name = "purchase_order_send_failed"
+
+
+class PurchaseOrderAcknowledged(PurchaseOrderEvent):
+    name = "purchase_order_acknowledged"
+    reference = fields.String(allow_none=True, required=True)
+    by = fields.String(required=True)  # answer | callback
+
+
+class PurchaseOrderRejected(PurchaseOrderEvent):
+    name = "purchase_order_rejected"
+    reason = fields.String(required=True)
+    by = fields.String(required=True)
+
+
+class PurchaseOrderCostsEdited(PurchaseOrderEvent):
+    name = "purchase_order_costs_edited"
+    reason = fields.String(allow_none=True, required=True)
+    actor = fields.String(required=True)
+
+
+class PurchaseOrderCancelled(PurchaseOrderEvent):
+    name = "purchase_order_cancelled"
+    reason = fields.String(required=True)
+    actor = fields.String(allow_none=True, required=True)
+    by_void = fields.Boolean(required=True)
+
+
+class PurchaseOrderReceived(PurchaseOrderEvent):
+    name = "purchase_order_received"
+    actor = fields.String(required=True)
+
+
+class PurchaseOrderClosed(PurchaseOrderEvent):
+    name = "purchase_order_closed"
+    reason = fields.String(allow_none=True, required=True)
+    actor = fields.String(required=True)
+
+
+class DistributorEvent(Contract):
+    service = "fulfilment"
+    code = fields.String(required=True)
+    name_ = fields.String(required=True, data_key="name")
+    channel = fields.String(required=True)
+    live = fields.Boolean(required=True)
+    feed = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+
+
+class DistributorRegistered(DistributorEvent):
+    name = "distributor_registered"
+
+
+class DistributorUpdated(DistributorEvent):
+    name = "distributor_updated"

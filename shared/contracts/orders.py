@@ -259,6 +259,9 @@ class ProductEvent(Contract):
     default_distributor = fields.String(allow_none=True, required=True)
     active = fields.Boolean(required=True)
     production_policy = fields.String(allow_none=True)  # since 2026-12 (optional)
+    # since 2026-12 (optional): kilograms, and what each distributor charges
+    weight = Money(allow_none=True)
+    cost_prices = fields.Dict(keys=fields.String(), values=Money())
 
 
 class ProductRegistered(ProductEvent):

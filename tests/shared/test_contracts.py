@@ -78,6 +78,24 @@ JOB = {
     "quantity": 100,
 }
 
+PURCHASE_ORDER = {
+    "purchase_order_id": "po1",
+    "number": "PO-2026-000001-1",
+    "order_id": "o1",
+    "order_reference": "2026-000001",
+    "shipping_id": "s1",
+    "distributor": "acme",
+    "channel": "api",
+    "lines": [
+        dict(
+            {k: LINE[k] for k in ("sku", "name", "quantity", "unit_price", "currency")},
+            cost_price="4.10",
+            cost_source="catalogue",
+        )
+    ],
+    "version": 3,
+    "status": "sent",
+}
 SAMPLES = {
     "orders.order_placed": dict(
         ORDER,
@@ -341,6 +359,60 @@ SAMPLES = {
         "distributor": "acme",
         "lines": [{k: LINE[k] for k in ("sku", "name", "quantity", "unit_price", "currency")}],
         "status": "raised",
+    },
+    **{
+        f"fulfilment.purchase_order_{name}": dict(PURCHASE_ORDER, status=status, **fields)
+        for name, status, fields in (
+            ("acknowledged", "acknowledged", {"reference": "D-1", "by": "callback"}),
+            ("rejected", "rejected", {"reason": "discontinued", "by": "answer"}),
+            ("costs_edited", "raised", {"reason": None, "actor": "maria"}),
+            ("cancelled", "cancelled", {"reason": "void", "actor": None, "by_void": True}),
+            ("received", "partially_received", {"actor": "maria"}),
+            ("closed", "closed", {"reason": "short delivery", "actor": "maria"}),
+        )
+    },
+    **{
+        f"fulfilment.purchase_order_{name}": dict(
+            PURCHASE_ORDER,
+            kind="order",
+            attempt=attempt,
+            answer=answer,
+            reference=None,
+            retry_at=retry_at,
+            send_channel="api",
+        )
+        for name, attempt, answer, retry_at in (
+            ("send_deferred", 1, "HTTP 503: busy", 1764720000.5),
+            ("send_failed", 8, "HTTP 422: bad sku", None),
+        )
+    },
+    "fulfilment.purchase_order_sent": dict(
+        PURCHASE_ORDER,
+        kind="order",
+        attempt=1,
+        answer="handed to notify for am@acme.example",
+        reference=None,
+        retry_at=None,
+        send_channel="email",
+        recipient="am@acme.example",
+        document={
+            "filename": "PO-2026-000001-1.pdf",
+            "content_type": "application/pdf",
+            "sha256": "ab" * 32,
+            "content": "JVBERi0=",
+        },
+    ),
+    **{
+        f"fulfilment.distributor_{name}": {
+            "code": "acme",
+            "name": "Acme Supplies",
+            "channel": "api",
+            "live": True,
+            "feed": False,
+            "active": True,
+            "version": version,
+        }
+        for name, version in (("registered", 1), ("updated", 2))
     },
     "notify.notification_queued": {
         "notification_id": "n1",

@@ -1,0 +1,331 @@
+"""Purchase orders from raise to close: a shipped shipping raises one per distributor of its
+bought-in lines (at the cost prices fulfilment knows), the shared sender sends each to its
+distributor — over its API with the purchase order's id as the idempotency key, or as a PDF to its
+account manager through notify — and records every attempt; the distributor's acknowledgement or
+rejection comes in its answer or later by a signed callback; operators edit cost prices before it
+goes, send it at once, receive goods, close and cancel; a voided order cancels its purchase
+orders (and a sent one is cancelled with the distributor too)."""
+
+import json
+import time
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from services.fulfilment import documents
+from services.fulfilment.domain import CANCELLABLE, PurchaseOrder
+from shared import signing
+from shared.contracts import load
+from shared.documents import served
+from shared.errors import NotFound, Unauthenticated, ValidationFailed
+from shared.refusals import Missing
+from shared.sender import Delivery, Outcome
+
+PURCHASE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/purchase-orders")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Purchasing:
+    """Mixin of the fulfilment application: purchase orders and their sends."""
+
+    send_requested = (PurchaseOrder.SendRequested,)
+    send_attempted = (PurchaseOrder.Attempted,)
+    send_moved = (PurchaseOrder.SendMoved,)
+
+    # -- reactions -----------------------------------------------------------------------------------
+    def _raise(self, envelope: dict) -> list:
+        """One purchase order per distributor of the shipping's bought-in lines."""
+        shipped = load("orders.shipping_shipped", envelope["data"])
+        by_distributor: dict[str, list] = {}
+        for line in shipped["lines"]:
+            if line["distributor"] and not line["made_in_house"]:
+                by_distributor.setdefault(line["distributor"], []).append(line)
+        raised, count = [], len(self.for_order(shipped["order_id"]))
+        today = datetime.now(UTC).date().isoformat()
+        for code, lines in sorted(by_distributor.items()):
+            po_id = uuid5(PURCHASE_IDS, f"{shipped['shipping_id']}:{code}")
+            if self.exists(po_id):
+                continue
+            count += 1
+            distributor = self.known_distributor(code)
+            priced = [self._priced(line, code) for line in lines]
+            number = f"PO-{shipped['reference']}-{count}"
+            po = PurchaseOrder(
+                id=po_id,
+                order_id=shipped["order_id"],
+                order_reference=shipped["reference"],
+                shipping_id=shipped["shipping_id"],
+                distributor=code,
+                lines=priced,
+                number=number,
+                document=documents.issued(number, shipped, code, priced, self.settings, today),
+                channel=distributor.ordering["channel"] if distributor else None,
+                deliver_to=shipped["address"],
+                planned_date=shipped["planned_date"],
+            )
+            if distributor is not None and distributor.active:
+                due = time.time() + self.settings.po_send_delay_seconds
+                po.request_send("order", po.channel, due)
+            raised.append(po)
+        return raised
+
+    def _priced(self, line: dict, distributor: str) -> dict:
+        kept = {k: line[k] for k in ("sku", "name", "quantity", "unit_price", "currency")}
+        supply = self.supply(line["sku"])
+        price = supply.cost_price(distributor) if supply else None
+        return dict(kept, cost_price=price, cost_source="catalogue" if price is not None else None)
+
+    def _cancel_for_void(self, envelope: dict) -> list:
+        """A voided order cancels its open purchase orders."""
+        voided = load("orders.order_voided", envelope["data"])
+        cancelled = []
+        for po in self.for_order(voided["order_id"]):
+            if isinstance(po, PurchaseOrder) and po.status in CANCELLABLE:
+                self._cancel(po, f"order voided: {voided.get('reason') or ''}".strip(), None, True)
+                cancelled.append(po)
+        return cancelled
+
+    def _cancel(self, po: PurchaseOrder, reason: str, actor: str | None, by_void: bool) -> None:
+        if not po.cancel(reason, actor, by_void):
+            return
+        order = po.send_of("order")
+        if order is None:
+            return
+        if order["status"] == "sending":  # not gone yet: it never will
+            po.move_send(order["send_id"], None, True, actor)
+        # an attempt that failed may have reached the distributor all the same (a timeout after
+        # it took the order): tell it too; one that never had it answers that it has nothing
+        if order["status"] == "sent" or order["attempts"]:
+            po.request_send("cancellation", order["channel"], time.time())
+
+    # -- what operators do ---------------------------------------------------------------------------
+    def purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        po = self.get(purchase_order_id, "purchase order")
+        if not isinstance(po, PurchaseOrder):
+            raise NotFound(
+                f"purchase order {purchase_order_id} not found", {"id": purchase_order_id}
+            )
+        return po
+
+    def _change(self, purchase_order_id: str, change) -> PurchaseOrder:
+        def command():
+            po = self.purchase_order(purchase_order_id)
+            change(po)
+            self.save(po)
+            return po
+
+        return self.retrying(command, replay=lambda: self.purchase_order(purchase_order_id))
+
+    def edit_costs(self, purchase_order_id: str, costs: dict, reason, actor: str):
+        def change(po):
+            revision = len(po.documents) + 1
+            shipped = {
+                "reference": po.order_reference,
+                "address": po.deliver_to,
+                "planned_date": po.planned_date,
+            }
+            today = datetime.now(UTC).date().isoformat()
+
+            def document(lines):
+                return documents.issued(
+                    po.number, shipped, po.distributor, lines, self.settings, today, revision
+                )
+
+            po.edit_costs(costs, document, reason, actor)
+
+        return self._change(purchase_order_id, change)
+
+    def send_now(self, purchase_order_id: str, actor: str) -> PurchaseOrder:
+        """Send it without waiting for the rest of the delay (or at all: one raised before its
+        distributor was registered is sent now that it is)."""
+
+        def change(po):
+            order = po.send_of("order")
+            if po.status != "raised" or (order and order["status"] != "sending"):
+                raise Missing(
+                    f"purchase order {po.number} has nothing waiting to be sent", id=str(po.id)
+                )
+            if order is None:
+                distributor = self.distributor(po.distributor)
+                po.request_send("order", distributor.ordering["channel"], time.time())
+            else:
+                po.move_send(order["send_id"], time.time(), False, actor)
+
+        return self._change(purchase_order_id, change)
+
+    def cancel(self, purchase_order_id: str, reason: str, actor: str) -> PurchaseOrder:
+        return self._change(purchase_order_id, lambda po: self._cancel(po, reason, actor, False))
+
+    def receive(self, purchase_order_id: str, lines: list, actor: str) -> PurchaseOrder:
+        return self._change(purchase_order_id, lambda po: po.receive(lines, actor))
+
+    def close_purchase_order(self, purchase_order_id: str, reason, actor: str) -> PurchaseOrder:
+        return self._change(purchase_order_id, lambda po: po.close(reason, actor))
+
+    def purchase_order_pdf(self, purchase_order_id: str, revision: int | None = None) -> dict:
+        po = self.purchase_order(purchase_order_id)
+        if not po.documents:
+            raise NotFound(
+                f"purchase order {purchase_order_id} has no document (raised before they were"
+                " issued)",
+                {"id": purchase_order_id, "kind": "purchase_order"},
+            )
+        if revision is not None and not 1 <= revision <= len(po.documents):
+            raise NotFound(
+                f"purchase order {po.number} has {len(po.documents)} revision(s)",
+                {"id": purchase_order_id, "revision": revision},
+            )
+        document = po.documents[(revision or len(po.documents)) - 1]
+        content = documents.render(document)
+        layout = document.get("layout")
+        return served("purchase_order", str(po.id), po.number, document["sha256"], content, layout)
+
+    # -- the sender's side ---------------------------------------------------------------------------
+    def delivery(self, send_id: str) -> Delivery | None:
+        """The next attempt of a send still under way (None once it is settled or dropped)."""
+        po = self.repository.get(UUID(send_id.split(":")[0]))
+        send = po.sends.get(send_id)
+        if send is None or send["status"] != "sending":
+            return None
+        attempt = len(send["attempts"]) + 1
+        distributor = self.distributor(po.distributor)
+        if send["channel"] == "email":
+            content = {"document_sha256": po.document["sha256"], "kind": send["kind"]}
+            return Delivery(send_id, attempt, "email", distributor.account_manager_email, content)
+        ordering = distributor.ordering
+        if send["kind"] == "order":
+            url, key, body = ordering["url"], str(po.id), self._order_body(po)
+        else:
+            reason = (po.cancellation or {}).get("reason")
+            url = f"{ordering['url'].rstrip('/')}/{po.id}/cancel"
+            key, body = f"{po.id}:cancellation", {"purchase_order_id": str(po.id), "reason": reason}
+        content = {"url": url, "idempotency_key": key, "body": body}
+        if send["kind"] == "order" and po.costs_edited:  # the PDF goes to its manager as well
+            content["copy_to"] = distributor.account_manager_email
+        return Delivery(
+            send_id, attempt, "api", url, dict(content, credential=ordering.get("credential"))
+        )
+
+    def _order_body(self, po: PurchaseOrder) -> dict:
+        return {
+            "purchase_order_id": str(po.id),
+            "number": po.number,
+            "order_reference": po.order_reference,
+            "lines": [
+                {
+                    "sku": x["sku"],
+                    "name": x["name"],
+                    "quantity": x["quantity"],
+                    "cost_price": None if x.get("cost_price") is None else str(x["cost_price"]),
+                    "currency": x["currency"],
+                }
+                for x in po.lines
+            ],
+            "deliver_to": po.deliver_to,
+            "planned_date": po.planned_date,
+            "callback_url": f"{self.settings.public_base}/v1/distributors/{po.distributor}/callbacks",
+        }
+
+    def record_attempt(self, delivery: Delivery, outcome: Outcome) -> None:
+        def command():
+            po = self.purchase_order(delivery.send_id.split(":")[0])
+            send = po.sends[delivery.send_id]
+            if len(send["attempts"]) >= delivery.attempt:
+                return  # recorded already (by a sender that led before this one)
+            if send["status"] not in ("sending", "dropped"):
+                return
+            if send["status"] == "dropped" and outcome.status != "sent":
+                return
+            recorded = {k: v for k, v in delivery.content.items() if k != "credential"}
+            po.record_attempt(
+                delivery.send_id,
+                delivery.attempt,
+                delivery.channel,
+                delivery.recipient,
+                recorded,
+                outcome.status,
+                outcome.answer,
+                outcome.reference,
+                outcome.retry_at,
+                now_iso(),
+            )
+            if send["kind"] == "order" and outcome.status == "sent":
+                self._answered(po, outcome)
+            self.save(po)
+
+        self.retrying(command)
+
+    def _answered(self, po: PurchaseOrder, outcome: Outcome) -> None:
+        """The distributor's answer to the order: acknowledged or rejected at once, or later."""
+        if po.status == "cancelled":  # it went out while being cancelled: cancel it there too
+            po.request_send("cancellation", po.send_of("order")["channel"], time.time())
+            return
+        said = answer_of(outcome.answer)
+        if said.get("status") == "acknowledged":
+            po.acknowledge(said.get("reference") or outcome.reference, "answer", now_iso())
+        elif said.get("status") == "rejected":
+            po.reject(str(said.get("reason") or "no reason given")[:1000], "answer", now_iso())
+
+    # -- the distributor's callback ---------------------------------------------------------------
+    def callback(self, code: str, stamp, signature, body: bytes, now: float, parse) -> dict:
+        """A distributor's signed answer to a purchase order it was sent: `{"purchase_order_id":
+        …, "status": "acknowledged" | "rejected", "reference": …, "reason": …}`. Applied once; a
+        purchase order of another distributor is not found."""
+        distributor = self.known_distributor(code)
+        if distributor is None:
+            raise Missing(f"no distributor {code!r}", code=code)
+        try:
+            signing.check(
+                distributor.callback_secret,
+                stamp,
+                signature,
+                body,
+                now,
+                self.settings.gateway_tolerance_seconds,
+            )
+        except signing.SignatureRefused as refused:
+            raise Unauthenticated(refused.message, {"signature": [refused.error]}) from None
+        given = parse(callback_body(body))
+        po_id = given["purchase_order_id"]
+        results = {}
+
+        def change(po):
+            if po.distributor != code:
+                raise Missing(f"no purchase order {po_id} of {code}", id=po_id)
+            at = now_iso()
+            if given["status"] == "acknowledged":
+                results["changed"] = po.acknowledge(given.get("reference"), "callback", at)
+            else:
+                reason = given.get("reason") or "no reason given"
+                results["changed"] = po.reject(reason, "callback", at)
+
+        po = self._change(po_id, change)
+        return {
+            "purchase_order_id": str(po.id),
+            "status": po.status,
+            "result": "recorded" if results.get("changed") else "known",
+        }
+
+    def sends(self, status: str | None) -> list[dict]:
+        return self.outbox.entries(self.engine, status)
+
+
+def answer_of(answer: str) -> dict:
+    """The JSON a distributor answered (`HTTP 201: {…}`), or {}."""
+    try:
+        said = json.loads(answer.partition(": ")[2])
+    except ValueError:
+        return {}
+    return said if isinstance(said, dict) else {}
+
+
+def callback_body(body: bytes) -> dict:
+    try:
+        given = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        given = None
+    if not isinstance(given, dict):
+        raise ValidationFailed("the body is not JSON", {"_schema": ["Must be a JSON object."]})
+    return given

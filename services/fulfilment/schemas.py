@@ -1,0 +1,203 @@
+"""What fulfilment takes (distributors, cost edits, receipts, callbacks) and what it answers."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.validation import Currency, MoneyAmount, Quantity, Strict, StrictBool, Text
+
+CODE = validate.Regexp(
+    r"^[a-z0-9][a-z0-9_-]{0,63}$",
+    error="Must be 1-64 lower-case letters, digits, - or _, starting with a letter or digit.",
+)
+COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Must be an ISO 3166 alpha-2 code such as GB.")
+
+
+class Url(fields.Url):
+    def __init__(self, **kwargs):
+        super().__init__(schemes={"http", "https"}, require_tld=False, **kwargs)
+
+
+class OrderingIn(Strict):
+    """How purchase orders reach the distributor: `{"channel": "api", "url": "https://…/orders",
+    "credential": "…"}` or `{"channel": "email"}` (the PDF to its account manager)."""
+
+    channel = fields.String(required=True, validate=validate.OneOf(("api", "email")))
+    url = Url(load_default=None, allow_none=True)
+    credential = Text(load_default=None, allow_none=True, max_length=500)
+
+    @validates_schema
+    def _api_needs_url(self, data, **kwargs):
+        if data["channel"] == "api" and not data.get("url"):
+            raise ValidationError("Required when the channel is api.", "url")
+
+
+class LiveIn(Strict):
+    """A live stock-and-price API: `GET <url>?skus=A,B` answers `{"items": [{"sku", "stock",
+    "cost_price"}]}`."""
+
+    url = Url(required=True)
+    credential = Text(load_default=None, allow_none=True, max_length=500)
+
+
+class FeedIn(Strict):
+    """A stock-and-price feed (CSV or JSON, at a URL or in a file) and how often it is read."""
+
+    format = fields.String(required=True, validate=validate.OneOf(("csv", "json")))
+    source = Text(required=True, max_length=1000)
+    interval_seconds = fields.Integer(
+        strict=True, load_default=3600, validate=validate.Range(min=10, max=7 * 86400)
+    )
+
+
+class BandIn(Strict):
+    up_to_kg = MoneyAmount(required=True)
+    charge = MoneyAmount(required=True)
+
+
+class DeliveryIn(Strict):
+    """`{"flat": "9.00"}` or `{"bands": [{"up_to_kg": "5", "charge": "7.50"}, …]}`."""
+
+    flat = MoneyAmount()
+    bands = fields.List(fields.Nested(BandIn), validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        if ("flat" in data) == ("bands" in data):
+            raise ValidationError("Give either flat or bands.", "_schema")
+        limits = [band["up_to_kg"] for band in data.get("bands", ())]
+        if limits != sorted(set(limits)):
+            raise ValidationError("Bands must go up in weight, each once.", "bands")
+
+
+class DistributorIn(Strict):
+    name = Text(required=True, max_length=200)
+    account_manager_email = fields.Email(required=True, validate=validate.Length(max=254))
+    currency = Currency(load_default="EUR")
+    ordering = fields.Nested(OrderingIn, required=True)
+    live = fields.Nested(LiveIn, load_default=None, allow_none=True)
+    feed = fields.Nested(FeedIn, load_default=None, allow_none=True)
+    delivery = fields.Nested(DeliveryIn, load_default=None, allow_none=True)
+    lead_time_days = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(min=0, max=365)
+    )
+    delivers_to = fields.List(fields.String(validate=COUNTRY), load_default=list)
+    active = StrictBool(load_default=True)
+
+
+class DistributorChangesIn(Strict):
+    name = Text(max_length=200)
+    account_manager_email = fields.Email(validate=validate.Length(max=254))
+    currency = Currency()
+    ordering = fields.Nested(OrderingIn)
+    live = fields.Nested(LiveIn, allow_none=True)
+    feed = fields.Nested(FeedIn, allow_none=True)
+    delivery = fields.Nested(DeliveryIn, allow_none=True)
+    lead_time_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=365))
+    delivers_to = fields.List(fields.String(validate=COUNTRY))
+    active = StrictBool()
+
+
+class CostsIn(Strict):
+    """`{"costs": {"MUG-1": "4.10"}, "reason": "agreed on the phone"}`."""
+
+    costs = fields.Dict(
+        keys=Text(max_length=100),
+        values=MoneyAmount(),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+    )
+    reason = Text(load_default=None, allow_none=True, max_length=1000)
+
+
+class ReceivedLineIn(Strict):
+    sku = Text(required=True, max_length=100)
+    quantity = Quantity(required=True)
+
+
+class ReceiveIn(Strict):
+    lines = fields.List(
+        fields.Nested(ReceivedLineIn), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+
+class CallbackIn(Schema):
+    """A distributor's answer; fields it adds beyond these are ignored."""
+
+    purchase_order_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("acknowledged", "rejected")))
+    reference = Text(load_default=None, allow_none=True, max_length=200)
+    reason = Text(load_default=None, allow_none=True, max_length=1000)
+
+    class Meta:
+        unknown = "exclude"
+
+
+class DistributorOut(Schema):
+    """A distributor as operators see it: its credentials are never shown."""
+
+    code = fields.String()
+    name = fields.String()
+    account_manager_email = fields.String()
+    currency = fields.String()
+    ordering = fields.Method("dump_ordering")
+    live = fields.Method("dump_live")
+    feed = fields.Raw()
+    delivery = fields.Method("dump_delivery")
+    lead_time_days = fields.Integer()
+    delivers_to = fields.List(fields.String())
+    active = fields.Boolean()
+    version = fields.Integer()
+
+    def dump_ordering(self, d):
+        return _hidden(d.ordering)
+
+    def dump_live(self, d):
+        return _hidden(d.live) if d.live else None
+
+    def dump_delivery(self, d):
+        return _strings(d.delivery)
+
+
+def _hidden(config: dict) -> dict:
+    shown = {k: v for k, v in config.items() if k != "credential"}
+    shown["credential_set"] = bool(config.get("credential"))
+    return shown
+
+
+def _strings(value):
+    """Decimals (money, weights) as strings, all the way down."""
+    if isinstance(value, dict):
+        return {k: _strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strings(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+class PurchaseOrderOut(Schema):
+    id = fields.String()
+    number = fields.String(allow_none=True)
+    order_id = fields.String()
+    order_reference = fields.String()
+    shipping_id = fields.String()
+    distributor = fields.String()
+    channel = fields.String(allow_none=True)
+    lines = fields.Method("dump_lines")
+    status = fields.String()
+    sends = fields.Method("dump_sends")
+    acknowledgement = fields.Raw(allow_none=True)
+    rejection = fields.Raw(allow_none=True)
+    costs_edited = fields.Raw(allow_none=True)
+    received = fields.Raw()
+    cancellation = fields.Raw(allow_none=True)
+    revisions = fields.Method("dump_revisions")
+    version = fields.Integer()
+
+    def dump_lines(self, po):
+        return _strings(po.lines)
+
+    def dump_sends(self, po):
+        return _strings(list(po.sends.values()))
+
+    def dump_revisions(self, po):
+        return len(po.documents)
