@@ -115,7 +115,7 @@ def verify(rpc, args) -> int:
 
 def rebuild(rpc, args) -> int:
     """Drop the read models (the orders list, billing's documents list, production's queue,
-    notify's outbox) and write them again from the whole log."""
+    notify's and fulfilment's outboxes, the distributors) and write them again from the log."""
     rebuilt = rpc.orders.rebuild_read_model()
     print(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
     rebuilt = rpc.billing.rebuild_read_model()
@@ -126,6 +126,11 @@ def rebuild(rpc, args) -> int:
     )
     rebuilt = rpc.notify.rebuild_read_model()
     print(f"notify: the outbox rebuilt, {rebuilt['sends']} sends")
+    rebuilt = rpc.fulfilment.rebuild_read_model()
+    print(
+        f"fulfilment: the outbox rebuilt, {rebuilt['sends']} sends;"
+        f" {rebuilt['distributors']} distributors"
+    )
     return 0
 
 

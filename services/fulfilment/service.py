@@ -53,7 +53,9 @@ class FulfilmentService(EventLogRpc):
 
     @command
     def get_distributor(self, code):
-        return DISTRIBUTOR.dump(self.app.distributor(_code(code), field=None))
+        if not isinstance(code, str) or not CODE.match(code):  # no such code can exist
+            raise NotFound(f"no distributor {str(code)[:64]!r}", {"code": str(code)[:64]})
+        return DISTRIBUTOR.dump(self.app.distributor(code, field=None))
 
     # -- purchase orders -------------------------------------------------------------------------
     @command
@@ -124,9 +126,10 @@ class FulfilmentService(EventLogRpc):
 
     @command
     def rebuild_read_model(self):
-        """Empty the outbox and write it again from the whole log: `{"sends": n}`."""
+        """The outbox and the distributors written again from the whole log:
+        `{"sends": n, "distributors": n}`."""
         who("admin")
-        return {"sends": self.app.rebuild_outbox()}
+        return self.app.rebuild_read_model()
 
     @command
     def document(self, kind, document_id, revision=None):

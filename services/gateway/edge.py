@@ -112,7 +112,9 @@ class Edge:
     # -- the call ------------------------------------------------------------------------------------
     def _run(self, request: Request) -> tuple[int, dict, str]:
         route, http = request.route, request.http
-        replay_key = http.headers.get("Idempotency-Key") if route.creates else None
+        # a key is scoped to its caller: a public route (a signed callback) has none to keep
+        keyed = route.creates and request.caller is not None
+        replay_key = http.headers.get("Idempotency-Key") if keyed else None
         if replay_key is not None:
             if not 0 < len(replay_key) <= 255:
                 raise Problem(

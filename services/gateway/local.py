@@ -61,6 +61,18 @@ class LocalRoutes:
             raise Problem("unavailable", "some services do not answer", services=answers)
         return {"status": "up", "services": answers}
 
+    # -- callbacks from third parties ---------------------------------------------------------------
+    def distributorCallback(self, request):  # noqa: N802
+        """Passed to fulfilment as it came: the signature covers the raw body."""
+        headers = request.http.headers
+        args = [
+            request.params["code"],
+            headers.get("X-Distributor-Timestamp"),
+            headers.get("X-Distributor-Signature"),
+            request.raw.decode("utf-8", errors="replace"),
+        ]
+        return request.rpc("fulfilment", "distributor_callback", args)
+
     # -- parked events and rebuilds ----------------------------------------------------------------
     def listParked(self, request):  # noqa: N802
         service = self._service(request)

@@ -19,6 +19,8 @@ LISTS = (
     "orderNotifications",
     "outbox",
     "createProductionOrders",
+    "listDistributors",
+    "purchaseOrderSends",
 )
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {

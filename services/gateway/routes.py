@@ -9,6 +9,7 @@ is sent, for calls that require one) or `json:VALUE` (a constant).
 """
 
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
+from services.gateway.fulfilment_routes import FULFILMENT_ROUTES
 from services.gateway.production_routes import DOCUMENT_KINDS, PRODUCTION_ROUTES
 from services.gateway.route import EventsQuery, NoBody, ParkedQuery, Route
 from services.gateway.store import KeyIn
@@ -203,7 +204,7 @@ ROUTES = (
       "Give up on a parked reaction", None, ("path:service", "path:parked_id", "body.reason"),
       ReasonIn),
     R("POST", "/v1/rebuilds/{service}", "rebuildReadModel", "admin", "system",
-      "Rebuild a service's read model from its whole log (orders, billing, production, notify)",
+      "Rebuild a service's read model from its whole log (any service)",
       None,
       ("path:service",), NoBody),
     # -- who is calling --------------------------------------------------------------------------
@@ -216,9 +217,10 @@ ROUTES = (
     R("DELETE", "/v1/keys/{name}", "revokeKey", "admin", "access", "Revoke a key", None,
       ("path:name",)),
     *PRODUCTION_ROUTES,
+    *FULFILMENT_ROUTES,
 )  # fmt: skip
 
 __all__ = ["ROUTES", "Route", "NoBody", "EventsQuery", "ParkedQuery"]
-REBUILDABLE = ("orders", "billing", "production", "notify")
+REBUILDABLE = ("orders", "billing", "production", "notify", "fulfilment")
 INTEGER_PARAMETERS = ("parked_id",)
 ENUMS = {"service": SERVICES, "kind": tuple(DOCUMENT_KINDS)}

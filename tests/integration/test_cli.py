@@ -81,6 +81,7 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
                     # production's reaction failed too (the fault): nothing planned
                     "production: the workshop's queue rebuilt from 0 production orders",
                     "notify: the outbox rebuilt, 0 sends",  # (the tests' notifications wait)
+                    "fulfilment: the outbox rebuilt, 0 sends; 0 distributors",
                 ],
             )
             assert rpc.orders.list_orders({"include_closed": True}) == listed

@@ -1,0 +1,66 @@
+"""Fulfilment's routes: distributors (admins register and change them), purchase orders and what
+operators do with them, the sends, and the distributors' signed callbacks."""
+
+from marshmallow import fields, validate
+
+from services.fulfilment.schemas import (
+    CallbackIn,
+    CostsIn,
+    DistributorChangesIn,
+    DistributorIn,
+    ReceiveIn,
+)
+from services.gateway.route import NoBody, Route
+from shared.validation import OptionalReasonIn, ReasonIn, Strict
+
+R = Route
+PO = "path:purchase_order_id"
+POS = "/v1/purchase-orders/{purchase_order_id}"
+DISTRIBUTOR = "/v1/distributors/{code}"
+
+
+class FulfilmentSendsIn(Strict):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("pending", "sent", "failed", "dropped"))
+    )
+
+
+FULFILMENT_ROUTES = (
+    R("GET", "/v1/distributors", "listDistributors", "operator", "fulfilment",
+      "The distributors (credentials are never shown)", ("fulfilment", "list_distributors")),
+    R("GET", DISTRIBUTOR, "getDistributor", "operator", "fulfilment", "A distributor",
+      ("fulfilment", "get_distributor"), ("path:code",), versioned=True),
+    R("PUT", DISTRIBUTOR, "registerDistributor", "admin", "fulfilment",
+      "Register a distributor (the same details again is harmless); answers its callback secret",
+      ("fulfilment", "register_distributor"), ("path:code", "body"), DistributorIn,
+      versioned=True),
+    R("PATCH", DISTRIBUTOR, "updateDistributor", "admin", "fulfilment",
+      "Change a distributor (only the fields given)", ("fulfilment", "update_distributor"),
+      ("path:code", "body"), DistributorChangesIn, versioned=True),
+    R("POST", f"{DISTRIBUTOR}/callbacks", "distributorCallback", "public", "fulfilment",
+      "A distributor's answer to a purchase order, signed: X-Distributor-Timestamp (unix"
+      " seconds) and X-Distributor-Signature (v1=HMAC-SHA256 of `<timestamp>.<body>` with its"
+      " callback secret)", None, ("path:code", "body"), CallbackIn),
+    R("GET", POS, "getPurchaseOrder", "operator", "fulfilment",
+      "A purchase order with every send and attempt", ("fulfilment", "get_purchase_order"),
+      (PO,), versioned=True),
+    R("POST", f"{POS}/costs", "editPurchaseOrderCosts", "operator", "fulfilment",
+      "Edit cost prices before it is sent (the PDF then goes to the account manager too)",
+      ("fulfilment", "edit_purchase_order_costs"), (PO, "body.costs", "body.reason"), CostsIn,
+      versioned=True),
+    R("POST", f"{POS}/send", "sendPurchaseOrder", "operator", "fulfilment",
+      "Send it now (not waiting for the rest of the delay)",
+      ("fulfilment", "send_purchase_order"), (PO,), NoBody, versioned=True),
+    R("POST", f"{POS}/cancel", "cancelPurchaseOrder", "operator", "fulfilment",
+      "Cancel it (with the distributor too, if it was sent)",
+      ("fulfilment", "cancel_purchase_order"), (PO, "body.reason"), ReasonIn, versioned=True),
+    R("POST", f"{POS}/receipts", "receivePurchaseOrder", "operator", "fulfilment",
+      "Goods received", ("fulfilment", "receive_purchase_order"), (PO, "body.lines"), ReceiveIn,
+      versioned=True),
+    R("POST", f"{POS}/close", "closePurchaseOrder", "operator", "fulfilment",
+      "Close an answered purchase order", ("fulfilment", "close_purchase_order"),
+      (PO, "body.reason"), OptionalReasonIn, versioned=True),
+    R("GET", "/v1/purchase-order-sends", "purchaseOrderSends", "operator", "fulfilment",
+      "Purchase-order sends by status: pending (with their next try), sent, failed, dropped",
+      ("fulfilment", "outbox"), ("query.status",), query=FulfilmentSendsIn),
+)  # fmt: skip

@@ -1,0 +1,107 @@
+"""Purchase orders against the running system, on SQLite and PostgreSQL, with real local
+distributors: ship over HTTP, and the purchase order is sent by the fulfilment service's own
+sender thread and acknowledged — in the distributor's answer, or later by its signed callback to
+the gateway; forged callbacks are refused at the door; distributors are managed by admins only."""
+
+import json
+import time
+
+import pytest
+import requests
+
+from shared import signing
+from tests.gateway.test_desk import ok
+from tests.support import eventually, order_payload, random_ref
+from tests.thirdparties import DistributorServer
+
+ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"}
+
+
+@pytest.fixture(scope="module")
+def later(tmp_path_factory):
+    """A distributor that answers "received" and acknowledges by callback a moment later."""
+    with DistributorServer(tmp_path_factory.mktemp("later"), "--answer", "later") as server:
+        yield server
+
+
+def distributor(api, server: DistributorServer) -> dict:
+    code = random_ref("d-")
+    body = {"name": f"Distributor {code}", "account_manager_email": f"am@{code}.example",
+            "ordering": server.ordering(), "lead_time_days": 2}  # fmt: skip
+    registered = ok(api.admin.request("PUT", f"/v1/distributors/{code}", body))
+    server.secret(registered["callback_secret"])
+    return registered
+
+
+def shipped(api, code: str, cost: str = "4.10") -> tuple[dict, str]:
+    desk, sku = api.operator, random_ref("SKU-").upper()
+    product = {"name": "Mug", "unit_price": "9.50", "currency": "EUR", "vat_rate": "20",
+               "made_in_house": False, "distributors": [code], "default_distributor": code,
+               "cost_prices": {code: cost}, "weight": "0.350"}  # fmt: skip
+    ok(desk.request("PUT", f"/v1/products/{sku}", product))
+    lines = [{"sku": sku, "quantity": 3}]
+    payload = dict(order_payload(), lines=lines)
+    payload["shippings"] = [{"planned_date": "2026-12-20", "address": ADDRESS, "lines": lines}]
+    order = ok(desk.post("/v1/orders", payload), 201)
+    ok(desk.post(f"/v1/orders/{order['id']}/accept"))
+    # fulfilment reads the orders log in order: the product's cost price comes before the ship
+    ok(desk.post(f"/v1/orders/{order['id']}/shippings/{order['shippings'][0]['id']}/ship"))
+    return order, sku
+
+
+def test_a_shipped_purchase_order_is_sent_and_acknowledged_by_signed_callback(api, later):
+    code = distributor(api, later)["code"]
+    order, sku = shipped(api, code)
+    desk = api.operator
+    path = f"/v1/orders/{order['id']}/purchase-orders"
+    (po,) = eventually(lambda: desk.get(path).json())
+    po = eventually(
+        lambda: (
+            (p := ok(desk.get(f"/v1/purchase-orders/{po['id']}")))["status"] == "acknowledged" and p
+        ),
+        timeout=30,
+    )
+    assert po["acknowledgement"]["by"] == "callback"
+    assert po["lines"][0]["cost_price"] in ("4.10", "4.1000")
+    (taken,) = [o for o in later.orders() if o["key"] == po["id"]]
+    assert taken["body"]["callback_url"] == f"{api.url}/v1/distributors/{code}/callbacks"
+    assert po["acknowledgement"]["reference"] == taken["answer"]["reference"]
+    assert any(c.get("status") == 200 for c in later.callbacks())
+    assert [s["status"] for s in po["sends"]] == ["sent"]
+    sends = ok(desk.get("/v1/purchase-order-sends?status=sent"))
+    assert f"{po['id']}:order" in {s["send_id"] for s in sends}
+
+
+def test_a_forged_or_stale_callback_is_refused_at_the_gateway(api, later):
+    registered = distributor(api, later)
+    code, secret = registered["code"], registered["callback_secret"]
+    url = f"{api.url}/v1/distributors/{code}/callbacks"
+    raw = json.dumps({"purchase_order_id": "7" * 8 + "-0000-0000-0000-" + "0" * 12,
+                      "status": "acknowledged"}).encode()  # fmt: skip
+
+    def post(stamp: int, signature: str):
+        headers = {"Content-Type": "application/json", "X-Distributor-Timestamp": str(stamp),
+                   "X-Distributor-Signature": signature}  # fmt: skip
+        return requests.post(url, data=raw, headers=headers, timeout=10)
+
+    now = int(time.time())
+    assert post(now, signing.sign("guessed", now, raw)).status_code == 401
+    assert post(now - 3600, signing.sign(secret, now - 3600, raw)).status_code == 401
+    assert post(now, signing.sign(secret, now, raw + b" ")).status_code == 401  # another body
+    unsigned = requests.post(url, data=raw, headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    assert post(now, signing.sign(secret, now, raw)).status_code == 404  # signed: no such PO
+
+
+def test_distributors_are_managed_by_admins_and_read_by_operators(api, later):
+    code = distributor(api, later)["code"]
+    body = {"name": "X", "account_manager_email": "am@x.example", "ordering": {"channel": "email"}}
+    assert api.operator.request("PUT", f"/v1/distributors/{code}x", body).status_code == 403
+    listed = ok(api.operator.get("/v1/distributors"))
+    assert code in {d["code"] for d in listed}
+    assert all("credential" not in d["ordering"] for d in listed)
+    assert api.storefront.get("/v1/distributors").status_code == 403
+    changed = ok(api.admin.request("PATCH", f"/v1/distributors/{code}", {"lead_time_days": 5}))
+    assert changed["lead_time_days"] == 5
+    bad = api.admin.request("PATCH", f"/v1/distributors/{code}", {"lead_time_days": -1})
+    assert bad.status_code == 422 and "lead_time_days" in bad.json()["errors"]
