@@ -17,6 +17,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from oms import sandbox
 from oms.edge import first_admin_key, http_settings, wait_for_gateway
 from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, free_port
 from oms.probe import answering
@@ -212,6 +213,14 @@ def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) 
             else "to OMS_SMS_URL (a real provider)",
         )
     )
+    if "OMS_SANDBOX_DISTRIBUTOR_URL" in http:
+        rows.append(
+            (
+                "distributor",
+                f"sandbox at {http['OMS_SANDBOX_DISTRIBUTOR_URL']}/orders -> var/distributor"
+                "  (order a line from distributor `sandbox`, ship it)",
+            )
+        )
     rows.append(
         (
             "CLI",
@@ -251,6 +260,12 @@ def main() -> None:
         wait_until_answering(supervisor, amqp_uri)
         wait_for_gateway(supervisor, http["OMS_API_ADDRESS"])
         key, made = first_admin_key(amqp_uri, http)
+        sandbox.register(
+            amqp_uri,
+            http["OMS_ACTOR_SECRET"],
+            outside["OMS_SANDBOX_DISTRIBUTOR_URL"],
+            settings.var_dir() / "distributor",
+        )
         print(
             "The order-management system is running:\n"
             + describe(amqp_uri, node, log_dir, {**http, **outside}),

@@ -1,12 +1,13 @@
 """The third parties `make run` plays itself unless told otherwise: a local SMTP server whose
-messages land under var/mail/ (`oms mail` lists them) and a local SMS provider that logs to
-var/sms/sms.jsonl (`oms sms`). Setting OMS_SMTP_HOST (or OMS_SMTP_PORT) or OMS_SMS_URL points
+messages land under var/mail/ (`oms mail` lists them), a local SMS provider that logs to
+var/sms/sms.jsonl (`oms sms`), and the sandbox distributor (oms/sandbox.py) under var/distributor. Setting OMS_SMTP_HOST (or OMS_SMTP_PORT) or OMS_SMS_URL points
 the services at a real provider instead, and the stand-in is not started."""
 
 import os
 import socket
 import sys
 
+from oms import sandbox
 from oms.infra import free_port
 from shared import settings
 
@@ -38,4 +39,10 @@ def standins() -> tuple[dict, dict]:
             "--port",
             str(port),
         ]
+    port = _port(8027)
+    sandbox.prepare(var / "distributor")
+    env["OMS_SANDBOX_DISTRIBUTOR_URL"] = f"http://127.0.0.1:{port}"
+    commands["distributor"] = [
+        sys.executable, "-m", "oms.distributor", str(var / "distributor"), "--port", str(port)
+    ]  # fmt: skip
     return env, commands

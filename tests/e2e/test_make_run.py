@@ -88,6 +88,20 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
                 invoice = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
                 # production takes the made-in-house line into production
                 eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "in_production")
+                # a line from the sandbox distributor, shipped: its purchase order is sent to
+                # the sandbox and acknowledged
+                bought = order_payload()
+                bought["lines"] = [dict(bought["lines"][0], distributor="sandbox")]
+                bought["shippings"][0]["lines"] = [{"sku": "MUG-1", "quantity": 3}]
+                bought = rpc.orders.place_order(bought)
+                rpc.orders.accept_order(bought["id"])
+                rpc.orders.ship_shipping(bought["id"], bought["shippings"][0]["id"])
+                (po,) = eventually(
+                    lambda: [p for p in rpc.fulfilment.purchase_orders_for_order(bought["id"])
+                             if p["status"] == "acknowledged"], timeout=60,
+                )  # fmt: skip
+                taken = (tmp_path / "var" / "distributor" / "orders.jsonl").read_text()
+                assert po["id"] in taken and po["channel"] == "api"
             # the README's curl examples, verbatim, with the admin key the first start made
             admin_key = (tmp_path / "var" / "admin-key").read_text().strip()
             env = dict(
@@ -158,8 +172,9 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         first.kill()
         first.wait()
         orphans = holders(var / "run.lock")
-        # the services, the gateway and the mail and SMS stand-ins hold var/ though their run is gone
-        assert len(orphans) == 8
+        # the services, the gateway and the mail, SMS and distributor stand-ins hold var/ though
+        # their run is gone
+        assert len(orphans) == 9
 
         refused = start(uri, var, log)
         assert refused.wait(timeout=60) == 1
@@ -172,7 +187,7 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         eventually(lambda: log_path.read_text().count("is running") == 2, timeout=180)
         services = holders(var / "run.lock")
         services.remove(third.pid)
-        assert len(services) == 8
+        assert len(services) == 9
         node.kill()  # the broker dies under the running system
         third.send_signal(signal.SIGINT)
         time.sleep(1)
