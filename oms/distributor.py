@@ -9,7 +9,8 @@ service talks to — the sandbox distributor `make run` starts and the tests' re
                                request one of DIR/requests.jsonl)
   POST /orders/<id>/cancel     its cancellation (404: no such order); DIR/cancellations.jsonl
   GET  /stock?skus=A,B         live stock and cost prices from DIR/stock.json
-                               (`{"SKU": {"stock": 5, "cost_price": "4.10"}}`)
+                               (`{"SKU": {"stock": 5, "cost_price": "4.10"}}`), after
+                               --stock-delay seconds, or --stock-status when not 200
   GET  /feed.json, /feed.csv   the same, as a feed
 
 `--answer`: `ack` acknowledges in the answer, `reject` rejects, `later` answers 202 and
@@ -26,6 +27,7 @@ import csv
 import io
 import json
 import os
+import sys
 import threading
 import time
 import urllib.parse
@@ -41,9 +43,12 @@ from shared import signing
 class Distributor(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, directory: Path, answer: str, credential: str | None):
+    def __init__(
+        self, address, directory: Path, answer: str, credential: str | None, stock=(0, 200)
+    ):
         super().__init__(address, Handler)
         self.directory, self.answer, self.credential = directory, answer, credential
+        self.stock_delay, self.stock_status = stock
         self.lock = threading.Lock()
         self.answers: dict[str, tuple[int, dict]] = {}  # idempotency key -> first answer
         self.under_way: set[str] = set()
@@ -54,6 +59,11 @@ class Distributor(ThreadingHTTPServer):
     def _lines(self, name: str) -> list:
         path = self.directory / name
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def handle_error(self, request, client_address):
+        """A caller that gave up (its deadline passed) is no error of ours."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     def next_step(self) -> str:
         with self.lock:
@@ -117,11 +127,10 @@ class Handler(BaseHTTPRequestHandler):
         stock = self.server.stock()
         if url.path == "/stock":
             wanted = urllib.parse.parse_qs(url.query).get("skus", [""])[0].split(",")
-            step = (
-                self.server.next_step() if (self.server.directory / "stock-script").exists() else ""
-            )
-            if step.startswith("slow"):
-                time.sleep(float(step.split()[1]))
+            self.server.keep("stock-requests.jsonl", {"skus": wanted, "at": time.time()})
+            time.sleep(self.server.stock_delay)
+            if self.server.stock_status != 200:
+                return self._answer(self.server.stock_status, {"error": "scripted"})
             items = [dict(stock[s], sku=s) for s in wanted if s in stock]
             return self._answer(200, {"items": items})
         if url.path == "/feed.json":
@@ -227,8 +236,16 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8027)
     parser.add_argument("--answer", choices=("ack", "later", "reject"), default="ack")
     parser.add_argument("--credential")
+    parser.add_argument("--stock-delay", type=float, default=0.0, help="seconds /stock waits")
+    parser.add_argument("--stock-status", type=int, default=200, help="what /stock answers")
     args = parser.parse_args(argv)
-    server = Distributor((args.host, args.port), args.directory, args.answer, args.credential)
+    server = Distributor(
+        (args.host, args.port),
+        args.directory,
+        args.answer,
+        args.credential,
+        (args.stock_delay, args.stock_status),
+    )
     (args.directory / "ready").write_text(str(os.getpid()))
     print(f"distributor: http://{args.host}:{args.port}/orders -> {args.directory}", flush=True)
     try:

@@ -88,11 +88,13 @@ class EventSourced(Callers):
     `DATABASE_URLS: {service: url}`, …), read once when the container is set up.
     """
 
-    def __init__(self, app_class, channels=None):
+    def __init__(self, app_class, channels=None, workers=()):
         """`channels(settings) -> {name: channel}`: the service sends to third parties, through
-        a sender of its own (shared/sender.py) that runs beside the relay."""
-        self.app_class, self.channels = app_class, channels
+        a sender of its own (shared/sender.py) that runs beside the relay. `workers`: more
+        threads beside it, each `make(app, settings)` -> an object with `run()` and `stop()`."""
+        self.app_class, self.channels, self.worker_makers = app_class, channels, workers
         self.sender = None
+        self.workers = []
 
     def setup(self):
         service = self.app_class.service
@@ -116,6 +118,7 @@ class EventSourced(Callers):
             )
             self.sender = Sender(self.app, self.channels(s), backoff, s.send_poll_seconds)
             self.app.add_listener(self.sender.prompt)
+        self.workers = [make(self.app, self.settings) for make in self.worker_makers]
 
     def start(self):
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.app.service}.relay")
@@ -125,11 +128,15 @@ class EventSourced(Callers):
             )
         if self.sender is not None:
             self.container.spawn_managed_thread(self.sender.run, identifier="sender")
+        for worker in self.workers:
+            self.container.spawn_managed_thread(worker.run, identifier=type(worker).__name__)
 
     def stop(self):
         self.relay.stop()
         if self.sender is not None:
             self.sender.stop()
+        for worker in self.workers:
+            worker.stop()
         for follower in self.followers:
             follower.stop()
 

@@ -111,6 +111,13 @@ class Settings:
     #: seconds a raised purchase order waits before it is sent (operators may edit its cost
     #: prices meanwhile, or send it at once)
     po_send_delay_seconds: float = 0.0
+    #: how long a storefront's stock-and-price check waits for live answers, at most (ms)
+    availability_deadline_ms: int = 800
+    #: seconds a live answer is reused for the same distributor and sku
+    live_cache_seconds: float = 30.0
+    #: seconds between looks for feeds whose interval has passed; the largest feed read
+    feed_check_seconds: float = 30.0
+    feed_max_bytes: int = 16 * 1024 * 1024
     # -- production --
     #: when production orders are created: on_accept (every made-in-house line, on acceptance)
     #: or on_demand (when an operator asks); a product may say otherwise in the catalogue

@@ -105,6 +105,15 @@ class DistributorServer(_Server):
     def callbacks(self) -> list[dict]:
         return self._lines("callbacks.jsonl")
 
+    def stock_requests(self) -> list[dict]:
+        return self._lines("stock-requests.jsonl")
+
+    def live(self) -> dict:
+        return {"url": f"{self.url}/stock"}
+
+    def feed(self, kind: str = "json", interval: int = 3600) -> dict:
+        return {"format": kind, "source": f"{self.url}/feed.{kind}", "interval_seconds": interval}
+
 
 def certificate(directory: Path) -> tuple[str, str]:
     """A self-signed certificate for localhost and 127.0.0.1: (cert file, key file)."""

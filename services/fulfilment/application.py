@@ -1,6 +1,9 @@
-"""Fulfilment use cases: the distributors and products it buys (registry.py) and the purchase
-orders a shipped shipping raises, sends and follows to the end (purchasing.py)."""
+"""Fulfilment use cases: the distributors and products it buys (registry.py), the purchase
+orders a shipped shipping raises, sends and follows to the end (purchasing.py), stock and price
+live and from feeds (availability.py) and the best source of some lines (choosing.py)."""
 
+from services.fulfilment.availability import Availability
+from services.fulfilment.choosing import BestSource
 from services.fulfilment.distributors import Distributor
 from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
@@ -10,7 +13,9 @@ from shared.sender import Sends
 from shared.store import ServiceApplication
 
 
-class FulfilmentApplication(Purchasing, Registry, Sends, OrderIndexed, ServiceApplication):
+class FulfilmentApplication(
+    BestSource, Availability, Purchasing, Registry, Sends, OrderIndexed, ServiceApplication
+):
     service = "fulfilment"
     follows = ("orders",)
     published = PUBLISHED
@@ -22,11 +27,12 @@ class FulfilmentApplication(Purchasing, Registry, Sends, OrderIndexed, ServiceAp
     }
 
     def rebuild_read_model(self) -> dict:
-        """The outbox and the register of distributors, written again from the whole log."""
-        sends = self.rebuild_outbox()
+        """The outbox, the register of distributors and the feeds' latest snapshots, written
+        again from the whole log."""
+        sends, feeds = self.rebuild_outbox(), self.rebuild_feeds()
         with rebuilding(self, self.distributors) as session:
             found = [a for a in self.replay_all().values() if isinstance(a, Distributor)]
             if found:
                 rows = [{"code": d.code, "id": str(d.id)} for d in found]
                 session.execute(self.distributors.insert(), rows)
-        return {"sends": sends, "distributors": len(found)}
+        return {"sends": sends, "distributors": len(found), "feeds": feeds}

@@ -53,6 +53,12 @@ class Distributor(Aggregate):
         return charge_for(self.delivery, weight)
 
 
+def capacity_of(delivery: dict | None) -> Decimal | None:
+    """The most kilograms one delivery takes: the last band's limit (None: no limit)."""
+    bands = (delivery or {}).get("bands")
+    return Decimal(str(bands[-1]["up_to_kg"])) if bands else None
+
+
 def charge_for(delivery: dict | None, weight: Decimal) -> Decimal | None:
     """`{"flat": "9.00"}` or `{"bands": [{"up_to_kg": "5", "charge": "7.50"}, …]}` (bands in
     increasing weight; a weight over the last band is not delivered); no charges: free."""

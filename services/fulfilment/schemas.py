@@ -131,6 +131,57 @@ class CallbackIn(Schema):
         unknown = "exclude"
 
 
+class WantedIn(Strict):
+    sku = Text(required=True, max_length=100)
+    quantity = Quantity(load_default=1)
+
+
+class AvailabilityIn(Strict):
+    """`{"lines": [{"sku": "MUG-1", "quantity": 3}], "deadline_ms": 800}`."""
+
+    lines = fields.List(
+        fields.Nested(WantedIn), required=True, validate=validate.Length(min=1, max=100)
+    )
+    deadline_ms = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=50, max=10000)
+    )
+
+    @validates_schema
+    def _each_sku_once(self, data, **kwargs):
+        skus = [x["sku"] for x in data.get("lines", ())]
+        if len(skus) != len(set(skus)):
+            raise ValidationError("Name each sku once.", "lines")
+
+
+class AvailabilityQueryIn(Strict):
+    """`?skus=MUG-1,PEN-3&quantity=2`: the same quantity of each."""
+
+    skus = Text(required=True, max_length=2000)
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    deadline_ms = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=50, max=10000)
+    )
+
+
+class DestinationIn(Schema):
+    """Where the goods go: an address (`country` decides who delivers there)."""
+
+    country = fields.String(required=True, validate=COUNTRY)
+    line1 = Text(max_length=200)
+    line2 = Text(max_length=200, allow_none=True)
+    city = Text(max_length=100)
+    postcode = Text(max_length=20)
+
+    class Meta:
+        unknown = "raise"
+
+
+class BestSourceIn(AvailabilityIn):
+    """`{"lines": [...], "destination": {"country": "GB", …}}`."""
+
+    destination = fields.Nested(DestinationIn, required=True)
+
+
 class DistributorOut(Schema):
     """A distributor as operators see it: its credentials are never shown."""
 

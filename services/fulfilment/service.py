@@ -6,8 +6,12 @@ import re
 import time
 
 from services.fulfilment.application import FulfilmentApplication
+from services.fulfilment.availability import FeedScheduler
 from services.fulfilment.channels import channels
 from services.fulfilment.schemas import (
+    AvailabilityIn,
+    AvailabilityQueryIn,
+    BestSourceIn,
     CallbackIn,
     CostsIn,
     DistributorChangesIn,
@@ -17,6 +21,7 @@ from services.fulfilment.schemas import (
     ReceiveIn,
 )
 from shared.errors import NotFound, ValidationFailed
+from shared.rpc import RpcProxy
 from shared.service import EventLogRpc, EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
@@ -27,7 +32,8 @@ SENDS = ("pending", "sent", "failed", "dropped")
 
 class FulfilmentService(EventLogRpc):
     name = "fulfilment"
-    app = EventSourced(FulfilmentApplication, channels)
+    app = EventSourced(FulfilmentApplication, channels, workers=(FeedScheduler,))
+    orders = RpcProxy("orders")
 
     # -- distributors ------------------------------------------------------------------------------
     @command
@@ -115,6 +121,75 @@ class FulfilmentService(EventLogRpc):
         return self.app.callback(
             _code(code), timestamp, signature, body.encode(), time.time(), _callback
         )
+
+    # -- stock, price and the best source -----------------------------------------------------
+    @command
+    def check_availability(self, lines, deadline_ms=None):
+        """Stock and cost price per sku and distributor, live where a distributor answers within
+        the deadline (OMS_AVAILABILITY_DEADLINE_MS, 800 ms), else from its latest feed:
+        `check_availability([{"sku": "MUG-1", "quantity": 3}])` -> `{"lines": [{"sku": "MUG-1",
+        "available": true, "offers": [{"distributor": "acme", "stock": 12, "cost_price": "4.10",
+        "source": "live", "age_seconds": 0.0, "enough": true}, {"distributor": "bic", "source":
+        "feed", "age_seconds": 1834.2, "why": "live answer late", …}], "unknown": […]}], …}`."""
+        given = load(AvailabilityIn, {"lines": lines, "deadline_ms": deadline_ms}, "availability")
+        who("storefront")
+        return self.app.check_availability(given["lines"], self._deadline(given))
+
+    @command
+    def check_skus(self, query):
+        """The same for `{"skus": "MUG-1,PEN-3", "quantity": 2}` (the gateway's GET)."""
+        given = load(AvailabilityQueryIn, query, "query")
+        skus = list(dict.fromkeys(s.strip() for s in given["skus"].split(",") if s.strip()))
+        lines = [{"sku": sku, "quantity": given["quantity"]} for sku in skus]
+        return self.check_availability(lines, given["deadline_ms"])
+
+    @command
+    def best_source(self, lines, destination, deadline_ms=None):
+        """The cheapest way to fulfil the lines delivered to `destination` — cost prices plus each
+        distributor's delivery charge (flat or by weight), subject to stock, split across
+        distributors when that is cheaper — with the reasoning: `best_source([{"sku": "MUG-1",
+        "quantity": 3}], {"country": "GB"})` -> `{"feasible": true, "total": "27.00",
+        "shipments": [{"distributor": "acme", "lines": […], "delivery_charge": "5.00", …}],
+        "reasoning": ["acme: goods 22.00 + delivery 5.00 for 1.25 kg = 27.00", …], …}`."""
+        given = load(
+            BestSourceIn,
+            {"lines": lines, "destination": destination, "deadline_ms": deadline_ms},
+            "best source",
+        )
+        who("storefront")
+        return self.app.best_source(given["lines"], given["destination"], self._deadline(given))
+
+    @command
+    def apply_best_source(self, order_id, reason=None):
+        """Choose the distributors of the order's bought-in lines still to ship by the best
+        source to their address: `{"plan": …, "order": …}` (orders records the choice)."""
+        check_id(order_id=order_id)
+        reason = reason_of(reason, required=False)
+        who()
+        order = self.orders.get_order(order_id)
+        deadline = self.app.settings.availability_deadline_ms
+        planned, choices = self.app.source_for_order(order, deadline)
+        current = {x["sku"]: x["distributor"] for x in order["lines"]}
+        changed = {sku: code for sku, code in choices.items() if current.get(sku) != code}
+        if changed:
+            why = reason or f"best source: {planned['total']} {planned['currency']}"
+            order = self.orders.choose_distributors(order_id, changed, why)
+        return {"plan": planned, "changed": changed, "order": order}
+
+    @command
+    def import_feed(self, code):
+        """Read the distributor's feed now: `{"distributor": "acme", "imported_at": …,
+        "items": 120, "error": null}` (a feed that cannot be read keeps its last snapshot)."""
+        who()
+        return self.app.import_feed(_code(code))
+
+    @command
+    def feeds(self):
+        """Every feed: when it was last read, how many items, and the last failure if any."""
+        return self.app.feeds()
+
+    def _deadline(self, given: dict) -> int:
+        return given.get("deadline_ms") or self.app.settings.availability_deadline_ms
 
     # -- the outbox and documents ----------------------------------------------------------------
     @command

@@ -4,6 +4,9 @@ operators do with them, the sends, and the distributors' signed callbacks."""
 from marshmallow import fields, validate
 
 from services.fulfilment.schemas import (
+    AvailabilityIn,
+    AvailabilityQueryIn,
+    BestSourceIn,
     CallbackIn,
     CostsIn,
     DistributorChangesIn,
@@ -11,6 +14,7 @@ from services.fulfilment.schemas import (
     ReceiveIn,
 )
 from services.gateway.route import NoBody, Route
+from services.orders.schemas import ChoicesIn
 from shared.validation import OptionalReasonIn, ReasonIn, Strict
 
 R = Route
@@ -60,6 +64,30 @@ FULFILMENT_ROUTES = (
     R("POST", f"{POS}/close", "closePurchaseOrder", "operator", "fulfilment",
       "Close an answered purchase order", ("fulfilment", "close_purchase_order"),
       (PO, "body.reason"), OptionalReasonIn, versioned=True),
+    # -- stock, price and the best source ------------------------------------------------------
+    R("GET", "/v1/availability", "checkSkus", "storefront", "fulfilment",
+      "Stock and cost price of some skus (`?skus=A,B&quantity=2`): live within the deadline,"
+      " else from feeds, with each answer's source and age", ("fulfilment", "check_skus"),
+      ("query",), query=AvailabilityQueryIn),
+    R("POST", "/v1/availability", "checkAvailability", "storefront", "fulfilment",
+      "Stock and cost price of a basket's lines (live within the deadline, else from feeds)",
+      ("fulfilment", "check_availability"), ("body.lines", "body.deadline_ms"), AvailabilityIn),
+    R("POST", "/v1/best-source", "bestSource", "storefront", "fulfilment",
+      "The cheapest way to fulfil some lines to a destination, delivery charges included,"
+      " with the reasoning", ("fulfilment", "best_source"),
+      ("body.lines", "body.destination", "body.deadline_ms"), BestSourceIn),
+    R("POST", "/v1/orders/{order_id}/best-source", "applyBestSource", "operator", "fulfilment",
+      "Choose the distributors of the order's bought-in lines still to ship by the best source",
+      ("fulfilment", "apply_best_source"), ("path:order_id", "body.reason"), OptionalReasonIn),
+    R("PUT", "/v1/orders/{order_id}/distributors", "chooseDistributors", "operator", "orders",
+      "Choose who supplies bought-in lines still to ship", ("orders", "choose_distributors"),
+      ("path:order_id", "body.choices", "body.reason"), ChoicesIn, versioned=True),
+    R("GET", "/v1/feeds", "listFeeds", "operator", "fulfilment",
+      "Every distributor's feed: when it was last read, its items, its last failure",
+      ("fulfilment", "feeds")),
+    R("POST", f"{DISTRIBUTOR}/feed-imports", "importFeed", "operator", "fulfilment",
+      "Read the distributor's feed now (a failed read keeps the last snapshot)",
+      ("fulfilment", "import_feed"), ("path:code",), NoBody),
     R("GET", "/v1/purchase-order-sends", "purchaseOrderSends", "operator", "fulfilment",
       "Purchase-order sends by status: pending (with their next try), sent, failed, dropped",
       ("fulfilment", "outbox"), ("query.status",), query=FulfilmentSendsIn),

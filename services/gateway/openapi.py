@@ -21,6 +21,7 @@ LISTS = (
     "createProductionOrders",
     "listDistributors",
     "purchaseOrderSends",
+    "listFeeds",
 )
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 
 from services.orders import indexes, projections, queries
+from services.orders.catalogue import CatalogueRefused
 from services.orders.cataloguing import Cataloguing
 from services.orders.confirming import Confirming
 from services.orders.domain import Order
@@ -138,6 +139,19 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, Servic
 
     def complete_order(self, order_id: str, reason: str | None, actor: str) -> Order:
         return self._change(order_id, "order", lambda o: o.complete(reason, actor))
+
+    def choose_distributors(self, order_id: str, choices: dict, reason, actor: str) -> Order:
+        """Who supplies each bought-in line still to ship (a catalogue product's own list)."""
+        for sku, code in choices.items():
+            product = self.product(sku)
+            if product is not None and code not in (product.distributors or ()):
+                raise CatalogueRefused(
+                    f"{code} does not supply {sku} (it has {', '.join(product.distributors)})",
+                    "distributor_not_listed",
+                    "choices",
+                )
+        change = lambda order: order.choose_distributors(choices, reason, actor)  # noqa: E731
+        return self._change(order_id, "order", change)
 
     def edit_order(self, order_id: str, edit: dict, actor: str) -> Order:
         new_lines = self.lines_for(edit.get("new_lines") or [], "new_lines")

@@ -54,6 +54,10 @@ class Cataloguing:
     def update_product(self, sku: str, changes: dict, actor: str) -> Product:
         return self._change(product_id_for(sku), "product", lambda p: p.update(changes, actor))
 
+    def product(self, sku: str) -> Product | None:
+        product_id = product_id_for(sku)
+        return self.repository.get(product_id) if self.exists(product_id) else None
+
     def list_clients(self, query: dict) -> dict:
         with self.engine.connect() as conn:
             return queries.list_catalogue(conn, self.tables["clients"], "code", query)

@@ -270,6 +270,32 @@ class Order(Aggregate):
         self.closed, self.reason = "completed", reason
         self._derive()
 
+    def choose_distributors(self, choices: dict, reason: str | None, actor: str) -> None:
+        """`choices`: {sku: distributor} for bought-in lines with quantities still to ship."""
+        self.check_changeable("choose_distributors")
+        for sku in choices:
+            line = self.line(sku)
+            if line["made_in_house"]:
+                raise TransitionRefused(
+                    "choose_distributors", self.status, "line_made_in_house", sku
+                )
+            if not any(
+                s["status"] == "pending" and any(x["sku"] == sku for x in s["lines"])
+                for s in self.shippings
+            ):
+                raise TransitionRefused(
+                    "choose_distributors", self.status, "line_already_shipped", sku
+                )
+        changed = {k: v for k, v in choices.items() if self.line(k)["distributor"] != v}
+        if not changed:
+            raise TransitionRefused("choose_distributors", self.status, "choice_changes_nothing")
+        self._choose_distributors(choices=changed, reason=reason, actor=actor)
+
+    @event("DistributorsChosen")
+    def _choose_distributors(self, choices: dict, reason: str | None, actor: str) -> None:
+        for sku, distributor in choices.items():
+            self.line(sku)["distributor"] = distributor
+
     # -- changes to shippings and lines before they ship ----------------------------------------
     def edit(self, contents: dict, new_lines: list, reason: str | None, actor: str) -> None:
         """`contents`: {shipping id: [{sku, quantity}]} for pending shippings, replacing theirs."""

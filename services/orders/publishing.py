@@ -26,6 +26,7 @@ ORDER_EVENTS = {
     Order.ClaimResolved: "claim_resolved",
     Order.Linked: "order_linked",
     Order.PaymentStatusChanged: "payment_status_changed",
+    Order.DistributorsChosen: "distributors_chosen",
 }
 SHIPPING_CHANGES = {
     Order.ShippingAdded: "added",

@@ -286,6 +286,18 @@ class ClientChangesIn(Strict):
     default_address = fields.Nested(AddressIn, allow_none=True)
 
 
+class ChoicesIn(Strict):
+    """`{"choices": {"MUG-1": "bic"}, "reason": "cheaper delivery"}`."""
+
+    choices = fields.Dict(
+        keys=Text(max_length=100),
+        values=Text(max_length=100),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+    )
+    reason = Text(load_default=None, allow_none=True, max_length=1000)
+
+
 class ProductDetailsIn(Strict):
     name = Text(required=True, max_length=200)
     unit_price = MoneyAmount(required=True)

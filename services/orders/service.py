@@ -10,6 +10,7 @@ import re
 from services.orders import documents
 from services.orders.application import OrdersApplication
 from services.orders.schemas import (
+    ChoicesIn,
     ClaimIn,
     ClientChangesIn,
     ClientDetailsIn,
@@ -184,6 +185,17 @@ class OrdersService(EventLogRpc):
         check_id(order_id=order_id)
         edit = load(EditIn, edit, "edit")
         return self._show(self.app.edit_order(order_id, edit, who()))
+
+    @command
+    def choose_distributors(self, order_id, choices, reason=None):
+        """Who supplies each bought-in line still to ship: `choose_distributors("3f0c…",
+        {"MUG-1": "bic"}, "cheaper delivery")` (fulfilment's best source applies its plan so)."""
+        check_id(order_id=order_id)
+        given = load(ChoicesIn, {"choices": choices, "reason": reason}, "choices")
+        actor = who()
+        return self._show(
+            self.app.choose_distributors(order_id, given["choices"], given["reason"], actor)
+        )
 
     @command
     def add_shipping(self, order_id, shipping, idempotency_key=None):

@@ -166,6 +166,15 @@ class ShippingShipped(OrderEvent):
     lines = fields.List(fields.Nested(Line), required=True)
 
 
+class DistributorsChosen(OrderEvent):
+    """Who supplies bought-in lines, chosen again before they ship: {sku: distributor}."""
+
+    name = "distributors_chosen"
+    choices = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    reason = fields.String(allow_none=True, required=True)
+    actor = fields.String(allow_none=True, required=True)
+
+
 class LinesDelivered(OrderEvent):
     name = "lines_delivered"
     lines = fields.List(fields.Nested(Line), required=True)

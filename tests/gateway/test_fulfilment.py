@@ -105,3 +105,45 @@ def test_distributors_are_managed_by_admins_and_read_by_operators(api, later):
     assert changed["lead_time_days"] == 5
     bad = api.admin.request("PATCH", f"/v1/distributors/{code}", {"lead_time_days": -1})
     assert bad.status_code == 422 and "lead_time_days" in bad.json()["errors"]
+
+
+def test_a_storefront_checks_stock_and_the_best_source_over_http(api, later):
+    code = random_ref("d-")
+    body = {"name": code, "account_manager_email": f"am@{code}.example",
+            "ordering": later.ordering(), "live": later.live(),
+            "delivery": {"bands": [{"up_to_kg": "2", "charge": "4.00"}]}}  # fmt: skip
+    ok(api.admin.request("PUT", f"/v1/distributors/{code}", body))
+    sku = random_ref("SKU-").upper()
+    product = {"name": "Mug", "unit_price": "9.50", "currency": "EUR", "vat_rate": "20",
+               "made_in_house": False, "distributors": [code], "default_distributor": code,
+               "weight": "0.350"}  # fmt: skip
+    ok(api.operator.request("PUT", f"/v1/products/{sku}", product))
+    stock = json.loads((later.directory / "stock.json").read_text()) if (
+        later.directory / "stock.json").exists() else {}  # fmt: skip
+    later.stock({**stock, sku: {"stock": 7, "cost_price": "3.10"}})
+    shop = api.storefront
+    checked = ok(shop.get(f"/v1/availability?skus={sku},NOPE-1&quantity=2"))
+    (offer,) = [o for o in checked["lines"][0]["offers"] if o["distributor"] == code]
+    assert offer == dict(offer, source="live", stock=7, cost_price="3.10", enough=True)
+    posted = ok(shop.post("/v1/availability", {"lines": [{"sku": sku, "quantity": 9}]}))
+    assert posted["lines"][0]["available"] is False  # 7 in stock
+    bad = shop.post("/v1/availability", {"lines": [{"sku": sku, "quantity": "9"}]})
+    assert bad.status_code == 422 and "lines.0.quantity" in bad.json()["errors"]
+    best = ok(
+        shop.post(
+            "/v1/best-source",
+            {"lines": [{"sku": sku, "quantity": 5}], "destination": {"country": "GB"}},
+        )
+    )
+    assert best["total"] == "19.50" and best["shipments"][0]["delivery_charge"] == "4.00"
+    # 6 mugs weigh 2.1 kg, over its only band: nobody can deliver them
+    heavy = ok(
+        shop.post(
+            "/v1/best-source",
+            {"lines": [{"sku": sku, "quantity": 6}], "destination": {"country": "GB"}},
+        )
+    )
+    assert heavy["feasible"] is False and heavy["short"] == []
+    assert "more than the distributors deliver at once" in heavy["reasoning"][0]
+    order = ok(api.operator.post("/v1/orders", order_payload()), 201)
+    assert shop.post(f"/v1/orders/{order['id']}/best-source", {}).status_code == 403
