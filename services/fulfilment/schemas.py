@@ -156,7 +156,7 @@ class AvailabilityIn(Strict):
 class AvailabilityQueryIn(Strict):
     """`?skus=MUG-1,PEN-3&quantity=2`: the same quantity of each."""
 
-    skus = Text(required=True, max_length=2000)
+    skus = Text(required=True, max_length=500)  # the URL stays under the server's limit
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     deadline_ms = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=50, max=10000)
