@@ -25,7 +25,10 @@ VALUES = {
     "file_id": "5a0a3c57-0c1e-4a55-8f55-000000000006",
     "kind": "invoice",
     "document_id": "5a0a3c57-0c1e-4a55-8f55-000000000003",
+    "purchase_order_id": "5a0a3c57-0c1e-4a55-8f55-000000000007",
 }
+# public by role, but a signature is their credential: unsigned, every caller is refused
+SIGNED = ("distributorCallback",)
 CALLERS = (None, *ROLES)
 
 
@@ -34,6 +37,8 @@ def concrete(path: str) -> str:
 
 
 def expected_refusal(route, caller) -> int | None:
+    if route.op in SIGNED:
+        return 401
     if route.role == "public":
         return None
     if caller is None:
