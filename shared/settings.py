@@ -118,6 +118,10 @@ class Settings:
     #: seconds between looks for feeds whose interval has passed; the largest feed read
     feed_check_seconds: float = 30.0
     feed_max_bytes: int = 16 * 1024 * 1024
+    #: when a client may expect an own courier, in minutes after it is assigned
+    courier_eta_minutes: int = 120
+    #: how long a courier's links work after the assignment, in hours
+    courier_link_hours: int = 72
     # -- production --
     #: when production orders are created: on_accept (every made-in-house line, on acceptance)
     #: or on_demand (when an operator asks); a product may say otherwise in the catalogue

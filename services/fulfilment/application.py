@@ -1,9 +1,12 @@
 """Fulfilment use cases: the distributors and products it buys (registry.py), the purchase
 orders a shipped shipping raises, sends and follows to the end (purchasing.py), stock and price
-live and from feeds (availability.py) and the best source of some lines (choosing.py)."""
+live and from feeds (availability.py), the best source of some lines (choosing.py), and own
+couriers' deliveries (delivering.py)."""
 
 from services.fulfilment.availability import Availability
 from services.fulfilment.choosing import BestSource
+from services.fulfilment.couriers import Courier
+from services.fulfilment.delivering import Delivering
 from services.fulfilment.distributors import Distributor
 from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
@@ -14,7 +17,14 @@ from shared.store import ServiceApplication
 
 
 class FulfilmentApplication(
-    BestSource, Availability, Purchasing, Registry, Sends, OrderIndexed, ServiceApplication
+    Delivering,
+    BestSource,
+    Availability,
+    Purchasing,
+    Registry,
+    Sends,
+    OrderIndexed,
+    ServiceApplication,
 ):
     service = "fulfilment"
     follows = ("orders",)
@@ -30,9 +40,18 @@ class FulfilmentApplication(
         """The outbox, the register of distributors and the feeds' latest snapshots, written
         again from the whole log."""
         sends, feeds = self.rebuild_outbox(), self.rebuild_feeds()
-        with rebuilding(self, self.distributors) as session:
-            found = [a for a in self.replay_all().values() if isinstance(a, Distributor)]
-            if found:
-                rows = [{"code": d.code, "id": str(d.id)} for d in found]
-                session.execute(self.distributors.insert(), rows)
-        return {"sends": sends, "distributors": len(found), "feeds": feeds}
+        with rebuilding(self, self.distributors, self.couriers) as session:
+            everything = self.replay_all().values()
+            found = [a for a in everything if isinstance(a, Distributor)]
+            couriers = [a for a in everything if isinstance(a, Courier)]
+            for table, rows in ((self.distributors, found), (self.couriers, couriers)):
+                if rows:
+                    session.execute(
+                        table.insert(), [{"code": r.code, "id": str(r.id)} for r in rows]
+                    )
+        return {
+            "sends": sends,
+            "distributors": len(found),
+            "couriers": len(couriers),
+            "feeds": feeds,
+        }

@@ -6,6 +6,7 @@ mails."""
 import base64
 
 from services.fulfilment import documents
+from services.fulfilment.couriers import Courier, CourierRun
 from services.fulfilment.distributors import Distributor
 from services.fulfilment.domain import PurchaseOrder
 from shared.publishing import Publish
@@ -88,6 +89,34 @@ def distributor_data(app, domain_event) -> dict:
     }
 
 
+def run_data(app, domain_event) -> dict:
+    """The delivery as its courier and its client are told of it (the courier's links are made
+    by notify from `run_id`, `generation` and `expires`: no link travels in an event)."""
+    run = app.state_at(domain_event)
+    return {
+        "run_id": str(run.id),
+        "order_id": run.order_id,
+        "order_reference": run.order_reference,
+        "shipping_id": run.shipping_id,
+        "courier": run.courier,
+        "client": run.client,
+        "address": run.address,
+        "lines": run.lines,
+        "planned_date": run.planned_date,
+        "eta": run.eta,
+        "generation": run.generation,
+        "expires": run.expires,
+        "delivered": run.delivered,
+        "version": run.version,
+    }
+
+
+def courier_data(app, domain_event) -> dict:
+    c = app.state_at(domain_event)
+    return {"code": c.code, "name_": c.name, "email": c.email, "phone": c.phone,
+            "active": c.active, "version": c.version}  # fmt: skip
+
+
 PUBLISHED = {
     PurchaseOrder.Raised: Publish("purchase_order_raised", purchase_order_data),
     PurchaseOrder.Attempted: Publish(attempt_name, with_outcome),
@@ -105,4 +134,8 @@ PUBLISHED = {
     PurchaseOrder.Closed: Publish("purchase_order_closed", event_data("reason", "actor")),
     Distributor.Registered: Publish("distributor_registered", distributor_data),
     Distributor.Updated: Publish("distributor_updated", distributor_data),
+    Courier.Registered: Publish("courier_registered", courier_data),
+    CourierRun.Assigned: Publish("courier_assigned", run_data),
+    CourierRun.Reassigned: Publish("courier_assigned", run_data),
+    CourierRun.Delivered: Publish("courier_delivered", run_data),
 }

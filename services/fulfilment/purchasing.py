@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from services.fulfilment import documents
+from services.fulfilment.delivering import run_id_for
 from services.fulfilment.domain import CANCELLABLE, PurchaseOrder
 from shared import signing
 from shared.contracts import load
@@ -43,7 +44,9 @@ class Purchasing:
         for line in shipped["lines"]:
             if line["distributor"] and not line["made_in_house"]:
                 by_distributor.setdefault(line["distributor"], []).append(line)
-        raised, count = [], len(self.for_order(shipped["order_id"]))
+        if self.exists(run_id_for(shipped["shipping_id"])):
+            return []  # an own courier delivers it from stock: nothing is bought for it
+        raised, count = [], len(self.purchase_orders_of(shipped["order_id"]))
         today = datetime.now(UTC).date().isoformat()
         for code, lines in sorted(by_distributor.items()):
             po_id = uuid5(PURCHASE_IDS, f"{shipped['shipping_id']}:{code}")
@@ -82,8 +85,8 @@ class Purchasing:
         """A voided order cancels its open purchase orders."""
         voided = load("orders.order_voided", envelope["data"])
         cancelled = []
-        for po in self.for_order(voided["order_id"]):
-            if isinstance(po, PurchaseOrder) and po.status in CANCELLABLE:
+        for po in self.purchase_orders_of(voided["order_id"]):
+            if po.status in CANCELLABLE:
                 self._cancel(po, f"order voided: {voided.get('reason') or ''}".strip(), None, True)
                 cancelled.append(po)
         return cancelled
@@ -102,6 +105,9 @@ class Purchasing:
             po.request_send("cancellation", order["channel"], time.time())
 
     # -- what operators do ---------------------------------------------------------------------------
+    def purchase_orders_of(self, order_id: str) -> list[PurchaseOrder]:
+        return [a for a in self.for_order(order_id) if isinstance(a, PurchaseOrder)]
+
     def purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
         po = self.get(purchase_order_id, "purchase order")
         if not isinstance(po, PurchaseOrder):

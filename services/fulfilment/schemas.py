@@ -1,5 +1,6 @@
 """What fulfilment takes (distributors, cost edits, receipts, callbacks) and what it answers."""
 
+import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.validation import Currency, MoneyAmount, Quantity, Strict, StrictBool, Text
@@ -180,6 +181,79 @@ class BestSourceIn(AvailabilityIn):
     """`{"lines": [...], "destination": {"country": "GB", …}}`."""
 
     destination = fields.Nested(DestinationIn, required=True)
+
+
+class Phone(fields.String):
+    """A phone number in the international format (SMS goes to it): `+48 600 100 200`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            parsed = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            raise ValidationError(
+                "Must be a valid number in the international format, e.g. +48 600 100 200."
+            )
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class CourierIn(Strict):
+    """`{"name": "Jan", "email": "jan@couriers.example", "phone": "+48 600 100 200"}`."""
+
+    name = Text(required=True, max_length=200)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = Phone(required=True, validate=validate.Length(max=40))
+    active = StrictBool(load_default=True)
+
+
+class AssignIn(Strict):
+    courier = Text(required=True, max_length=64)
+
+
+class CourierOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class CourierRunOut(Schema):
+    id = fields.String()
+    order_id = fields.String()
+    order_reference = fields.String()
+    shipping_id = fields.String()
+    courier = fields.Raw()
+    address = fields.Raw()
+    lines = fields.Raw()
+    planned_date = fields.String(allow_none=True)
+    eta = fields.String()
+    generation = fields.Integer()
+    delivered = fields.Raw(allow_none=True)
+    version = fields.Integer()
+
+
+class CourierTaskOut(Schema):
+    """What a courier's link shows: the delivery, the client's name and phone (not more)."""
+
+    order_reference = fields.String()
+    shipping_id = fields.String()
+    courier = fields.Method("dump_courier")
+    client = fields.Method("dump_client")
+    address = fields.Raw()
+    lines = fields.Raw()
+    planned_date = fields.String(allow_none=True)
+    eta = fields.String()
+    delivered = fields.Raw(allow_none=True)
+
+    def dump_courier(self, run):
+        return {"name": run.courier["name"]}
+
+    def dump_client(self, run):
+        return {"name": run.client["name"], "phone": run.client.get("phone")}
 
 
 class DistributorOut(Schema):

@@ -9,11 +9,16 @@ from services.fulfilment.application import FulfilmentApplication
 from services.fulfilment.availability import FeedScheduler
 from services.fulfilment.channels import channels
 from services.fulfilment.schemas import (
+    AssignIn,
     AvailabilityIn,
     AvailabilityQueryIn,
     BestSourceIn,
     CallbackIn,
     CostsIn,
+    CourierIn,
+    CourierOut,
+    CourierRunOut,
+    CourierTaskOut,
     DistributorChangesIn,
     DistributorIn,
     DistributorOut,
@@ -27,6 +32,7 @@ from shared.validation import load, reason_of
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 OUT, DISTRIBUTOR = PurchaseOrderOut(), DistributorOut()
+COURIER, RUN, TASK = CourierOut(), CourierRunOut(), CourierTaskOut()
 SENDS = ("pending", "sent", "failed", "dropped")
 
 
@@ -70,7 +76,7 @@ class FulfilmentService(EventLogRpc):
         "lines": [{"sku": "MUG-1", "quantity": 3, "cost_price": "4.10", …}], "sends":
         [{"kind": "order", "status": "sent", "attempts": [{"answer": "HTTP 201: …"}]}], …}]`."""
         check_id(order_id=order_id)
-        return OUT.dump(self.app.for_order(order_id), many=True)
+        return OUT.dump(self.app.purchase_orders_of(order_id), many=True)
 
     @command
     def get_purchase_order(self, purchase_order_id):
@@ -121,6 +127,50 @@ class FulfilmentService(EventLogRpc):
         return self.app.callback(
             _code(code), timestamp, signature, body.encode(), time.time(), _callback
         )
+
+    # -- own couriers --------------------------------------------------------------------------
+    @command
+    def register_courier(self, code, courier):
+        """`register_courier("jan", {"name": "Jan Kowalski", "email": "jan@couriers.example",
+        "phone": "+48 600 100 200"})` (the same again is harmless)."""
+        details = load(CourierIn, courier, "courier")
+        return COURIER.dump(self.app.register_courier(_code(code), details, who()))
+
+    @command
+    def list_couriers(self):
+        return COURIER.dump(self.app.list_couriers(), many=True)
+
+    @command
+    def assign_courier(self, order_id, shipping_id, courier):
+        """An own courier delivers the shipping (instead of a distributor): `assign_courier(
+        order_id, shipping_id, "jan")`. The courier gets the task by e-mail and SMS with a
+        signed link; the client is told a courier is on the way, and about when. Another
+        courier later takes over (the first one's links stop working)."""
+        check_id(order_id=order_id, shipping_id=shipping_id)
+        code = load(AssignIn, {"courier": courier}, "assignment")["courier"]
+        actor = who()
+        order = self.orders.get_order(order_id)
+        return RUN.dump(self.app.assign_courier(order, shipping_id, code, actor))
+
+    @command
+    def courier_runs_for_order(self, order_id):
+        """The order's deliveries by own couriers, each with its courier, ETA and delivery."""
+        check_id(order_id=order_id)
+        return RUN.dump(self.app.courier_runs_for_order(order_id), many=True)
+
+    @command
+    def courier_task(self, token):
+        """What a courier's link shows (the gateway's courier page; the token is the only
+        credential): NotFound for a tampered, unknown or superseded link, InvalidTransition
+        `link_expired` for an expired one."""
+        run, _ = self.app.run_by_link(token)
+        return TASK.dump(run)
+
+    @command
+    def courier_delivered(self, token):
+        """The courier's button: marks the shipping delivered (once; again: as it is)."""
+        run, marked = self.app.mark_delivered_by_link(token)
+        return dict(TASK.dump(run), marked_now=marked)
 
     # -- stock, price and the best source -----------------------------------------------------
     @command

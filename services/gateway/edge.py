@@ -25,9 +25,12 @@ EXPOSED = "ETag, Link, Location, Idempotent-Replayed, X-Request-Id"
 
 
 def url_map(extra: dict) -> Map:
-    """The werkzeug map of every route (by operation id), plus the gateway's own pages."""
+    """The werkzeug map of every route (by operation id), plus the gateway's own pages
+    (`{name: (path, methods)}`)."""
     rules = [Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=r.op) for r in ROUTES]
-    rules += [Rule(path, methods=["GET"], endpoint=name) for name, path in extra.items()]
+    rules += [
+        Rule(path, methods=list(methods), endpoint=name) for name, (path, methods) in extra.items()
+    ]
     return Map(rules, strict_slashes=False, merge_slashes=False)
 
 
@@ -44,9 +47,15 @@ class Edge:
 
     def __init__(self, store, settings, pages: dict, local):
         self.store, self.settings, self.local = store, settings, local
-        self.pages = pages  # name -> (path, page(http, call, params)): the gateway's own pages
+        # name -> (path, page(http, call, params)[, methods]): the gateway's own pages (GET)
+        self.pages = pages
         self.routes = {r.op: r for r in ROUTES}
-        self.map = url_map({name: path for name, (path, _) in pages.items()})
+        self.map = url_map(
+            {
+                name: (page[0], page[2] if len(page) > 2 else ("GET",))
+                for name, page in pages.items()
+            }
+        )
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
         self.origins = set(origins)
 

@@ -4,11 +4,13 @@ operators do with them, the sends, and the distributors' signed callbacks."""
 from marshmallow import fields, validate
 
 from services.fulfilment.schemas import (
+    AssignIn,
     AvailabilityIn,
     AvailabilityQueryIn,
     BestSourceIn,
     CallbackIn,
     CostsIn,
+    CourierIn,
     DistributorChangesIn,
     DistributorIn,
     ReceiveIn,
@@ -88,6 +90,21 @@ FULFILMENT_ROUTES = (
     R("POST", f"{DISTRIBUTOR}/feed-imports", "importFeed", "operator", "fulfilment",
       "Read the distributor's feed now (a failed read keeps the last snapshot)",
       ("fulfilment", "import_feed"), ("path:code",), NoBody),
+    # -- own couriers ------------------------------------------------------------------------------
+    R("GET", "/v1/couriers", "listCouriers", "operator", "fulfilment", "The own couriers",
+      ("fulfilment", "list_couriers")),
+    R("PUT", "/v1/couriers/{code}", "registerCourier", "operator", "fulfilment",
+      "Register an own courier (the same details again is harmless)",
+      ("fulfilment", "register_courier"), ("path:code", "body"), CourierIn),
+    R("POST", "/v1/orders/{order_id}/shippings/{shipping_id}/courier", "assignCourier",
+      "operator", "fulfilment",
+      "An own courier delivers the shipping: the courier gets the task by e-mail and SMS with a"
+      " signed link, the client is told a courier is on the way",
+      ("fulfilment", "assign_courier"), ("path:order_id", "path:shipping_id", "body.courier"),
+      AssignIn),
+    R("GET", "/v1/orders/{order_id}/courier-runs", "orderCourierRuns", "operator", "effects",
+      "The order's deliveries by own couriers", ("fulfilment", "courier_runs_for_order"),
+      ("path:order_id",)),
     R("GET", "/v1/purchase-order-sends", "purchaseOrderSends", "operator", "fulfilment",
       "Purchase-order sends by status: pending (with their next try), sent, failed, dropped",
       ("fulfilment", "outbox"), ("query.status",), query=FulfilmentSendsIn),

@@ -22,6 +22,8 @@ LISTS = (
     "listDistributors",
     "purchaseOrderSends",
     "listFeeds",
+    "listCouriers",
+    "orderCourierRuns",
 )
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {

@@ -17,6 +17,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Response
 
 from services.gateway import openapi
+from services.gateway.courier import CourierPages
 from services.gateway.edge import Edge
 from services.gateway.live import LiveEvents
 from services.gateway.local import LocalRoutes
@@ -122,6 +123,7 @@ class Gateway(DependencyProvider):
                 lambda http, call, params: (200, {"Content-Type": "text/html"}, self.docs),
             ),
             **self.tracking.routes(),
+            **CourierPages(self.settings).routes(),
         }
         self.edge = Edge(self.store, self.settings, pages, self.local)
 

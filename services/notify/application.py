@@ -10,6 +10,7 @@ from services.notify.publishing import PUBLISHED
 from services.notify.templates import Templates
 from services.notify.tracking import TrackingLinks
 from shared import context
+from shared.links import CourierLinks
 from shared.readmodels import OrderIndexed
 from shared.refusals import Missing, Refused
 from shared.sender import Delivery, Outcome, Sends
@@ -35,36 +36,45 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
         s = self.settings
         self.templates = Templates(s.notify_language, s.notify_templates or None)
         self.links = TrackingLinks(s)
+        self.courier_links = CourierLinks(s)
         self.mail_domain = s.mail_from.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
 
     # -- the policy on upstream events ------------------------------------------------------------
     def _queue_notification(self, envelope: dict) -> list:
-        """One notification per event a template covers (a replay or a redelivery: none new)."""
+        """One notification per message written about the event — to its client or operations,
+        and to the others a template names (`type@audience`) — none new on a replay."""
         kind, data = envelope["type"], envelope["data"]
-        notification_id = uuid5(NOTIFICATION_IDS, envelope["id"])
-        if not self.templates.covers(kind, data) or self.exists(notification_id):
-            return []
-        client = data.get("client") or {}
+        if "run_id" in data:  # an own courier's delivery: its link is made here, not carried
+            data = dict(data, courier_link=self.courier_links.url(
+                data["run_id"], data["generation"], data["expires"]))  # fmt: skip
+        made = []
+        for key in self.templates.variants(kind):
+            suffix = key.partition("@")[2]
+            notification_id = uuid5(NOTIFICATION_IDS, f"{envelope['id']}@{suffix}" if suffix
+                                    else envelope["id"])  # fmt: skip
+            if self.templates.covers(key, data) and not self.exists(notification_id):
+                made.append(self._notification(notification_id, key, envelope, data))
+        return [n for n in made if n is not None]
+
+    def _notification(self, notification_id, key: str, envelope: dict, data: dict):
+        kind, client = envelope["type"], data.get("client") or {}
         order_id = data.get("order_id")
         link = self.tracking_url(order_id) if order_id else None
-        rendered = self.templates.render(kind, data, client.get("language"), link)
+        rendered = self.templates.render(key, data, client.get("language"), link)
+        recipient, phone = self._audience(rendered, data, client)
+        if rendered.channel == "sms" and not phone:
+            return None  # written for SMS, to someone without a number
         policy = self.policy_of(kind)
         notification = Notification(
             id=notification_id,
             order_id=order_id,
             source_event=envelope["id"],
             event_type=kind,
-            recipient=(
-                data["recipient"]
-                if rendered.to_recipient
-                else self.settings.ops_email
-                if rendered.to_operations or not client.get("email")
-                else client["email"]
-            ),
-            channel="email",
+            recipient=recipient,
+            channel=rendered.channel,
             subject=rendered.subject,
             body=rendered.text,
-            phone=None if rendered.to_operations or rendered.to_recipient else client.get("phone"),
+            phone=phone,
             language=rendered.language,
             html=rendered.html,
             sms=rendered.sms,
@@ -80,8 +90,19 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
             else None,
         )
         if policy == "auto":
-            notification.request_send("email", notification.recipient, None, resend=False)
-        return [notification]
+            how = rendered.channel
+            notification.request_send(how, self._default_recipient(notification, how), None, False)
+        return notification
+
+    def _audience(self, rendered, data: dict, client: dict) -> tuple[str, str | None]:
+        """(e-mail address, phone) of whom the message is for."""
+        if rendered.to_courier:
+            return data["courier"]["email"], data["courier"]["phone"]
+        if rendered.to_recipient:
+            return data["recipient"], None
+        if rendered.to_operations or not client.get("email"):
+            return self.settings.ops_email, None if rendered.to_operations else client.get("phone")
+        return client["email"], client.get("phone")
 
     # -- what operators do ------------------------------------------------------------------------
     def send(self, notification_id: str, actor: str) -> Notification:

@@ -30,8 +30,11 @@ class Rendered:
     html: str
     sms: str
     to_operations: bool = False
-    #: the message goes to the event's own `recipient` (a distributor's account manager)
+    #: the message goes to the event's own `recipient` (a distributor's account manager) or to
+    #: its `courier`, not to the client
     to_recipient: bool = False
+    to_courier: bool = False
+    channel: str = "email"  # the channel it is written for (a template's `channel`)
 
 
 class Templates:
@@ -50,12 +53,20 @@ class Templates:
                 merged = self.languages.setdefault(path.stem, {})
                 for key, parts in table.items():
                     merged.setdefault(key, {}).update(parts)
-        self.event_types = frozenset(
-            key for table in self.languages.values() for key in table if key != "layout"
-        )
+        keys = {key for table in self.languages.values() for key in table if key != "layout"}
+        #: every event type a message is written for; `type@audience` keys are more messages
+        #: about the same event (`fulfilment.courier_assigned@courier`: to its courier)
+        self.event_types = frozenset(key.partition("@")[0] for key in keys)
+        self.keys = frozenset(keys)
 
-    def covers(self, event_type: str, data: dict) -> bool:
-        return event_type in self.event_types and WHEN.get(event_type, bool)(data)
+    def variants(self, event_type: str) -> list[str]:
+        """The messages written about an event type: the type itself first, then its others."""
+        found = sorted(k for k in self.keys if k.partition("@")[0] == event_type)
+        return sorted(found, key=lambda k: "@" in k)
+
+    def covers(self, key: str, data: dict) -> bool:
+        event_type = key.partition("@")[0]
+        return key in self.keys and WHEN.get(event_type, bool)(data)
 
     def language_for(self, wanted: str | None) -> str:
         return wanted if wanted in self.languages else self.default_language
@@ -69,14 +80,20 @@ class Templates:
         values = {"client": {}, **data}
         values.setdefault("reference", data.get("order_reference"))
         to = self._part(event_type, "to", language)
-        to_operations, to_recipient = to == "operations", to == "recipient"
+        to_operations, to_recipient = to == "operations", to in ("recipient", "courier")
         if to_operations or to_recipient:
             language, link = self.default_language, None
         parts = {p: self._fill(self._part(event_type, p, language), values) for p in PARTS}
         rendered = self._laid_out(language, parts, values, link, to_operations or to_recipient)
         if to_recipient:
-            rendered = replace(rendered, to_operations=False, to_recipient=True)
-        return rendered
+            rendered = replace(
+                rendered,
+                to_operations=False,
+                to_recipient=to == "recipient",
+                to_courier=to == "courier",
+            )
+        channel = self._part(event_type, "channel", language) or "email"
+        return replace(rendered, channel=channel)
 
     def message(self, subject: str, body: str, data: dict, language: str | None, link: str):
         """An operator's own message to the client, laid out like the others (not a template:

@@ -32,11 +32,13 @@ PRODUCTION_EVENTS = tuple(t for t in REGISTRY if t.startswith("production."))
 
 class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, ServiceApplication):
     service = "orders"
-    follows = ("billing", "production")
+    follows = ("billing", "production", "fulfilment")
     published = PUBLISHED
     reactions = {
         **{kind: "_follow_billing" for kind in BILLING_EVENTS},
         **{kind: "_follow_production" for kind in PRODUCTION_EVENTS},
+        "fulfilment.courier_assigned": "_follow_courier",
+        "fulfilment.courier_delivered": "_follow_courier",
     }
 
     def __init__(self, url: str, settings: Settings | None = None):
@@ -264,6 +266,18 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, Servic
             "produced": data.get("produced", data["quantity"] if finished else 0),
         }
         return [order] if order.follow_production(job, envelope["id"]) else []
+
+    def _follow_courier(self, envelope: dict) -> list:
+        """Who is bringing a shipping and about when; delivered, when the courier says so."""
+        order, data = self._order_of(envelope), envelope["data"]
+        if order is None or not any(s["id"] == data["shipping_id"] for s in order.shippings):
+            return []
+        if envelope["type"] == "fulfilment.courier_delivered":
+            changed = order.deliver_shipping(data["shipping_id"], envelope["id"])
+        else:
+            courier = {"name": data["courier"]["name"], "eta": data["eta"]}
+            changed = order.note_courier(data["shipping_id"], courier, envelope["id"])
+        return [order] if changed else []
 
     def _order_of(self, envelope: dict) -> Order | None:
         order_id = envelope["data"].get("order_id")

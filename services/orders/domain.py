@@ -257,6 +257,42 @@ class Order(Aggregate):
             self.line(item["sku"])["delivered"] += item["quantity"]
         self._derive()
 
+    def note_courier(self, shipping_id: str, courier: dict | None, source: str) -> bool:
+        """Who is bringing the shipping, and about when (`{"name", "eta"}`), as fulfilment said."""
+        shipping = self.shipping(shipping_id)
+        if shipping.get("courier") == courier:
+            return False
+        self._note_courier(shipping_id=shipping_id, courier=courier, source=source)
+        return True
+
+    @event("CourierNoted")
+    def _note_courier(self, shipping_id: str, courier: dict | None, source: str) -> None:
+        self.shipping(shipping_id)["courier"] = courier
+
+    def deliver_shipping(self, shipping_id: str, source: str) -> bool:
+        """An own courier delivered the shipping: it left with the courier (shipped, if it was
+        still pending) and each of its quantities is delivered. Once; not on a closed order."""
+        shipping = self.shipping(shipping_id)
+        if self.closed or shipping.get("delivered"):
+            return False
+        if shipping["status"] == "pending":
+            self._ship(shipping_id=shipping_id, actor=None)
+        lines = []
+        for item in shipping["lines"]:
+            line = self.line(item["sku"])
+            open_quantity = self.shipped_quantity(item["sku"]) - line["delivered"]
+            if min(item["quantity"], open_quantity) > 0:
+                lines.append({"sku": item["sku"], "quantity": min(item["quantity"], open_quantity)})
+        self._deliver_shipping(shipping_id=shipping_id, lines=lines, source=source)
+        return True
+
+    @event("ShippingDelivered")
+    def _deliver_shipping(self, shipping_id: str, lines: list, source: str) -> None:
+        for item in lines:
+            self.line(item["sku"])["delivered"] += item["quantity"]
+        self.shipping(shipping_id)["delivered"] = True
+        self._derive()
+
     def complete(self, reason: str | None, actor: str) -> None:
         self.check_progress("complete")
         self._complete(reason=reason, actor=actor)

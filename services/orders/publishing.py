@@ -27,6 +27,7 @@ ORDER_EVENTS = {
     Order.Linked: "order_linked",
     Order.PaymentStatusChanged: "payment_status_changed",
     Order.DistributorsChosen: "distributors_chosen",
+    Order.ShippingDelivered: "lines_delivered",
 }
 SHIPPING_CHANGES = {
     Order.ShippingAdded: "added",
@@ -67,7 +68,7 @@ def order_event_data(app, domain_event) -> dict:
         )
     elif kind in (Order.ClaimOpened, Order.ClaimResolved):
         data["claim"] = order.claim(domain_event.claim_id)
-    elif kind is Order.LinesDelivered:
+    elif kind in (Order.LinesDelivered, Order.ShippingDelivered):
         data["delivered_now"] = domain_event.lines
     elif kind in SHIPPING_CHANGES:
         data["change"] = SHIPPING_CHANGES[kind]

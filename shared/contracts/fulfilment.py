@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields
 
 from shared.contracts import Contract, Money
+from shared.contracts.orders import Address
 
 
 class PurchaseLine(Schema):
@@ -120,3 +121,68 @@ class DistributorRegistered(DistributorEvent):
 
 class DistributorUpdated(DistributorEvent):
     name = "distributor_updated"
+
+
+class CourierRegistered(Contract):
+    service = "fulfilment"
+    name = "courier_registered"
+    code = fields.String(required=True)
+    name_ = fields.String(required=True, data_key="name")
+    email = fields.String(required=True)
+    phone = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+
+
+class CourierContact(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(required=True)
+
+
+class RunClient(Schema):
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
+
+
+class RunLine(Schema):
+    sku = fields.String(required=True)
+    name = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+
+
+class Delivered(Schema):
+    at = fields.String(required=True)
+    by = fields.String(required=True)
+    generation = fields.Integer(required=True)
+
+
+class CourierRunEvent(Contract):
+    """An own courier's delivery of one shipping (its links are notify's to make)."""
+
+    service = "fulfilment"
+    run_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    order_reference = fields.String(required=True)
+    shipping_id = fields.String(required=True)
+    courier = fields.Nested(CourierContact, required=True)
+    client = fields.Nested(RunClient, required=True)
+    address = fields.Nested(Address, required=True)
+    lines = fields.List(fields.Nested(RunLine), required=True)
+    planned_date = fields.String(allow_none=True, required=True)
+    eta = fields.String(required=True)  # when the client may expect it (ISO, UTC)
+    generation = fields.Integer(required=True)  # moves on with each assignment
+    expires = fields.Integer(required=True)  # unix seconds: when the courier's links stop
+    delivered = fields.Nested(Delivered, allow_none=True, required=True)
+    version = fields.Integer(required=True)
+
+
+class CourierAssigned(CourierRunEvent):
+    name = "courier_assigned"
+
+
+class CourierDelivered(CourierRunEvent):
+    name = "courier_delivered"

@@ -41,12 +41,20 @@ class Quantity(Schema):
     quantity = fields.Integer(required=True)
 
 
+class Courier(Schema):
+    name = fields.String(required=True)
+    eta = fields.String(required=True)
+
+
 class Shipping(Schema):
     id = fields.String(required=True)
     planned_date = fields.String(required=True)
     address = fields.Nested(Address, required=True)
     lines = fields.List(fields.Nested(Quantity), required=True)
     status = fields.String(required=True)
+    # since 2026-12 (optional): an own courier bringing it, and whether it was delivered whole
+    courier = fields.Nested(Courier, allow_none=True)
+    delivered = fields.Boolean()
 
 
 class Link(Schema):
@@ -179,6 +187,7 @@ class LinesDelivered(OrderEvent):
     name = "lines_delivered"
     lines = fields.List(fields.Nested(Line), required=True)
     delivered_now = fields.List(fields.Nested(Quantity), required=True)
+    shipping_id = fields.String()  # since 2026-12 (optional): a whole shipping delivered
 
 
 class OrderEdited(OrderEvent):

@@ -132,3 +132,47 @@ def test_the_event_stream_says_when_the_order_changed(desk):
         with desk.rpc(actor="maria", role="operator") as rpc:
             rpc.orders.hold_order(order["id"], "waiting for artwork")
         assert eventually(lambda: next(lines) == "event: change", timeout=30)
+
+
+def test_a_courier_marks_the_delivery_from_the_link_in_the_email(desk, tmp_path):
+    """The courier's page in headless Chromium: the delivery and the client's phone; opening it
+    changes nothing, the button marks it delivered (once), the client's page shows the courier
+    and then the delivery; a tampered link is 404."""
+    code = "courier-" + order_payload()["client"]["name"].split()[-1]
+    with desk.rpc(actor="maria", role="operator") as rpc:
+        rpc.fulfilment.register_courier(
+            code, {"name": "Jan Kowalski", "email": f"{code}@couriers.example",
+                   "phone": "+48 600 100 200"})  # fmt: skip
+        order, link = placed_in_polish(desk)
+        rpc.fulfilment.assign_courier(order["id"], order["shippings"][0]["id"], code)
+
+    def task_mail():
+        return next((m for m in desk.mail.messages() if m["To"] == f"{code}@couriers.example"),
+                    None)  # fmt: skip
+
+    courier_link = re.search(r"https?://\S+/courier/\S+", text_of(eventually(task_mail))).group(0)
+    driver = browser()
+    try:
+        driver.get(courier_link)
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert order["client"]["name"] in body and "+44 20 7946 0000" in body
+        assert "12 St James's Sq" in body
+        driver.save_screenshot(str(tmp_path / "courier-page.png"))
+        with desk.rpc() as rpc:
+            assert rpc.orders.get_order(order["id"])["status"] != "delivered"  # only looked
+        driver.find_element(By.ID, "deliver").click()
+        assert "Marked delivered" in driver.find_element(By.ID, "delivered").text
+        with desk.rpc() as rpc:
+            eventually(lambda: rpc.orders.get_order(order["id"])["status"] == "delivered")
+        driver.get(courier_link)  # again, later: it says when, and offers no button
+        assert "Delivered at" in driver.find_element(By.ID, "delivered").text
+        assert not driver.find_elements(By.ID, "deliver")
+        driver.get(link)  # the client's page
+        assert "Jan Kowalski" in driver.find_element(By.ID, "shippings").text
+    finally:
+        driver.quit()
+    again = requests.post(courier_link, timeout=10)
+    assert again.status_code == 200 and "Delivered at" in again.text
+    tampered = courier_link[:-2] + ("xx" if not courier_link.endswith("xx") else "yy")
+    assert requests.get(tampered, timeout=10).status_code == 404
+    assert requests.post(tampered, timeout=10).status_code == 404

@@ -149,6 +149,9 @@ SAMPLES = {
         delivered_now=[{"sku": "MUG-1", "quantity": 3}],
         actor="courier-7",
     ),
+    "orders.distributors_chosen": dict(
+        ORDER, status="accepted", choices={"MUG-1": "bic"}, reason="best source", actor="maria"
+    ),
     "orders.order_edited": dict(
         ORDER,
         status="accepted",
@@ -413,6 +416,55 @@ SAMPLES = {
             "version": version,
         }
         for name, version in (("registered", 1), ("updated", 2))
+    },
+    "fulfilment.courier_registered": {
+        "code": "jan",
+        "name": "Jan Kowalski",
+        "email": "jan@couriers.example",
+        "phone": "+48600100200",
+        "active": True,
+        "version": 1,
+    },
+    **{
+        f"fulfilment.courier_{name}": {
+            "run_id": "r1",
+            "order_id": "o1",
+            "order_reference": "2026-000001",
+            "shipping_id": "s1",
+            "courier": {
+                "code": "jan",
+                "name": "Jan Kowalski",
+                "email": "jan@couriers.example",
+                "phone": "+48600100200",
+            },  # fmt: skip
+            "client": {
+                "name": "Ada Lovelace",
+                "email": "ada@example.com",
+                "phone": "+442079460000",
+                "language": None,
+            },  # fmt: skip
+            "address": {
+                "line1": "12 St James's Sq",
+                "city": "London",
+                "postcode": "SW1Y 4JH",
+                "country": "GB",
+            },  # fmt: skip
+            "lines": [{"sku": "MUG-1", "name": "Mug", "quantity": 3}],
+            "planned_date": "2026-12-20",
+            "eta": "2026-12-02T14:30+00:00",
+            "generation": 1,
+            "expires": 1764950000,
+            "delivered": delivered,
+            "version": version,
+        }
+        for name, delivered, version in (
+            ("assigned", None, 1),
+            (
+                "delivered",
+                {"at": "2026-12-02T14:05:00+00:00", "by": "courier jan", "generation": 1},
+                2,
+            ),  # fmt: skip
+        )
     },
     "notify.notification_queued": {
         "notification_id": "n1",
