@@ -16,7 +16,7 @@ import sys  # noqa: E402
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from oms import documents, mailbox  # noqa: E402
+from oms import documents, feeds, mailbox  # noqa: E402
 from shared import actors, settings  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 from shared.integration_log import last_sent  # noqa: E402
@@ -203,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
         actions.add_parser(action, help=text).add_argument("name")
     actions.add_parser("list", help="every key (never the key itself)")
     documents.add_parser(sub)
+    feeds.add_parser(sub)
     vf = sub.add_parser("verify", help=verify.__doc__)
     vf.add_argument(
         "--invoice-on",

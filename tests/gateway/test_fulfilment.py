@@ -9,6 +9,7 @@ import time
 import pytest
 import requests
 
+from oms import cli
 from shared import signing
 from tests.gateway.test_desk import ok
 from tests.support import eventually, order_payload, random_ref
@@ -147,3 +148,26 @@ def test_a_storefront_checks_stock_and_the_best_source_over_http(api, later):
     assert "more than the distributors deliver at once" in heavy["reasoning"][0]
     order = ok(api.operator.post("/v1/orders", order_payload()), 201)
     assert shop.post(f"/v1/orders/{order['id']}/best-source", {}).status_code == 403
+
+
+def test_oms_feeds_lists_and_imports_feeds(api, later, tmp_path, capsys):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,stock,cost_price\nINK-1,9,2.20\nINK-2,0,2.40\n")
+    code = random_ref("d-")
+    body = {"name": code, "account_manager_email": f"am@{code}.example",
+            "ordering": {"channel": "email"},
+            "feed": {"format": "csv", "source": str(feed), "interval_seconds": 3600}}  # fmt: skip
+    ok(api.admin.request("PUT", f"/v1/distributors/{code}", body))
+    base = ["--amqp-uri", api.system.amqp_uri, "--actor", "ops-ana", "feeds"]
+    assert cli.main([*base, "import", code]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(code) and " 2  " in out
+    feed.write_text("sku,stock\nINK-1,many\n")
+    assert cli.main([*base, "import", code]) == 1  # failed: the last snapshot stays
+    assert "stock must be a whole number" in capsys.readouterr().out
+    assert cli.main(base) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(code)]
+    assert " 2  " in row and "row 2 (INK-1)" in row
+    listed = ok(api.operator.get("/v1/feeds"))
+    (shown,) = [f for f in listed if f["distributor"] == code]
+    assert shown["items"] == 2 and shown["error"].startswith("row 2 (INK-1)")

@@ -11,6 +11,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from oms import cli
 from oms.serve import SERVICE_CLASSES
 from tests.conftest import fresh_sqlite, fresh_vhost
 from tests.support import System, eventually, order_payload
@@ -176,3 +177,6 @@ def test_a_courier_marks_the_delivery_from_the_link_in_the_email(desk, tmp_path)
     tampered = courier_link[:-2] + ("xx" if not courier_link.endswith("xx") else "yy")
     assert requests.get(tampered, timeout=10).status_code == 404
     assert requests.post(tampered, timeout=10).status_code == 404
+    # the invariants hold: a shipping a courier delivered needs no purchase order, and the
+    # courier's event has its three messages (the client's, the courier's e-mail and SMS)
+    assert cli.main(["--amqp-uri", desk.amqp_uri, "verify", "--settle", "30"]) == 0
