@@ -110,7 +110,8 @@ class Availability:
         time, else from its feed (with the feed's age and why), else unknown."""
         started = time.monotonic()
         deadline = started + deadline_ms / 1000
-        candidates = {x["sku"]: self._candidates(x["sku"]) for x in lines}
+        active = [d for d in self.list_distributors() if d.active]
+        candidates = {x["sku"]: self._candidates(x["sku"], active) for x in lines}
         distributors = {d.code: d for ds in candidates.values() for d in ds}
         asks = {}
         for code, d in distributors.items():
@@ -133,11 +134,10 @@ class Availability:
                         "offers": offers, "unknown": unknown})  # fmt: skip
         return {"checked_at": iso(now), "deadline_ms": deadline_ms, "took_ms": took, "lines": out}
 
-    def _candidates(self, sku: str) -> list:
+    def _candidates(self, sku: str, active: list) -> list:
         """The active distributors that supply the sku (the catalogue's list; all when the sku is
         not in the catalogue)."""
         supply = self.supply(sku)
-        active = [d for d in self.list_distributors() if d.active]
         if supply is None:
             return active
         if supply.made_in_house:

@@ -71,11 +71,14 @@ def _set(session, table: sa.Table, distributor: str, **values) -> None:
 
 class LiveStock:
     """The live APIs: `GET <url>?skus=A,B` → `{"items": [{"sku", "stock", "cost_price"}]}`,
-    asked in parallel (green threads) within a deadline; each answer kept `keep_seconds`."""
+    asked in parallel (green threads) within a deadline; each answer kept `keep_seconds`. An API
+    that was late or failed is not waited for again in that time either (its feed answers): one
+    slow distributor does not slow every basket down."""
 
     def __init__(self, keep_seconds: float):
         self.keep_seconds = keep_seconds
         self._kept: dict[tuple[str, str], tuple[float, dict | None]] = {}
+        self._held: dict[str, tuple[float, dict]] = {}  # code -> (until, how it last went)
         self._lock = threading.Lock()
 
     def ask(self, asks: dict, deadline: float) -> dict:
@@ -85,10 +88,14 @@ class LiveStock:
         carry the sku."""
         results, threads = {}, []
         pool = eventlet.GreenPool(max(1, len(asks)))
+        now = time.time()
         for code, (live, skus) in asks.items():
             kept = self._fresh(code, skus)
+            held = self._held.get(code)
             if kept is not None:
                 results[code] = kept
+            elif held is not None and held[0] > now:
+                results[code] = dict(held[1], held=True)
             else:
                 threads.append(pool.spawn(self._one, results, code, live, skus, deadline))
         with eventlet.Timeout(max(0.0, deadline - time.monotonic()), False):
@@ -97,6 +104,9 @@ class LiveStock:
             thread.kill()  # too late: answered from the feed
         for code in asks:
             results.setdefault(code, {"status": "late", "items": {}})
+            outcome = results[code]
+            if self.keep_seconds > 0 and outcome["status"] != "live" and not outcome.get("held"):
+                self._held[code] = (time.time() + self.keep_seconds, outcome)
         return results
 
     def _one(self, results: dict, code: str, live: dict, skus: list, deadline: float) -> None:
