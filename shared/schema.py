@@ -4,8 +4,25 @@ added to it (nullable), so every existing SQLite file and PostgreSQL database ke
 import sqlalchemy as sa
 
 
+_CREATED: set[tuple] = set()  # (store, tables) this process made sure of already
+
+
 def create(engine: sa.Engine, metadata: sa.MetaData) -> None:
-    """Create missing tables and indexes, then add any column an older table lacks."""
+    """Create missing tables and indexes, then add any column an older table lacks. Once per
+    process for the same store and tables: reflecting every table is most of an application's
+    start-up (what tests that build applications over and over paid for each one)."""
+    shape = tuple(
+        (t.name, tuple(c.name for c in t.columns), tuple(sorted(i.name for i in t.indexes)))
+        for t in metadata.sorted_tables
+    )
+    key = (engine.url.render_as_string(hide_password=False), shape)
+    if key in _CREATED:
+        return
+    _create(engine, metadata)
+    _CREATED.add(key)
+
+
+def _create(engine: sa.Engine, metadata: sa.MetaData) -> None:
     metadata.create_all(engine)
     inspector = sa.inspect(engine)
     with engine.begin() as conn:

@@ -1,7 +1,7 @@
 """Fulfilment use cases: the distributors and products it buys (registry.py), the purchase
-orders a shipped shipping raises, sends and follows to the end (purchasing.py), stock and price
-live and from feeds (availability.py), the best source of some lines (choosing.py), and own
-couriers' deliveries (delivering.py)."""
+orders a shipped shipping raises and follows to the end (purchasing.py) and sends (sending.py),
+stock and price live and from feeds (availability.py), the best source of some lines
+(choosing.py), and own couriers' deliveries (delivering.py)."""
 
 from services.fulfilment.availability import Availability
 from services.fulfilment.choosing import BestSource
@@ -11,6 +11,7 @@ from services.fulfilment.distributors import Distributor
 from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
 from services.fulfilment.registry import Registry
+from services.fulfilment.sending import Sending
 from shared.readmodels import OrderIndexed, rebuilding
 from shared.sender import Sends
 from shared.store import ServiceApplication
@@ -20,6 +21,7 @@ class FulfilmentApplication(
     Delivering,
     BestSource,
     Availability,
+    Sending,
     Purchasing,
     Registry,
     Sends,

@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import sqlalchemy as sa
 
 from services.fulfilment.couriers import Courier, CourierRun
-from shared.errors import Conflict
+from services.fulfilment.registry import code_table, index_codes
 from shared.links import CourierLinks
 from shared.refusals import Missing, Refused
 
@@ -29,39 +29,21 @@ class Delivering:
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         super().define_tables(metadata)
-        self.couriers = sa.Table(
-            "fulfilment_couriers",
-            metadata,
-            sa.Column("code", sa.String(100), primary_key=True),
-            sa.Column("id", sa.String(36), nullable=False),
-        )
+        self.couriers = code_table(metadata, "fulfilment_couriers")
         self.courier_links = CourierLinks(self.settings)
 
     def project_aggregates(self, session, aggregates: list, events: list) -> None:
         super().project_aggregates(session, aggregates, events)
-        new = [a for a in aggregates if isinstance(a, Courier) and a.version == 1]
-        if new:
-            session.execute(
-                self.couriers.insert(), [{"code": c.code, "id": str(c.id)} for c in new]
-            )
+        index_codes(session, self.couriers, aggregates, Courier)
 
     # -- couriers ----------------------------------------------------------------------------------
     def register_courier(self, code: str, details: dict, actor: str) -> Courier:
         the_id = uuid5(COURIER_IDS, code)
 
-        def command():
-            if self.exists(the_id):
-                existing = self.repository.get(the_id)
-                if all(getattr(existing, k) == v for k, v in details.items()):
-                    return existing
-                raise Conflict(
-                    f"courier {code} is already registered with other details", {"code": code}
-                )
-            courier = Courier(id=the_id, code=code, details=details, actor=actor)
-            self.save(courier)
-            return courier
+        def make():
+            return Courier(id=the_id, code=code, details=details, actor=actor)
 
-        return self.retrying(command)
+        return self.register_once(the_id, details, "courier", code, make)
 
     def courier(self, code: str) -> Courier:
         the_id = uuid5(COURIER_IDS, code)

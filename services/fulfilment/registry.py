@@ -23,13 +23,20 @@ def supply_id(sku: str) -> UUID:
     return uuid5(SUPPLY_IDS, sku)
 
 
-def define(metadata: sa.MetaData) -> sa.Table:
+def code_table(metadata: sa.MetaData, name: str) -> sa.Table:
+    """A register's read model: code -> aggregate id (what lists them)."""
     return sa.Table(
-        "fulfilment_distributors",
+        name,
         metadata,
         sa.Column("code", sa.String(100), primary_key=True),
         sa.Column("id", sa.String(36), nullable=False),
     )
+
+
+def index_codes(session, table: sa.Table, aggregates: list, kind: type) -> None:
+    new = [a for a in aggregates if isinstance(a, kind) and a.version == 1]
+    if new:
+        session.execute(table.insert(), [{"code": a.code, "id": str(a.id)} for a in new])
 
 
 class Registry:
@@ -37,20 +44,15 @@ class Registry:
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         super().define_tables(metadata)
-        self.distributors = define(metadata)
+        self.distributors = code_table(metadata, "fulfilment_distributors")
 
     def project_aggregates(self, session, aggregates: list, events: list) -> None:
         super().project_aggregates(session, aggregates, events)
-        new = [a for a in aggregates if isinstance(a, Distributor) and a.version == 1]
-        if new:
-            session.execute(
-                self.distributors.insert(), [{"code": d.code, "id": str(d.id)} for d in new]
-            )
+        index_codes(session, self.distributors, aggregates, Distributor)
 
-    # -- distributors ------------------------------------------------------------------------------
-    def register_distributor(self, code: str, details: dict, actor: str) -> Distributor:
-        """Registering the same code with the same details again returns it (retry-safe)."""
-        the_id = distributor_id(code)
+    def register_once(self, the_id: UUID, details: dict, what: str, code: str, make):
+        """Registering the same code with the same details again returns it (retry-safe); with
+        other details it is a Conflict. `make()` makes it the first time."""
 
         def command():
             if self.exists(the_id):
@@ -58,20 +60,25 @@ class Registry:
                 if all(getattr(existing, k) == v for k, v in details.items()):
                     return existing
                 raise Conflict(
-                    f"distributor {code} is already registered with other details",
-                    {"code": code},
+                    f"{what} {code} is already registered with other details", {"code": code}
                 )
-            distributor = Distributor(
-                id=the_id,
-                code=code,
-                details=details,
-                callback_secret="dcs_" + secrets.token_urlsafe(24),
-                actor=actor,
-            )
-            self.save(distributor)
-            return distributor
+            made = make()
+            self.save(made)
+            return made
 
         return self.retrying(command)
+
+    # -- distributors ------------------------------------------------------------------------------
+    def register_distributor(self, code: str, details: dict, actor: str) -> Distributor:
+        the_id = distributor_id(code)
+        secret = "dcs_" + secrets.token_urlsafe(24)
+
+        def make():
+            return Distributor(
+                id=the_id, code=code, details=details, callback_secret=secret, actor=actor
+            )
+
+        return self.register_once(the_id, details, "distributor", code, make)
 
     def update_distributor(self, code: str, changes: dict, actor: str) -> Distributor:
         def command():

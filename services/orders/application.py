@@ -87,7 +87,8 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, Servic
     def place_many(self, orders: list[dict], actor: str, then: Callable | None = None) -> list:
         """Place many validated orders in one transaction (imports, and generating test data);
         `then(order, index)` may move each on (accept, ship…) before the save."""
-        args = [self.order_args(uuid4(), order, actor) for order in orders]
+        clients: dict = {}
+        args = [self.order_args(uuid4(), order, actor, clients=clients) for order in orders]
         with self.transaction() as session:
             references = self.next_references(session, len(args))
             placed = [Order(reference=r, **a) for r, a in zip(references, args, strict=True)]

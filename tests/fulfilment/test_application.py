@@ -358,32 +358,38 @@ def test_distributors_are_registered_listed_and_changed_without_showing_credenti
         desk.fulfilment.get_distributor("nobody-" + random_ref())
 
 
-@pytest.mark.parametrize(
-    ("details", "field"),
-    [
-        ({"ordering": {"channel": "api"}}, "ordering.url"),
-        ({"ordering": {"channel": "fax"}}, "ordering.channel"),
-        ({"account_manager_email": "not an address"}, "account_manager_email"),
-        ({"delivery": {"flat": "5", "bands": []}}, "delivery.bands"),
-        ({"delivery": {"flat": 5}}, "delivery.flat"),
-        (
-            {
-                "delivery": {
-                    "bands": [{"up_to_kg": "5", "charge": "1"}, {"up_to_kg": "2", "charge": "1"}]
-                }
-            },
-            "delivery.bands",
-        ),  # fmt: skip
-        ({"delivers_to": ["gb"]}, "delivers_to.0"),
-        ({"feed": {"format": "xml", "source": "x"}}, "feed.format"),
-        ({"colour": "red"}, "colour"),
-    ],
+BAD_DISTRIBUTORS = (
+    ({"ordering": {"channel": "api"}}, "ordering.url"),
+    ({"ordering": {"channel": "fax"}}, "ordering.channel"),
+    ({"account_manager_email": "not an address"}, "account_manager_email"),
+    ({"delivery": {"flat": "5", "bands": []}}, "delivery.bands"),
+    ({"delivery": {"flat": 5}}, "delivery.flat"),
+    (
+        {
+            "delivery": {
+                "bands": [{"up_to_kg": "5", "charge": "1"}, {"up_to_kg": "2", "charge": "1"}]
+            }
+        },
+        "delivery.bands",
+    ),  # fmt: skip
+    ({"delivers_to": ["gb"]}, "delivers_to.0"),
+    ({"feed": {"format": "xml", "source": "x"}}, "feed.format"),
+    ({"colour": "red"}, "colour"),
 )
-def test_a_bad_distributor_is_refused_field_by_field(desk, details, field):
-    base = {"name": "X", "account_manager_email": "am@x.example", "ordering": {"channel": "email"}}
-    with pytest.raises(ValidationFailed) as refused:
-        desk.fulfilment.register_distributor(random_ref("d-"), {**base, **details})
-    assert field in refused.value.details, refused.value.details
+
+
+def test_a_bad_distributor_is_refused_field_by_field(tmp_path):
+    desk = InProcess(tmp_path, services=("fulfilment",))  # validation: no store needed twice
+    try:
+        base = {"name": "X", "account_manager_email": "am@x.example",
+                "ordering": {"channel": "email"}}  # fmt: skip
+        for details, field in BAD_DISTRIBUTORS:
+            with pytest.raises(ValidationFailed) as refused:
+                desk.fulfilment.register_distributor(random_ref("d-"), {**base, **details})
+            assert field in refused.value.details, (details, refused.value.details)
+        assert desk.fulfilment.list_distributors() == []  # nothing stored
+    finally:
+        desk.close()
 
 
 def test_a_line_of_an_unregistered_distributor_is_raised_and_not_sent(desk):

@@ -1,4 +1,5 @@
-"""Stock, price and the best source, in process on SQLite and PostgreSQL, against real local
+"""Stock, price and the best source, in process (SQLite; the feeds' read model and a worked example
+on PostgreSQL too), against real local
 distributors: a fast live API, a slow one beyond the deadline, a failing one, a feed-only one and
 one with neither. Live answers where they come in time, the latest feed for the rest (with its
 age, and why), a failed feed import keeping the snapshot before it; the best source on worked
@@ -20,7 +21,17 @@ ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "countr
 
 
 @pytest.fixture
-def desk(tmp_path, module_store):
+def desk(tmp_path):
+    """On SQLite files: what is asked here does not depend on the store (the read model of the
+    feeds is checked on both, below)."""
+    desk = InProcess(tmp_path, services=("orders", "fulfilment"))
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def stored_desk(tmp_path, module_store):
+    """On SQLite and on PostgreSQL."""
     desk = InProcess(tmp_path, services=("orders", "fulfilment"), urls=module_store)
     yield desk
     desk.close()
@@ -104,7 +115,8 @@ def test_live_answers_within_the_deadline_and_feeds_for_the_rest(desk, servers):
     assert len(fast.stock_requests()) == asked
 
 
-def test_a_failed_feed_import_keeps_the_last_snapshot_and_says_so(desk, tmp_path, servers):
+def test_a_failed_feed_import_keeps_the_last_snapshot_and_says_so(stored_desk, tmp_path):
+    desk = stored_desk
     feed = tmp_path / "feed.csv"
     feed.write_text("sku,stock,cost_price,colour\nPEN-9,40,0.35,blue\n")
     code = register(desk, None, feed={"format": "csv", "source": str(feed)})
@@ -175,10 +187,11 @@ def supplier(desk, tmp_path, code: str, items: dict, delivery: dict, **more) -> 
 BANDS = {"bands": [{"up_to_kg": "2", "charge": "4.00"}, {"up_to_kg": "5", "charge": "15.00"}]}
 
 
-def test_splitting_across_distributors_when_it_is_cheaper(desk, tmp_path):
+def test_splitting_across_distributors_when_it_is_cheaper(stored_desk, tmp_path):
     """A is cheap on mugs and its 2-5 kg band costs 15.00; B is cheap on bags and charges a flat
     5.00. 5 mugs (1.75 kg) + 10 bags (3 kg): all from A 60.00, all from B 45.00, mugs from A
     (under 2 kg: 4.00) and bags from B: 39.00."""
+    desk = stored_desk
     a, b = random_ref("a-"), random_ref("b-")
     mug, bag = product(desk, [a, b], "0.35", "Mug"), product(desk, [a, b], "0.30", "Bag")
     supplier(desk, tmp_path, a, {mug: (50, "3.00"), bag: (50, "3.00")}, BANDS)

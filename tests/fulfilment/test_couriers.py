@@ -1,4 +1,4 @@
-"""Own couriers in process (orders, fulfilment and notify on SQLite and PostgreSQL, real local
+"""Own couriers in process (orders, fulfilment and notify on SQLite, the delivery on PostgreSQL too; real local
 SMTP and SMS servers): an assigned courier gets the task by e-mail and SMS with a signed link,
 the client is told a courier is on the way and about when; the link marks the shipping
 delivered once and the order follows; tampered, expired, superseded and foreign links open
@@ -19,17 +19,27 @@ from tests.thirdparties import MailServer, SmsProvider, text_of
 LINK = re.compile(r"https://shop\.example\.com/courier/(\S+)")
 
 
-@pytest.fixture
-def desk(tmp_path, module_store):
+def make_desk(tmp_path, urls):
     with MailServer(tmp_path / "mail") as mail, SmsProvider(tmp_path / "sms") as sms:
         desk = InProcess(
-            tmp_path, services=("orders", "fulfilment", "notify"), urls=module_store,
+            tmp_path, services=("orders", "fulfilment", "notify"), urls=urls,
             SEND_BACKOFF_SECONDS=0, NOTIFY_POLICY="auto", PUBLIC_URL="https://shop.example.com",
             COURIER_ETA_MINUTES=90, **mail.settings(), **sms.settings(),
         )  # fmt: skip
         desk.mail, desk.sms = mail, sms
         yield desk
         desk.close()
+
+
+@pytest.fixture
+def desk(tmp_path):
+    """On SQLite files (the delivery itself is checked on PostgreSQL too, below)."""
+    yield from make_desk(tmp_path, None)
+
+
+@pytest.fixture
+def stored_desk(tmp_path, module_store):
+    yield from make_desk(tmp_path, module_store)
 
 
 def courier(desk, name="Jan Kowalski") -> str:
@@ -77,7 +87,8 @@ def test_the_courier_gets_the_task_and_the_client_is_told_when(desk):
     assert desk.fulfilment.courier_runs_for_order(order["id"]) == [run]
 
 
-def test_the_link_marks_the_shipping_delivered_once_and_the_order_follows(desk):
+def test_the_link_marks_the_shipping_delivered_once_and_the_order_follows(stored_desk):
+    desk = stored_desk
     code = courier(desk)
     order = accepted(desk)
     payload_card = order["lines"][1]["sku"]  # made in house: shipped with the courier too
