@@ -3,7 +3,6 @@ added to it (nullable), so every existing SQLite file and PostgreSQL database ke
 
 import sqlalchemy as sa
 
-
 _CREATED: set[tuple] = set()  # (store, tables) this process made sure of already
 
 

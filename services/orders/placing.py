@@ -2,9 +2,9 @@
 as it is now, turned into the arguments of the `Placed` event — the client's details, lines priced
 from the catalogue or taken as described, shippings with their ids and addresses."""
 
+import copy
 from datetime import UTC, datetime
 from decimal import Decimal
-import copy
 from uuid import UUID, uuid5
 
 from services.orders.catalogue import CatalogueRefused, line_from
