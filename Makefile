@@ -24,8 +24,8 @@ servers: install  ## RabbitMQ and PostgreSQL packages (installed from Debian if 
 run: install  ## all five services on SQLite in var/, with a local RabbitMQ unless one answers
 	$(PY) -m oms.run
 
-test: install servers lint  ## the whole suite against a throwaway RabbitMQ and PostgreSQL
-	$(PY) -m pytest
+test: install servers lint  ## the whole suite against throwaway RabbitMQs and PostgreSQLs (tests/run.py)
+	$(PY) -m tests.run
 
 lint: install
 	$(VENV)/bin/ruff check $(CODE)

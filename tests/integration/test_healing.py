@@ -1,6 +1,7 @@
 """The follower heals from lost queues and ignores duplicates; failing reactions park and the rest flows."""
 
 import json
+import time
 
 from kombu import Connection
 
@@ -109,13 +110,26 @@ def test_all_services_restarted_answer_every_query_as_before(amqp_uri, store):
             rpc.orders.decline_order(declined["id"], "duplicate order")
             eventually(lambda: len(rpc.notify.notifications_for_order(first["id"])) == 6)
             eventually(lambda: len(rpc.notify.notifications_for_order(declined["id"])) == 2)
-            before = answers(rpc, [first["id"], declined["id"]])
+            # every reaction done (orders also follows production, billing and fulfilment back)
+            before = steady(rpc, [first["id"], declined["id"]])
         system.restart()
         with system.rpc() as rpc:
             assert answers(rpc, [first["id"], declined["id"]]) == before
             third = rpc.orders.place_order(order_payload())
             rpc.orders.accept_order(third["id"])
             assert eventually(lambda: rpc.billing.invoices_for_order(third["id"]))
+
+
+def steady(rpc, order_ids, rounds: int = 60):
+    """The answers once two looks a second apart agree (nothing is still reacting)."""
+    previous = None
+    for _ in range(rounds):
+        now = answers(rpc, order_ids)
+        if now == previous:
+            return now
+        previous = now
+        time.sleep(1)
+    raise AssertionError(f"still changing after {rounds} s")
 
 
 def answers(rpc, order_ids):
