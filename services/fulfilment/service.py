@@ -16,14 +16,16 @@ from services.fulfilment.schemas import (
     CallbackIn,
     CostsIn,
     CourierIn,
+    DistributorChangesIn,
+    DistributorIn,
+    ReceiveIn,
+)
+from services.fulfilment.views import (
     CourierOut,
     CourierRunOut,
     CourierTaskOut,
-    DistributorChangesIn,
-    DistributorIn,
     DistributorOut,
     PurchaseOrderOut,
-    ReceiveIn,
 )
 from shared.errors import NotFound, ValidationFailed
 from shared.rpc import RpcProxy

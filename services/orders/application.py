@@ -15,31 +15,24 @@ from services.orders.catalogue import CatalogueRefused
 from services.orders.cataloguing import Cataloguing
 from services.orders.confirming import Confirming
 from services.orders.domain import Order
+from services.orders.following import Following
 from services.orders.placing import OrderBuilding
 from services.orders.publishing import PUBLISHED
 from services.orders.reorders import Reorders, order_id_for
 from shared import context
-from shared.contracts import REGISTRY
 from shared.counters import counter_table, take
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.store import ServiceApplication
 
-PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "overpaid", "voided")
-BILLING_EVENTS = tuple(t for t in REGISTRY if t.startswith("billing."))
-PRODUCTION_EVENTS = tuple(t for t in REGISTRY if t.startswith("production."))
 
-
-class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, ServiceApplication):
+class OrdersApplication(
+    Following, Cataloguing, OrderBuilding, Reorders, Confirming, ServiceApplication
+):
     service = "orders"
-    follows = ("billing", "production", "fulfilment")
+    follows = Following.follows
     published = PUBLISHED
-    reactions = {
-        **{kind: "_follow_billing" for kind in BILLING_EVENTS},
-        **{kind: "_follow_production" for kind in PRODUCTION_EVENTS},
-        "fulfilment.courier_assigned": "_follow_courier",
-        "fulfilment.courier_delivered": "_follow_courier",
-    }
+    reactions = Following.reactions
 
     def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(url, settings)
@@ -234,57 +227,6 @@ class OrdersApplication(Cataloguing, OrderBuilding, Reorders, Confirming, Servic
 
         keyed = _keyed("open_claim", idempotency_key, claim)
         return self._change(order_id, "order", open_, keyed), claim_id
-
-    # -- reacting to billing and production (`reactions`) -----------------------------------------
-    def _follow_billing(self, envelope: dict) -> list:
-        """The payment status billing published (over all the order's invoices) and its channel."""
-        order, data, source = self._order_of(envelope), envelope["data"], envelope["id"]
-        if order is None:
-            return []
-        changed = False
-        if envelope["type"] == "billing.payment_channel_changed":
-            changed = order.record_payment_method(data["channel"], source)
-        status = data.get("payment_status")
-        if status is None and envelope["type"] == "billing.invoice_issued":
-            status = "unpaid"  # invoices published before payment statuses were
-        if status in PAYMENT_STATUSES:
-            changed = order.record_payment_status(status, source) or changed
-        return [order] if changed else []
-
-    def _follow_production(self, envelope: dict) -> list:
-        """Each line shows the production orders covering it: in production, partially
-        produced, ready (events published before quantities were: finished = all produced)."""
-        data = envelope["data"]
-        order = self._order_of(envelope)
-        if order is None:
-            return []
-        finished = data["status"] == "finished"
-        job = {
-            "production_order_id": data["production_order_id"],
-            "sku": data["sku"],
-            "status": data["status"],
-            "quantity": data["quantity"],
-            "produced": data.get("produced", data["quantity"] if finished else 0),
-        }
-        return [order] if order.follow_production(job, envelope["id"]) else []
-
-    def _follow_courier(self, envelope: dict) -> list:
-        """Who is bringing a shipping and about when; delivered, when the courier says so."""
-        order, data = self._order_of(envelope), envelope["data"]
-        if order is None or not any(s["id"] == data["shipping_id"] for s in order.shippings):
-            return []
-        if envelope["type"] == "fulfilment.courier_delivered":
-            changed = order.deliver_shipping(data["shipping_id"], envelope["id"])
-        else:
-            courier = {"name": data["courier"]["name"], "eta": data["eta"]}
-            changed = order.note_courier(data["shipping_id"], courier, envelope["id"])
-        return [order] if changed else []
-
-    def _order_of(self, envelope: dict) -> Order | None:
-        order_id = envelope["data"].get("order_id")
-        if not order_id or not self.exists(UUID(order_id)):
-            return None
-        return self.get(order_id, "order")
 
     # -- queries ---------------------------------------------------------------------------------
     def list_orders(self, query: dict) -> dict:
