@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from shared import logging as oms_logging
 from shared.leadership import leader_lock
 from shared.readmodels import rebuilding
+from shared.store import STORE_DOWN
 
 log = oms_logging.get("sender")
 
@@ -273,7 +274,14 @@ class Sender:
         for send_id in self.app.outbox.due(self.app.engine, time.time()):
             if self._stopping:
                 break
-            delivery = self.app.delivery(send_id)
+            try:
+                delivery = self.app.delivery(send_id)
+            except STORE_DOWN:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one send that cannot be built (its third
+                # party's settings changed under it) must not hold up the others behind it
+                log.warning("delivery_unbuilt", send_id=send_id, error=repr(exc)[:300])
+                continue
             if delivery is not None:
                 self.app.record_attempt(delivery, self.attempt(delivery))
                 tried += 1

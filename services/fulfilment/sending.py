@@ -27,7 +27,8 @@ class Sending:
             return None
         attempt = len(send["attempts"]) + 1
         distributor = self.distributor(po.distributor)
-        if send["channel"] == "email":
+        # how the distributor takes orders now (it may have changed since the send was asked for)
+        if distributor.ordering["channel"] == "email":
             content = {"document_sha256": po.document["sha256"], "kind": send["kind"]}
             return Delivery(send_id, attempt, "email", distributor.account_manager_email, content)
         ordering = distributor.ordering

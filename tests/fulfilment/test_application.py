@@ -436,3 +436,21 @@ def test_a_shipping_raises_one_purchase_order_per_distributor_and_none_for_house
     )
     assert sorted(p["number"] for p in raised) == [
         f"PO-{order['reference']}-1", f"PO-{order['reference']}-2"]  # fmt: skip
+
+
+def test_a_purchase_order_goes_the_way_its_distributor_takes_orders_when_it_is_sent(
+    make_desk, acme
+):
+    """Raised while the distributor took orders over its API; it has moved to e-mail since: the
+    purchase order goes to its account manager (the attempt says how it went)."""
+    desk = make_desk(PO_SEND_DELAY_SECONDS=3600)
+    code = register(desk, acme)["code"]
+    order, [po] = shipped(desk, product(desk, code))
+    desk.fulfilment.update_distributor(code, {"ordering": {"channel": "email"}})
+    desk.fulfilment.send_purchase_order(po["id"])
+    desk.send("fulfilment")
+    po = desk.fulfilment.get_purchase_order(po["id"])
+    (attempt,) = po["sends"][0]["attempts"]
+    assert po["status"] == "sent" and attempt["recipient"] == f"am@{code}.example"
+    assert attempt["answer"] == f"handed to notify for am@{code}.example"
+    assert acme.requests() == []  # nothing went to the old API
