@@ -15,7 +15,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from oms.infra import free_port
-from shared import actors
+from shared import actors, cloudevents
 from shared.settings import SERVICES
 from tests.support import order_payload
 
@@ -166,7 +166,7 @@ class InvoiceListener:
             for service, name in (("billing", "invoice_issued"), ("orders", "order_accepted"))
         ]
         self.consumer = self.conn.Consumer(
-            queues, callbacks=[self._on_message], accept=["json"], no_ack=True
+            queues, callbacks=[self._on_message], accept=cloudevents.ACCEPT, no_ack=True
         )
         self.consumer.consume()
         self._thread = eventlet.spawn(self._drain)

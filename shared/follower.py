@@ -21,7 +21,7 @@ from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import context, faults
+from shared import cloudevents, context, faults
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
 from shared.integration_log import bound_names
@@ -97,7 +97,7 @@ class Follower:
             with conn.Consumer(
                 self.queue,
                 on_message=self._on_raw_message,
-                accept=["json"],
+                accept=cloudevents.ACCEPT,
                 prefetch_count=prefetch,
             ):
                 self.catch_up()
@@ -313,8 +313,8 @@ def _follows_on(env: dict, reached: int, names=("#",)) -> bool:
     """Is nothing this follower receives missing between `reached` and `env`? The relay says what
     it published before this event, of each name (`previousbytype`) and in all
     (`previoussequence`); an envelope without either (an older relay) must be the next one."""
-    by_type = env.get("previousbytype")
-    if isinstance(by_type, dict) and "#" not in names:
+    by_type = cloudevents.read_vector(env.get("previousbytype"))
+    if by_type is not None and "#" not in names:
         before = [by_type.get(name, 0) for name in names]
         if all(isinstance(n, int) and not isinstance(n, bool) for n in before):
             return max(before, default=0) <= reached

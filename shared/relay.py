@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from amqp import spec
 from kombu import Connection, Exchange
 
-from shared import envelope, faults
+from shared import cloudevents, envelope, faults
 from shared import logging as oms_logging
 from shared.leadership import leader_lock
 
@@ -119,7 +119,7 @@ class Relay:
                 # what was published before it, in all and of each name: a follower bound to
                 # some names knows that a jump past events it does not receive is no gap
                 env["previoussequence"] = published
-                env["previousbytype"] = dict(by_type)
+                env["previousbytype"] = cloudevents.vector(by_type)
                 published = by_type[envelope.name_of(env)] = env["sequence"]
                 faults.crash_before_publish(envelope.name_of(env))
                 self.publish(env)
@@ -154,7 +154,7 @@ class Relay:
             exchange=self.exchange,
             routing_key=envelope.name_of(env),
             declare=[self.exchange],
-            serializer="json",
+            serializer=cloudevents.SERIALIZER,
             delivery_mode=2,
             retry=False,
             message_id=env["id"],

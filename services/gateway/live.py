@@ -11,6 +11,7 @@ import eventlet
 from eventlet.queue import LightQueue
 from kombu import Connection, Queue, binding
 
+from shared import cloudevents
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.relay import event_exchange
@@ -62,7 +63,9 @@ class LiveEvents:
         ]
         queue = Queue(exclusive=True, auto_delete=True, durable=False, bindings=bindings)
         with Connection(self.settings.amqp_uri, heartbeat=self.settings.heartbeat) as conn:
-            with conn.Consumer(queue, callbacks=[self._on_event], accept=["json"], no_ack=True):
+            with conn.Consumer(
+                queue, callbacks=[self._on_event], accept=cloudevents.ACCEPT, no_ack=True
+            ):
                 while not self.stopping:
                     try:
                         conn.drain_events(timeout=1)

@@ -1,8 +1,16 @@
 """The three flows of the product, through the five running services, on SQLite and PostgreSQL."""
 
+import json
+import time
+
 import pytest
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
+from cloudevents.core.formats.json import JSONFormat
+from kombu import Connection, Queue, binding
 
 from shared.errors import NotFound
+from shared.relay import event_exchange
+from shared.settings import SERVICES
 from tests.support import eventually, order_payload
 
 
@@ -159,3 +167,57 @@ def test_every_effect_carries_the_correlation_id_of_the_command_that_caused_it(m
     assert accepted["correlationid"] == issued["correlationid"] == "checkout-77"
     assert accepted["causationid"].startswith("rpc:")
     assert issued["causationid"] == accepted["id"]
+
+
+def test_an_integrators_plain_kombu_consumer_reads_every_message_with_the_cloudevents_sdk(
+    module_system,
+):
+    """The messages follow the CloudEvents RabbitMQ binding in structured mode: the SDK parses
+    each one as it comes off the queue (body and content type, nothing of ours in between)."""
+    messages = []
+    with Connection(module_system.amqp_uri) as conn:
+        queue = Queue(
+            "integrator.cloudevents",
+            bindings=[binding(event_exchange(s), routing_key="#") for s in SERVICES],
+            exclusive=True,
+        )
+        with conn.Consumer(queue, on_message=lambda m: (messages.append(m), m.ack())):
+            with module_system.rpc() as rpc:
+                order = rpc.orders.place_order(order_payload())
+                rpc.orders.accept_order(order["id"])
+                (invoice,) = eventually(lambda: rpc.billing.invoices_for_order(order["id"]))
+                payment = {"amount": invoice["gross"], "method": "cash", "paid_on": "2026-12-01"}
+                rpc.billing.record_payment(invoice["id"], dict(payment, reference="ce-1"))
+                rpc.orders.ship_shipping(order["id"], order["shippings"][0]["id"])
+                eventually(lambda: rpc.orders.get_order(order["id"])["payment_status"] == "paid")
+            quiet_since = time.monotonic()
+            while time.monotonic() - quiet_since < 1.5:
+                try:
+                    conn.drain_events(timeout=0.5)
+                    quiet_since = time.monotonic()
+                except TimeoutError:
+                    pass
+
+    assert messages
+    for message in messages:
+        raw = message.body  # py-amqp decodes a body sent with a content encoding: bytes again
+        raw = raw.encode() if isinstance(raw, str) else raw
+        event = from_rabbitmq(
+            RabbitMQMessage(message.headers, message.content_type, raw), JSONFormat()
+        )
+        body = json.loads(raw)
+        assert message.content_type == "application/cloudevents+json"
+        assert event.get_id() == body["id"] == message.properties["message_id"]
+        assert event.get_type() == body["type"] and event.get_source() == body["source"]
+        assert event.get_subject() == body["subject"] and event.get_data() == body["data"]
+        assert event.get_extension("sequence") == body["sequence"]
+        assert isinstance(event.get_extension("previousbytype"), str)  # no object extension
+    ours = {json.loads(m.body)["type"] for m in messages if order["id"] in str(m.body)}
+    assert {
+        "orders.order_placed",
+        "orders.order_accepted",
+        "billing.invoice_issued",
+        "billing.payment_recorded",
+        "production.production_order_created",
+        "fulfilment.purchase_order_raised",
+    } <= ours
