@@ -1,7 +1,8 @@
 """The HTTP gateway: REST under /v1 for storefronts, the back office and integrators, calling the
 services over RPC (as nameko-examples' gateway does) with an actor token minted from the caller's
-API key; `/openapi.json` and `/docs`. It listens on OMS_API_ADDRESS (its own web server, apart
-from billing's payment callback). Keys are managed over RPC by admins (`oms keys …`).
+API key; `/openapi.json`, `/asyncapi.json` (the integration events) and `/docs`. It listens on
+OMS_API_ADDRESS (its own web server, apart from billing's payment callback). Keys are managed over
+RPC by admins (`oms keys …`).
 """
 
 import json
@@ -24,6 +25,7 @@ from services.gateway.local import LocalRoutes
 from services.gateway.problems import Problem, encode
 from services.gateway.store import GatewayStore, KeyIn
 from services.gateway.tracking import TrackingPages
+from shared import asyncapi
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.errors import EXPECTED, Unavailable
@@ -105,19 +107,22 @@ class Services(RpcProxy):
 
 
 class Gateway(DependencyProvider):
-    """The edge, built once: the gateway's database, the route handlers and the OpenAPI document."""
+    """The edge, built once: the gateway's database, the route handlers, the OpenAPI document and
+    the AsyncAPI one (the integration events)."""
 
     def setup(self):
         config = self.container.config
         self.settings = oms_settings.Settings.load(config)
         self.store = GatewayStore(oms_settings.database_url("gateway", config))
         self.spec = openapi.build()
+        self.events = asyncapi.build()
         self.docs = openapi.docs_page(self.spec)
         self.local = LocalRoutes(self.store, self.settings)
         self.live = LiveEvents(self.settings)
         self.tracking = TrackingPages(self.settings, self.live)
         pages = {
             "openapi": ("/openapi.json", lambda http, call, params: _json(self.spec)),
+            "asyncapi": ("/asyncapi.json", lambda http, call, params: _json(self.events)),
             "docs": (
                 "/docs",
                 lambda http, call, params: (200, {"Content-Type": "text/html"}, self.docs),

@@ -193,9 +193,11 @@ def test_admins_see_and_retry_parked_events_and_rebuild_over_http(api):
     problem(api.admin.post("/v1/rebuilds/nowhere"), 404, "not-found")
 
 
-def test_the_docs_and_the_openapi_document_are_served(api):
+def test_the_docs_and_the_openapi_and_asyncapi_documents_are_served(api):
     spec = requests.get(api.url + "/openapi.json", timeout=10).json()
     assert spec["openapi"] == "3.1.0"
+    events = requests.get(api.url + "/asyncapi.json", timeout=10).json()  # no key, like the spec
+    assert events["asyncapi"] == "3.0.0" and "orders.order_placed" in events["channels"]
     docs = requests.get(api.url + "/docs", timeout=10)
     assert docs.headers["Content-Type"].startswith("text/html")
     assert "placeOrder" in docs.text and "problem-validation-failed" in docs.text
