@@ -24,7 +24,6 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared import cloudevents, context, faults
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
-from shared.integration_log import bound_names
 from shared.relay import event_exchange
 from shared.settings import Settings
 from shared.store import STORE_DOWN
@@ -53,7 +52,7 @@ class Follower:
         self.amqp_uri, self.settings = settings.amqp_uri, settings
         # the names of the upstream's events this service reacts to: its queue receives those
         # only; the rest it reads from the upstream's log when it catches up, and ignores
-        self.names = bound_names(app.reactions, upstream)
+        self.names = app.bound_names(upstream)
         self.queue = queue_for(app.service, upstream, self.names)
         self.position = 0  # reached: every event up to here is done
         self._tracked = 0  # recorded in the store (less while ignored events wait for a record)

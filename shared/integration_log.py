@@ -122,7 +122,7 @@ class IntegrationLog:
             "last_published": published if relayed >= last else last,
             "published_by_type": self.relay_vector() or {},
             # the names of each upstream's events this service's queue is bound to
-            "bound": {upstream: bound_names(self.reactions, upstream) for upstream in self.follows},
+            "bound": {upstream: self.bound_names(upstream) for upstream in self.follows},
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
             **self.parking.summary(),  # parked, waiting, oldest_unseen_parked
         }
@@ -142,8 +142,8 @@ def last_sent(upstream: dict, names: list[str]) -> int:
     if upstream.get("relayed_position", 0) < upstream.get("last_position", 0):
         return upstream["last_position"]
     by_type = upstream.get("published_by_type")
-    if not by_type and upstream.get("last_published"):
-        return upstream["last_published"]
+    if "#" in names or (not by_type and upstream.get("last_published")):
+        return upstream.get("last_published") or 0
     return max((by_type.get(name, 0) for name in names), default=0)
 
 

@@ -57,12 +57,26 @@ class Permanent(Exception):
     """Never try again: a 5xx SMTP reply, an invalid number, an HTTP 4xx."""
 
 
+#: HTTP answers worth trying again: timeout, conflict (a request with that key under way), too
+#: early, too many requests; and every 5xx
+RETRIED_HTTP = (408, 409, 425, 429)
+
+
+def check_http(status: int, answer: str) -> None:
+    """Raise `Transient` or `Permanent` for an HTTP status that is no success (2xx)."""
+    if status >= 500 or status in RETRIED_HTTP:
+        raise Transient(answer)
+    if not 200 <= status < 300:
+        raise Permanent(answer)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # sent | retry | failed
     answer: str  # what the third party said (or why it could not be asked)
     reference: str | None = None  # the third party's id for it, when it gives one
     retry_at: float | None = None  # epoch seconds, when status is "retry"
+    gave_up: bool = False  # failed because every retry was used (not refused for good)
 
 
 Channel = Callable[[Delivery], tuple[str, str | None]]  # -> (answer, reference); raises above
@@ -211,13 +225,18 @@ class Backoff:
 
     def outcome(self, attempt: int, answer: str, now: float) -> Outcome:
         if attempt >= self.attempts:
-            return Outcome("failed", f"gave up after {attempt} attempts: {answer}")
+            return Outcome("failed", f"gave up after {attempt} attempts: {answer}", gave_up=True)
         wait = min(self.first * 2 ** (attempt - 1), self.most) * random.uniform(0.8, 1.2)
         return Outcome("retry", answer, retry_at=now + wait)
 
 
 class Sender:
-    """Sends what is due, in order, one at a time, while it holds the service's sender lock."""
+    """Sends what is due, in order, one at a time, while it holds the service's sender lock.
+
+    `backoffs` may give a channel a retry schedule of its own (webhooks retry over hours). An
+    application that paces its sends (one at a time per webhook subscription, in order) has
+    `feed_sends()`: it is called while leading, before each look at what is due, and records
+    the send requests that may go now."""
 
     def __init__(
         self,
@@ -225,8 +244,10 @@ class Sender:
         channels: Mapping[str, Channel],
         backoff: Backoff,
         poll_seconds: float = 1.0,
+        backoffs: Mapping[str, Backoff] | None = None,
     ):
         self.app, self.channels, self.backoff = app, channels, backoff
+        self.backoffs = dict(backoffs or {})
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stopping = False
@@ -270,6 +291,9 @@ class Sender:
         were tried (a send deferred with no wait is due again on the next call)."""
         if self._stopping or not self._leader.acquire():
             return 0
+        feed = getattr(self.app, "feed_sends", None)
+        if feed is not None:
+            feed()
         tried = 0
         for send_id in self.app.outbox.due(self.app.engine, time.time()):
             if self._stopping:
@@ -300,5 +324,6 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - transient by default: refused, timed out, reset
             answer = str(exc) if isinstance(exc, Transient) else f"{type(exc).__name__}: {exc}"
             log.info("send_deferred", send_id=delivery.send_id, answer=answer[:300])
-            return self.backoff.outcome(delivery.attempt, answer, time.time())
+            backoff = self.backoffs.get(delivery.channel, self.backoff)
+            return backoff.outcome(delivery.attempt, answer, time.time())
         return Outcome("sent", answer, reference)

@@ -112,11 +112,7 @@ class EventSourced(Callers):
             Follower(self.app, upstream, self.settings) for upstream in self.app_class.follows
         ]
         if self.channels is not None:
-            s = self.settings
-            backoff = Backoff(
-                s.send_backoff_seconds, s.send_backoff_max_seconds, s.send_max_attempts
-            )
-            self.sender = Sender(self.app, self.channels(s), backoff, s.send_poll_seconds)
+            self.sender = make_sender(self.app, self.channels(self.settings), self.settings)
             self.app.add_listener(self.sender.prompt)
         self.workers = [make(self.app, self.settings) for make in self.worker_makers]
 
@@ -145,6 +141,16 @@ class EventSourced(Callers):
 
     def get_dependency(self, worker_ctx):
         return self.app
+
+
+def make_sender(app, channels: dict, s: settings.Settings) -> Sender:
+    """The sender of a service's application, with the retry schedules the settings give (one
+    for webhooks, which retry over hours; one for everything else)."""
+    backoff = Backoff(s.send_backoff_seconds, s.send_backoff_max_seconds, s.send_max_attempts)
+    webhooks = Backoff(
+        s.webhook_backoff_seconds, s.webhook_backoff_max_seconds, s.webhook_max_attempts
+    )
+    return Sender(app, channels, backoff, s.send_poll_seconds, backoffs={"webhook": webhooks})
 
 
 # -- argument checks every service shares -----------------------------------------------------------

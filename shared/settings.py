@@ -96,6 +96,20 @@ class Settings:
     #: empty: one derived from OMS_ACTOR_SECRET
     tracking_keys: str = ""
 
+    # -- notify: webhooks to integrators (Standard Webhooks) --
+    #: seconds before a delivery's second try; each next wait doubles, up to the most; tries
+    #: of one delivery before it becomes a dead letter and its subscription is paused (the
+    #: defaults retry for about three and a half hours)
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_max_attempts: int = 12
+    #: a subscription whose endpoint refuses this many events in a row is paused
+    webhook_pause_after: int = 5
+    #: how long a rotated-out secret still signs beside the new one (seconds)
+    webhook_rotation_overlap_seconds: float = 86400.0
+    #: targets allowed besides public addresses: "", "loopback", "private" or both (comma list)
+    webhook_allow: str = ""
+
     # -- documents (shared/documents) --
     #: the seller every document names: its name, address lines separated by "|", VAT id,
     #: e-mail, phone and the bank account invoices paid by transfer go to
@@ -166,6 +180,17 @@ class Settings:
             )
         if not 1 <= self.send_max_attempts <= 100:
             raise SettingsError("OMS_SEND_MAX_ATTEMPTS must be from 1 to 100")
+        if not 1 <= self.webhook_max_attempts <= 100 or not 1 <= self.webhook_pause_after <= 1000:
+            raise SettingsError(
+                "OMS_WEBHOOK_MAX_ATTEMPTS must be from 1 to 100, OMS_WEBHOOK_PAUSE_AFTER from 1 to 1000"
+            )
+        if not set(filter(None, self.webhook_allow.replace(" ", "").split(","))) <= {
+            "loopback",
+            "private",
+        }:
+            raise SettingsError(
+                f"OMS_WEBHOOK_ALLOW lists loopback and/or private, not {self.webhook_allow!r}"
+            )
         if self.production_policy not in ("on_accept", "on_demand"):
             raise SettingsError(
                 "OMS_PRODUCTION_POLICY must be on_accept or on_demand, "

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from shared import context, schema
 from shared.errors import Conflict, NotFound
 from shared.idempotency import IdempotencyKeys, keys_table
-from shared.integration_log import IntegrationLog
+from shared.integration_log import IntegrationLog, bound_names
 from shared.parking import Parking
 from shared.publishing import Publish
 from shared.recorder import environment
@@ -141,6 +141,12 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         if prompt:
             for listener in self._listeners:
                 listener()
+
+    @staticmethod
+    def prompt_on_commit() -> None:
+        """Prompt the listeners (relay, sender) when the open transaction commits, though it
+        may store no event (a row a sender reads was written)."""
+        _recorded.set(True)
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         """Subclasses add their read-model tables here."""
@@ -317,6 +323,10 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
                         processing_event.collect_events(*aggregates)
                         self._record(processing_event)
             self.save_reaction(Tracking(upstream, position))
+
+    def bound_names(self, upstream: str) -> list[str]:
+        """The names of `upstream`'s events this service's queue is bound to (`#`: all)."""
+        return bound_names(self.reactions, upstream)
 
     def reacts_to(self, event_type: str) -> bool:
         """Does any reaction of this service follow events of this type (`orders.order_placed`)?"""

@@ -13,7 +13,7 @@ from nameko.rpc import RpcProxy
 
 from oms.serve import service_class
 from shared import context
-from shared.sender import Backoff, Sender
+from shared.service import make_sender
 from shared.settings import SERVICES, Settings
 
 
@@ -83,9 +83,7 @@ class InProcess:
         send due now, once; then the pump delivers what the attempts published. Answers how
         many were tried."""
         factory = vars(service_class(service))["app"].channels
-        s = self.settings
-        backoff = Backoff(s.send_backoff_seconds, s.send_backoff_max_seconds, s.send_max_attempts)
-        sender = Sender(self.apps[service], factory(s), backoff)
+        sender = make_sender(self.apps[service], factory(self.settings), self.settings)
         try:
             tried = sum(sender.send_due() for _ in range(passes))
         finally:

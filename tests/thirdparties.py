@@ -16,9 +16,10 @@ from oms.infra import free_port
 class _Server:
     module = ""
 
-    def __init__(self, directory: Path, *options: str):
-        self.directory, self.port = Path(directory), free_port()
+    def __init__(self, directory: Path, *options: str, port: int | None = None):
+        self.directory, self.port = Path(directory), port or free_port()
         self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "ready").unlink(missing_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, str(self.directory), "--port", str(self.port)]
             + list(options),
@@ -67,6 +68,29 @@ class SmsProvider(_Server):
     def messages(self) -> list[dict]:
         log = self.directory / "sms.jsonl"
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+class WebhookReceiver(_Server):
+    """An integrator's endpoint (oms/hookbox.py) verifying with the `standardwebhooks` library;
+    `WebhookReceiver(directory, port=old.port)` starts it again where it was."""
+
+    module = "oms.hookbox"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def trust(self, *secrets: str) -> None:
+        """The secrets it verifies with (replacing those before)."""
+        (self.directory / "secrets").write_text("".join(f"{s}\n" for s in secrets))
+
+    def deliveries(self) -> list[dict]:
+        log = self.directory / "deliveries.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    def accepted(self) -> list[dict]:
+        """The verified deliveries it answered 2xx, in the order they came."""
+        return [d for d in self.deliveries() if d["answered"] == 200]
 
 
 class DistributorServer(_Server):

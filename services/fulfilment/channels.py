@@ -5,7 +5,7 @@ nothing leaves this process). Each raises `Transient` (try again later) or `Perm
 
 import requests
 
-from shared.sender import Delivery, Permanent, Transient
+from shared.sender import Delivery, Transient, check_http
 from shared.settings import Settings
 
 
@@ -38,10 +38,7 @@ class DistributorApi:
         status = response.status_code
         if status == 404 and content["url"].endswith("/cancel"):
             return answer, None
-        if status >= 500 or status in (408, 409, 425, 429):
-            raise Transient(answer)
-        if status >= 400:
-            raise Permanent(answer)
+        check_http(status, answer)
         reference = None
         try:
             said = response.json()

@@ -7,8 +7,11 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from services.notify.domain import POLICIES, Notification, Policies, TrackingAccess
 from services.notify.publishing import PUBLISHED
+from services.notify.subscriptions import WebhookDelivery
 from services.notify.templates import Templates
 from services.notify.tracking import TrackingLinks
+from services.notify.webhooks import PREFIX as WEBHOOK_SENDS
+from services.notify.webhooks import Webhooks
 from shared import context
 from shared.links import CourierLinks
 from shared.readmodels import OrderIndexed
@@ -23,13 +26,18 @@ POLICIES_ID = uuid5(NAMESPACE_URL, "https://oms.example/notify-policies")
 EVENT_TYPES = Templates().event_types  # what the built-in templates cover: the queues' bindings
 
 
-class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
+class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
     service = "notify"
     follows = ("orders", "billing", "production", "fulfilment")
     published = PUBLISHED
     reactions = {kind: "_queue_notification" for kind in sorted(EVENT_TYPES)}
-    send_requested = (Notification.SendRequested,)
-    send_attempted = (Notification.Attempted,)
+    send_requested = (
+        Notification.SendRequested,
+        WebhookDelivery.Requested,
+        WebhookDelivery.Requeued,
+    )
+    send_attempted = (Notification.Attempted, WebhookDelivery.Attempted)
+    send_moved = (WebhookDelivery.Dropped,)
 
     def __init__(self, url: str, settings=None):
         super().__init__(url, settings)
@@ -234,6 +242,8 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
     # -- the sender's side ------------------------------------------------------------------------
     def delivery(self, send_id: str) -> Delivery | None:
         """The next attempt of a send still under way (None once it is settled)."""
+        if send_id.startswith(WEBHOOK_SENDS):
+            return self.webhook_delivery(send_id)
         n = self.repository.get(UUID(send_id.split(":")[0]))
         send = n.sends.get(send_id)
         if send is None or send["status"] != "sending":
@@ -246,6 +256,8 @@ class NotifyApplication(Sends, OrderIndexed, ServiceApplication):
         return Delivery(send_id, attempt, send["channel"], send["recipient"], content)
 
     def record_attempt(self, delivery: Delivery, outcome: Outcome) -> None:
+        if delivery.channel == "webhook":
+            return self.record_webhook_attempt(delivery, outcome)
         notification_id = delivery.send_id.split(":")[0]
 
         def command():

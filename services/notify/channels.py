@@ -13,7 +13,8 @@ from email.utils import formatdate
 import phonenumbers
 import requests
 
-from shared.sender import Delivery, Permanent, Transient
+from services.notify.targets import allowed, target_problem
+from shared.sender import Delivery, Permanent, Transient, check_http
 from shared.settings import Settings
 
 
@@ -191,3 +192,37 @@ class Sms:
         if status == "0":
             return answer, message.get("message-id")
         raise (Transient if status in TRY_LATER else Permanent)(answer)
+
+
+class Webhook:
+    """`POST` a signed event (Standard Webhooks) to a subscription's URL. The target is checked
+    again first (its name may point elsewhere now); redirects are not followed. 2xx: delivered;
+    408, 409, 425, 429 and 5xx, refused connections and timeouts: try again; anything else:
+    refused for good (a dead letter)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.allow = allowed(settings.webhook_allow)
+        self.session = requests.Session()
+
+    def __call__(self, delivery: Delivery) -> tuple[str, None]:
+        content = delivery.content
+        problem = target_problem(content["url"], self.allow)
+        if problem:
+            raise Permanent(f"not sent: {problem}")
+        try:
+            response = self.session.post(
+                content["url"],
+                data=content["body"].encode(),
+                headers=content["headers"],
+                timeout=self.settings.send_timeout_seconds,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise Transient(f"{type(exc).__name__}: {exc}") from None
+        answer = f"HTTP {response.status_code}: {response.text[:500]}"
+        check_http(response.status_code, answer)
+        return answer, None
+
+    def close(self) -> None:
+        self.session.close()

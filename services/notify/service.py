@@ -4,7 +4,7 @@ and write to clients; admins set the policies; every client message links to the
 tracking page. Examples in docs/notify.md."""
 
 from services.notify.application import NotifyApplication
-from services.notify.channels import Email, Sms
+from services.notify.channels import Email, Sms, Webhook
 from services.notify.schemas import (
     MessageIn,
     NotificationOut,
@@ -13,6 +13,7 @@ from services.notify.schemas import (
     SendsIn,
     check_recipient,
 )
+from services.notify.webhook_service import WebhookRpc
 from shared.errors import ValidationFailed
 from shared.rpc import RpcProxy
 from shared.service import EventLogRpc, EventSourced, check_id, command, who
@@ -20,10 +21,10 @@ from shared.validation import load, reason_of
 
 
 def channels(settings) -> dict:
-    return {"email": Email(settings), "sms": Sms(settings)}
+    return {"email": Email(settings), "sms": Sms(settings), "webhook": Webhook(settings)}
 
 
-class NotifyService(EventLogRpc):
+class NotifyService(EventLogRpc, WebhookRpc):
     name = "notify"
     app = EventSourced(NotifyApplication, channels)
     orders = RpcProxy("orders")
@@ -81,9 +82,13 @@ class NotifyService(EventLogRpc):
 
     @command
     def rebuild_read_model(self):
-        """Empty the outbox and write it again from the whole log: `{"sends": n}`."""
+        """Empty the outbox and the webhooks' tables and write them again from the whole log:
+        `{"sends": n, "webhooks": n}`."""
         who("admin")
-        return {"sends": self.app.rebuild_outbox()}
+        return {
+            "sends": self.app.rebuild_outbox(),
+            "webhooks": self.app.webhook_views.rebuild(self.app),
+        }
 
     @command
     def policies(self):
