@@ -6,29 +6,54 @@ import base64
 import hashlib
 from pathlib import Path
 
+import click
+
+from oms.console import pass_session, say
 from shared.documents import ISSUED_BY
 from shared.errors import NotFound
 
 REVISED = ("confirmation", "work_sheet")  # revised as what they show changes
 
 
-def get(rpc, args) -> int:
+@click.group()
+def document() -> None:
+    """A document's PDF, and the check that it renders again to the SHA-256 its event recorded."""
+
+
+KIND = click.Choice(sorted(ISSUED_BY))
+REVISION = click.option(
+    "--revision", type=int, help="one revision (default: get the current, verify every one)"
+)
+
+
+@document.command()
+@click.argument("kind", type=KIND)
+@click.argument("document_id", metavar="ID")
+@REVISION
+@click.option("--out", "-o", help="the file to write (default: its name)")
+@pass_session
+def get(session, kind, document_id, revision, out) -> int:
     """Write a document's PDF (the current revision, issued now if what it shows changed)."""
-    answer = _document(rpc, args.kind, args.id, args.revision)
-    out = Path(args.out or answer["filename"])
-    out.write_bytes(base64.b64decode(answer["content"]))
-    print(f"{out}: {answer['kind']} {answer['number']}, sha256 {answer['sha256']}")
+    answer = _document(session.rpc, kind, document_id, revision)
+    path = Path(out or answer["filename"])
+    path.write_bytes(base64.b64decode(answer["content"]))
+    say(f"{path}: {answer['kind']} {answer['number']}, sha256 {answer['sha256']}")
     return 0
 
 
-def verify(rpc, args) -> int:
+@document.command()
+@click.argument("kind", type=KIND)
+@click.argument("document_id", metavar="ID")
+@REVISION
+@pass_session
+def verify(session, kind, document_id, revision) -> int:
     """Render every issued revision of a document again and compare it with the SHA-256 its
     issuing event recorded; exit 1 if any differs."""
-    revisions = [args.revision] if args.revision else _revisions(args.kind)
+    revisions = [revision] if revision else _revisions(kind)
     checked = failed = 0
-    for revision in revisions:
+    for number in revisions:
         try:
-            answer = _document(rpc, args.kind, args.id, revision)
+            answer = _document(session.rpc, kind, document_id, number)
         except NotFound:
             if checked:
                 break
@@ -37,17 +62,24 @@ def verify(rpc, args) -> int:
         rendered = hashlib.sha256(base64.b64decode(answer["content"])).hexdigest()
         name = f"{answer['kind']} {answer['number']}"
         if answer["sha256"] is None:
-            print(f"unverifiable  {name}: issued before documents recorded their SHA-256")
+            say(
+                ("unverifiable", "yellow"),
+                f"  {name}: issued before documents recorded their SHA-256",
+            )
         elif answer.get("layout") != answer.get("renderer_layout"):
-            print(
-                f"unverifiable  {name}: issued under layout {answer.get('layout')}, rendered"
-                f" under layout {answer.get('renderer_layout')} (recorded {answer['sha256']})"
+            say(
+                ("unverifiable", "yellow"),
+                f"  {name}: issued under layout {answer.get('layout')}, rendered"
+                f" under layout {answer.get('renderer_layout')} (recorded {answer['sha256']})",
             )
         elif rendered == answer["sha256"]:
-            print(f"ok            {name}: {rendered}")
+            say(("ok          ", "green"), f"  {name}: {rendered}")
         else:
             failed += 1
-            print(f"MISMATCH      {name}: recorded {answer['sha256']}, rendered {rendered}")
+            say(
+                ("MISMATCH    ", "bold red"),
+                f"  {name}: recorded {answer['sha256']}, rendered {rendered}",
+            )
     return 1 if failed else 0
 
 
@@ -57,20 +89,3 @@ def _revisions(kind: str):
 
 def _document(rpc, kind: str, document_id: str, revision):
     return getattr(rpc, ISSUED_BY[kind]).document(kind, document_id, revision)
-
-
-def add_parser(sub) -> None:
-    doc = sub.add_parser("document", help=__doc__.split("\n")[0])
-    actions = doc.add_subparsers(dest="action", required=True)
-    for name, handler in (("get", get), ("verify", verify)):
-        action = actions.add_parser(name, help=handler.__doc__)
-        action.add_argument("kind", choices=sorted(ISSUED_BY))
-        action.add_argument("id", help="the order, invoice, purchase order or production order")
-        action.add_argument(
-            "--revision",
-            type=int,
-            help="one revision (default: get the current, verify every one issued)",
-        )
-        if name == "get":
-            action.add_argument("--out", "-o", help="the file to write (default: its name)")
-        action.set_defaults(handler=handler)

@@ -3,12 +3,12 @@ integrator's endpoint would: every request is kept as one JSON line in `DIR/deli
 (its headers, body, whether it verified and with which secret) — the tests' real receiver, and a
 place to point a subscription at while trying the system out.
 
-    python -m oms.hookbox DIR --port 8027
+    python -m oms.hookbox DIR --port 8028
 
 It takes the secrets to verify with from `DIR/secrets` (one `whsec_…` a line, read on every
 request): a delivery that verifies with none is answered 401. Tests script its answers through
 `DIR/script`: each verified request takes the first line — `ok`, `http 503` (that status),
-`hang SECONDS` (wait, then answer 504).
+`slow SECONDS` (wait, then accept) or `hang SECONDS` (wait, then answer 504).
 """
 
 import argparse
@@ -91,6 +91,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(step.split()[1]))
             self.server.keep(dict(record, answered=504))
             return self._answer(504, {"error": "scripted hang"})
+        if step.startswith("slow"):
+            time.sleep(float(step.split()[1]))
         self.server.keep(dict(record, answered=200))
         self._answer(200, {"received": headers.get("webhook-id")})
 
@@ -110,7 +112,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="hookbox", description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8027)
+    parser.add_argument("--port", type=int, default=8028)
     args = parser.parse_args(argv)
     server = HookBox((args.host, args.port), args.directory)
     (args.directory / "ready").write_text(str(os.getpid()))

@@ -7,7 +7,12 @@ import json
 import time
 from pathlib import Path
 
+import click
+
 from shared import settings
+
+DIR = click.option("--dir", "directory", help="where the stand-in keeps them (default: under var/)")
+LAST = click.option("--last", type=int, default=20, show_default=True, help="how many to list")
 
 
 def messages(directory: Path) -> list:
@@ -17,16 +22,20 @@ def messages(directory: Path) -> list:
     ]
 
 
-def mail(args) -> int:
+@click.command()
+@DIR
+@LAST
+@click.option("--show", type=int, metavar="N", help="print message N (-1: the newest)")
+def mail(directory, last, show) -> int:
     """The e-mails the local SMTP stand-in received; `--show N` prints one (its text part;
     -1 is the newest)."""
-    directory = Path(args.dir) if args.dir else settings.var_dir() / "mail"
+    directory = Path(directory) if directory else settings.var_dir() / "mail"
     received = messages(directory)
-    if args.show is not None:
-        if not (1 <= args.show <= len(received) or -len(received) <= args.show <= -1):
-            print(f"no message #{args.show}: {len(received)} in {directory}")
+    if show is not None:
+        if not (1 <= show <= len(received) or -len(received) <= show <= -1):
+            print(f"no message #{show}: {len(received)} in {directory}")
             return 1
-        message = received[args.show - 1 if args.show > 0 else args.show]
+        message = received[show - 1 if show > 0 else show]
         for header in ("Date", "From", "To", "Subject", "Message-ID"):
             print(f"{header}: {message[header]}")
         print()
@@ -34,20 +43,21 @@ def mail(args) -> int:
         return 0
     if not received:
         print(f"no e-mail in {directory}")
-    for n, message in enumerate(
-        received[-args.last :], start=max(1, len(received) - args.last + 1)
-    ):
+    for n, message in enumerate(received[-last:], start=max(1, len(received) - last + 1)):
         print(f"{n:>4}  {message['Date']}  {message['To']:<30}  {message['Subject']}")
     return 0
 
 
-def sms(args) -> int:
+@click.command()
+@DIR
+@LAST
+def sms(directory, last) -> int:
     """The text messages the local SMS stand-in received."""
-    log = (Path(args.dir) if args.dir else settings.var_dir() / "sms") / "sms.jsonl"
+    log = (Path(directory) if directory else settings.var_dir() / "sms") / "sms.jsonl"
     lines = log.read_text().splitlines() if log.exists() else []
     if not lines:
         print(f"no SMS in {log}")
-    for line in lines[-args.last :]:
+    for line in lines[-last:]:
         text = json.loads(line)
         at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(text["received"]))
         print(f"{at}  +{text['to']:<16}  {text['text']}")

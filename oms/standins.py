@@ -45,4 +45,9 @@ def standins() -> tuple[dict, dict]:
     commands["distributor"] = [
         sys.executable, "-m", "oms.distributor", str(var / "distributor"), "--port", str(port)
     ]  # fmt: skip
+    port = _port(8028)  # an integrator's endpoint to point webhooks at (oms/hookbox.py)
+    env["OMS_WEBHOOK_ALLOW"] = os.environ.get("OMS_WEBHOOK_ALLOW", "loopback")
+    commands["hooks"] = [
+        sys.executable, "-m", "oms.hookbox", str(var / "hooks"), "--port", str(port)
+    ]  # fmt: skip
     return env, commands

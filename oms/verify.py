@@ -185,16 +185,3 @@ def verify(rpc, invoice_on: str, settle: float, parked_minutes: float) -> list[C
         followers(statuses),
         parked(entries, timedelta(minutes=parked_minutes), datetime.now(UTC)),
     ]
-
-
-def report(checks: list[Check], shown: int = 20) -> str:
-    width = max(len(c.name) for c in checks)
-    lines = [f"{'check'.ljust(width)}  {'checked':>8}  {'breaches':>8}"]
-    lines += [f"{c.name.ljust(width)}  {c.checked:>8}  {len(c.breaches):>8}" for c in checks]
-    for c in checks:
-        if c.breaches:
-            lines.append(f"\n{c.name}:")
-            lines += [f"  {b}" for b in c.breaches[:shown]]
-            if len(c.breaches) > shown:
-                lines.append(f"  … and {len(c.breaches) - shown} more")
-    return "\n".join(lines)

@@ -54,6 +54,19 @@ class IntegrationLog:
             )
         return result
 
+    def order_aggregates(self, order_id: str) -> list:
+        """The ids of this service's aggregates that belong to an order (for its timeline)."""
+        return []
+
+    def order_events(self, order_id: str, until: str | None = None) -> list[dict]:
+        """The integration events of an order's aggregates here, in log order (up to an ISO
+        time `until`): this service's part of the order's timeline."""
+        ids = self.order_aggregates(order_id)
+        if not ids:
+            return []
+        events = self.envelopes(self.recorder.select_notifications_of(ids))
+        return [e for e in events if until is None or e["time"] <= until]
+
     def events_after(self, position: int, limit: int) -> list[dict]:
         """The integration events among the `limit` notifications after `position`."""
         return self.envelopes(self.notifications_after(position, limit))

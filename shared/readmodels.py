@@ -46,6 +46,13 @@ class OrderIndexed:
         if rows:
             session.execute(self.by_order.insert(), rows)
 
+    def order_aggregates(self, order_id: str) -> list:
+        query = sa.select(self.by_order.c.aggregate_id).where(
+            self.by_order.c.order_id == str(order_id)
+        )
+        with self.engine.connect() as conn:
+            return [UUID(row.aggregate_id) for row in conn.execute(query)]
+
     def for_order(self, order_id: str) -> list:
         """The order's aggregates, oldest first; inside a transaction, with what it saved."""
         query = (

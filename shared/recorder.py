@@ -47,6 +47,23 @@ class ProcessRecorder(SQLAlchemyProcessRecorder):
             for r in rows
         ]
 
+    def select_notifications_of(self, originator_ids) -> list[Notification]:
+        """Every stored event of these aggregates as a notification, in log order."""
+        c = self.events_record_cls.__table__.c
+        query = (
+            sa.select(c.id, c.originator_id, c.originator_version, c.topic, c.state)
+            .where(c.originator_id.in_(list(originator_ids)))
+            .order_by(c.id)
+        )
+        with self.transaction(commit=False) as session:
+            rows = session.connection().execute(query).all()
+        return [
+            Notification(
+                id=r[0], originator_id=r[1], originator_version=r[2], topic=r[3], state=_bytes(r[4])
+            )
+            for r in rows
+        ]
+
     def select_notifications(
         self, start, limit, stop=None, topics=(), *, inclusive_of_start=True
     ) -> list[Notification]:

@@ -235,6 +235,16 @@ class EventLogRpc:
         return self.app.events_page(position, limit)
 
     @rpc(expected_exceptions=EXPECTED)
+    def order_events(self, order_id, until=None):
+        """This service's part of an order's timeline: the integration events of its
+        aggregates that belong to the order, in log order (up to an ISO time `until`)."""
+        check_id(order_id=order_id)
+        if until is not None and not isinstance(until, str):
+            raise ValidationFailed("invalid time", {"until": ["Must be an ISO 8601 time."]})
+        who("operator")
+        return self.app.order_events(order_id, until)
+
+    @rpc(expected_exceptions=EXPECTED)
     def log_status(self):
         """Where the log, the relay, parked events and each upstream's tracking stand."""
         return self.app.status()

@@ -46,6 +46,8 @@ def on_account(method):
 
 
 class BillingApplication(ServiceApplication):
+    """Billing: one account per order holds its documents and payments."""
+
     service = "billing"
     follows = ("orders",)
     published = PUBLISHED
@@ -60,6 +62,9 @@ class BillingApplication(ServiceApplication):
         "orders.order_edited": "_edited",
         "orders.shipping_shipped": "_shipped",
     }
+
+    def order_aggregates(self, order_id: str) -> list:
+        return [account_id_for(order_id)]
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         self.counters = counter_table(

@@ -13,6 +13,7 @@ from services.gateway.fulfilment_routes import FULFILMENT_ROUTES
 from services.gateway.production_routes import DOCUMENT_KINDS, PRODUCTION_ROUTES
 from services.gateway.route import EventsQuery, NoBody, ParkedQuery, Route
 from services.gateway.store import KeyIn
+from services.gateway.webhook_routes import WEBHOOK_ROUTES
 from services.notify.schemas import MessageIn, PolicyBodyIn, ResendIn, SendsIn
 from services.orders.schemas import (
     ClaimIn,
@@ -218,6 +219,7 @@ ROUTES = (
       ("path:name",)),
     *PRODUCTION_ROUTES,
     *FULFILMENT_ROUTES,
+    *WEBHOOK_ROUTES,
 )  # fmt: skip
 
 __all__ = ["ROUTES", "Route", "NoBody", "EventsQuery", "ParkedQuery"]

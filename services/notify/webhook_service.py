@@ -43,7 +43,8 @@ class WebhookRpc:
     def webhook_deliveries(self, webhook_id, status=None, limit=100):
         """Its deliveries, newest first: `webhook_deliveries(id, "dead")` lists dead letters."""
         check_id(webhook_id=webhook_id)
-        given = load(DeliveriesIn, {"status": status, "limit": limit}, "query")
+        asked = {"status": status, "limit": 100 if limit is None else limit}
+        given = load(DeliveriesIn, asked, "query")
         who("operator")
         return self.app.webhook_deliveries(webhook_id, given["status"], given["limit"])
 
@@ -60,7 +61,7 @@ class WebhookRpc:
     def resume_webhook(self, webhook_id, redeliver=False):
         """A paused subscription goes on; `redeliver`: its dead letters go again first."""
         check_id(webhook_id=webhook_id)
-        given = load(ResumeIn, {"redeliver": redeliver}, "resume")
+        given = load(ResumeIn, {} if redeliver is None else {"redeliver": redeliver}, "resume")
         self.app.resume_webhook(webhook_id, given["redeliver"], who("admin"))
         return WebhookOut().dump(self.app.webhook(webhook_id))
 

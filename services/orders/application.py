@@ -34,6 +34,12 @@ class OrdersApplication(
     published = PUBLISHED
     reactions = Following.reactions
 
+    def order_aggregates(self, order_id: str) -> list:
+        try:
+            return [UUID(str(order_id))]
+        except ValueError:
+            return []
+
     def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(url, settings)
         self.search_index = False  # SQLite's FTS5 index of the list, when this SQLite has it

@@ -54,6 +54,8 @@ class Api:
 
 
 def start_api(uri: str, urls: dict, **config) -> Api:
+    # webhooks may go to the tests' local receivers, and retry quickly
+    config = {"WEBHOOK_ALLOW": "loopback", "WEBHOOK_BACKOFF_SECONDS": 0.1, **config}
     system = System(uri, urls, services=(*SERVICE_CLASSES, "gateway"), **config)
     system.__enter__()
     with system.rpc() as rpc:

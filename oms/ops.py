@@ -1,0 +1,187 @@
+"""`oms status`, `events`, `parked`, `retry`, `discard`, `verify` and `rebuild`: the operator's
+view of the running services' logs, followers and parked events, and the repairs."""
+
+import json
+
+import click
+
+from oms.console import pass_session, say
+from shared import settings
+from shared.integration_log import last_sent
+from shared.settings import SERVICES
+
+SERVICE = click.Choice(SERVICES)
+SHOWN = 20  # breaches shown per check
+
+
+@click.command()
+@pass_session
+def status(session) -> int:
+    """Each service's log position, how far its relay has published, its parked and waiting
+    events, and each follower's position and lag (what it still has to see of its upstream)."""
+    say(
+        (f"{'service':<12}{'logged':>8}{'relayed':>9}{'parked':>8}{'waiting':>9}", "bold"),
+        ("  following (position / lag)", "bold"),
+    )
+    states = {name: getattr(session.rpc, name).log_status() for name in SERVICES}
+    for state in states.values():
+        following = []
+        for up, pos in state["tracking"].items():
+            behind = lag(states[up], pos, state.get("bound", {}).get(up))
+            following.append((f"{up} {pos}/{behind}", "yellow" if behind else "green"))
+        parts = [
+            f"{state['service']:<12}{state['last_position']:>8}{state['relayed_position']:>9}",
+            (f"{state['parked']:>8}", "red" if state["parked"] else ""),
+            (f"{state['waiting']:>9}", "yellow" if state["waiting"] else ""),
+            "  ",
+        ]
+        for i, item in enumerate(following):
+            parts += [", "] * bool(i) + [item]
+        say(*parts, *(["-"] if not following else []))
+    return 0
+
+
+def lag(upstream: dict, tracked: int, names: list[str] | None = None) -> int:
+    """How many positions of the upstream's log a follower at `tracked` has still to see: up to
+    the last event the upstream sent it (of the names it is bound to; private events and other
+    names at the end are nothing to see)."""
+    last = upstream["last_published"] if names is None else last_sent(upstream, names)
+    return max(0, last - tracked)
+
+
+@click.command()
+@click.argument("service", type=SERVICE)
+@click.option("--after", type=int, default=0, show_default=True)
+@click.option("--limit", type=int, default=100, show_default=True)
+@pass_session
+def events(session, service, after, limit) -> int:
+    """The integration events of a service's log after a position, one JSON object a line."""
+    for env in getattr(session.rpc, service).events_after(after, limit):
+        click.echo(json.dumps(env, sort_keys=True))
+    return 0
+
+
+@click.command()
+@click.argument("service", type=SERVICE, required=False)
+@click.option(
+    "--status",
+    default="open",
+    show_default=True,
+    type=click.Choice(["open", "parked", "waiting", "retried", "discarded", "all"]),
+    help="open is parked and waiting",
+)
+@pass_session
+def parked(session, service, status) -> int:
+    """Reactions that failed every retry, and the events of the same aggregates waiting behind
+    them, per service (listing them marks them seen)."""
+    found = 0
+    for name in [service] if service else list(SERVICES):
+        entries = getattr(session.rpc, name).parked_events(None if status == "all" else status)
+        for entry in entries:
+            found += 1
+            colour = {"parked": "red", "waiting": "yellow", "retried": "green"}
+            say((describe_parked(name, entry), colour.get(entry["status"], "")))
+        getattr(session.rpc, name).mark_parked_seen([e["id"] for e in entries])
+    if not found:
+        say(("no parked events", "green"))
+    return 0
+
+
+def describe_parked(service: str, entry: dict) -> str:
+    head = f"{service} #{entry['id']} {entry['status']} {entry['event_id']} {entry['event_type']}"
+    if entry["status"] == "waiting":
+        return f"{head} waits behind #{entry['behind']} (same {entry['subject']})"
+    tail = f"after {entry['attempts']} tries at {entry['parked_at']}: {entry['error']}"
+    if entry["status"] == "discarded":
+        tail += f"; discarded by {entry['resolution']}"
+    return f"{head} {tail}"
+
+
+@click.command()
+@click.argument("service", type=SERVICE)
+@click.argument("parked_id", metavar="ID", type=int)
+@pass_session
+def retry(session, service, parked_id) -> int:
+    """Run a parked reaction again, then the events waiting behind it, in order."""
+    entry = getattr(session.rpc, service).retry_parked(parked_id)
+    ok = entry["status"] == "retried"
+    say((f"{service} #{entry['id']} {entry['status']}", "green" if ok else "red"))
+    if not ok:
+        say(f"  failed again: {entry['error']}")
+    return 0 if ok else 1
+
+
+@click.command()
+@click.argument("service", type=SERVICE)
+@click.argument("parked_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="why it is given up (kept with it)")
+@pass_session
+def discard(session, service, parked_id, reason) -> int:
+    """Give up on a parked reaction (it is never applied); the events behind it are replayed."""
+    entry = getattr(session.rpc, service).discard_parked(parked_id, reason)
+    say(f"{service} #{entry['id']} {entry['status']}")
+    return 0
+
+
+@click.command()
+@click.option(
+    "--invoice-on",
+    type=click.Choice(["accept", "dispatch"]),
+    default=lambda: settings.Settings.load().invoice_on,
+    help="how billing invoices (default: $OMS_INVOICE_ON or accept)",
+)
+@click.option("--settle", type=float, default=30.0, help="seconds to wait for followers")
+@click.option(
+    "--parked-minutes",
+    type=float,
+    default=15.0,
+    help="how long a parked event may wait unseen by an operator",
+)
+@pass_session
+def verify(session, invoice_on, settle, parked_minutes) -> int:
+    """Check the system's invariants from every service's log and status; exit 1 on a breach."""
+    from oms.verify import verify as check
+
+    checks = check(session.rpc, invoice_on, settle, parked_minutes)
+    width = max(len(c.name) for c in checks)
+    say((f"{'check'.ljust(width)}  {'checked':>8}  {'breaches':>8}", "bold"))
+    for c in checks:
+        row = f"{c.name.ljust(width)}  {c.checked:>8}  {len(c.breaches):>8}"
+        say((row, "red" if c.breaches else "green"))
+    for c in (c for c in checks if c.breaches):
+        say()
+        say((f"{c.name}:", "bold red"))
+        for breach in c.breaches[:SHOWN]:
+            say((f"  {breach}", "red"))
+        if len(c.breaches) > SHOWN:
+            say(f"  … and {len(c.breaches) - SHOWN} more")
+    breaches = sum(len(c.breaches) for c in checks)
+    say()
+    say(("no breaches", "bold green") if not breaches else (f"{breaches} breaches", "bold red"))
+    return 1 if breaches else 0
+
+
+@click.command()
+@pass_session
+def rebuild(session) -> int:
+    """Drop the read models (the orders list, billing's documents list, production's queue,
+    notify's outbox and webhooks, fulfilment's outbox and distributors) and write them again
+    from the log."""
+    rpc = session.rpc
+    rebuilt = rpc.orders.rebuild_read_model()
+    say(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
+    rebuilt = rpc.billing.rebuild_read_model()
+    say(f"billing: the documents list rebuilt from {rebuilt['aggregates']} accounts")
+    rebuilt = rpc.production.rebuild_read_model()
+    say(f"production: the workshop's queue rebuilt from {rebuilt['aggregates']} production orders")
+    rebuilt = rpc.notify.rebuild_read_model()
+    say(f"notify: the outbox rebuilt, {rebuilt['sends']} sends; {rebuilt['webhooks']} webhooks")
+    rebuilt = rpc.fulfilment.rebuild_read_model()
+    say(
+        f"fulfilment: the outbox rebuilt, {rebuilt['sends']} sends;"
+        f" {rebuilt['distributors']} distributors"
+    )
+    return 0
+
+
+COMMANDS = (status, events, parked, retry, discard, verify, rebuild)
