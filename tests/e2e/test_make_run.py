@@ -172,9 +172,9 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         first.kill()
         first.wait()
         orphans = holders(var / "run.lock")
-        # the services, the gateway and the mail, SMS and distributor stand-ins hold var/ though
-        # their run is gone
-        assert len(orphans) == 9
+        # the services, the gateway and the mail, SMS, distributor and webhook receiver
+        # stand-ins hold var/ though their run is gone
+        assert len(orphans) == 10
 
         refused = start(uri, var, log)
         assert refused.wait(timeout=60) == 1
