@@ -187,7 +187,7 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         eventually(lambda: log_path.read_text().count("is running") == 2, timeout=180)
         services = holders(var / "run.lock")
         services.remove(third.pid)
-        assert len(services) == 9
+        assert len(services) == 10
         node.kill()  # the broker dies under the running system
         third.send_signal(signal.SIGINT)
         time.sleep(1)
