@@ -34,13 +34,16 @@ class RabbitNode:
         amqp_port: int | None = None,
         management_port: int | None = None,
         name: str | None = None,
+        prometheus_port: int | None = None,
     ):
         self.base_dir = Path(base_dir).resolve()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         saved = _load_json(self.base_dir / "node.json")
-        spare = iter(_free_ports(4))
+        spare = iter(_free_ports(5))
         self.amqp_port = amqp_port or saved.get("amqp_port") or next(spare)
         self.management_port = management_port or saved.get("management_port") or next(spare)
+        #: RabbitMQ's own Prometheus endpoint (`GET /metrics`, the rabbitmq_prometheus plugin)
+        self.prometheus_port = prometheus_port or saved.get("prometheus_port") or next(spare)
         self.dist_port = saved.get("dist_port") or next(spare)
         self.epmd_port = saved.get("epmd_port") or next(spare)
         name = name or saved.get("name") or f"oms{self.amqp_port}"
@@ -48,7 +51,7 @@ class RabbitNode:
         self._save()
 
     def _save(self) -> None:
-        keys = ("amqp_port", "management_port", "dist_port", "epmd_port", "name")
+        keys = ("amqp_port", "management_port", "prometheus_port", "dist_port", "epmd_port", "name")
         data = {key: getattr(self, key) for key in keys}
         (self.base_dir / "node.json").write_text(json.dumps(data, indent=2) + "\n")
 
@@ -105,20 +108,26 @@ class RabbitNode:
             "loopback_users = none\n"
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
+            f"prometheus.tcp.port = {self.prometheus_port}\n"
+            "prometheus.tcp.ip = 127.0.0.1\n"
             "disk_free_limit.absolute = 50MB\n"
             "# refuse oversized publishes at the door (the services refuse over 4 MiB themselves)\n"
             "max_message_size = 16777216\n"
         )
 
     def _enable_management(self) -> None:
-        """Enable the management plugin offline.
+        """Enable the management and Prometheus plugins offline.
 
-        Writes what `rabbitmq-plugins --offline enable rabbitmq_management` writes, without the
-        2-3 s the CLI needs to boot an Erlang VM.
+        Writes what `rabbitmq-plugins --offline enable rabbitmq_management rabbitmq_prometheus`
+        writes, without the 2-3 s the CLI needs to boot an Erlang VM.
         """
         plugins = self.base_dir / "enabled_plugins"
-        if "rabbitmq_management" not in (plugins.read_text() if plugins.exists() else ""):
-            plugins.write_text("[rabbitmq_management].\n")
+        if "rabbitmq_prometheus" not in (plugins.read_text() if plugins.exists() else ""):
+            plugins.write_text("[rabbitmq_management,rabbitmq_prometheus].\n")
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}/metrics"
 
     def beam_pid(self) -> int | None:
         """The pid of this node's beam.smp, or None."""

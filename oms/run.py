@@ -79,16 +79,21 @@ def start_broker() -> tuple[str, RabbitNode | None]:
         return uri, None
     port = urllib.parse.urlsplit(uri.replace("pyamqp://", "amqp://")).port or 5672
     ensure_rabbitmq_installed()
-    node = RabbitNode(node_dir, amqp_port=port, management_port=_saved_or_free(node_dir))
+    node = RabbitNode(
+        node_dir,
+        amqp_port=port,
+        management_port=_saved_or_free(node_dir, 15672),
+        prometheus_port=_saved_or_free(node_dir, 15692),
+    )
     print(f"starting RabbitMQ in {node_dir} (first start takes ~15 s) ...", flush=True)
     node.start()
     return node.amqp_uri, node
 
 
-def _saved_or_free(node_dir: Path) -> int | None:
+def _saved_or_free(node_dir: Path, usual: int) -> int | None:
     if (node_dir / "node.json").exists():
         return None  # RabbitNode reuses the ports it saved
-    return 15672 if _port_free(15672) else free_port()
+    return usual if _port_free(usual) else free_port()
 
 
 def _port_free(port: int) -> bool:
@@ -104,18 +109,22 @@ class Supervisor:
         self.log_dir, self.lock_fd = log_dir, lock_fd
         self.processes: dict[str, subprocess.Popen] = {}
         self.commands: dict[str, list[str]] = {}
+        self.envs: dict[str, dict] = {}
         self.stopping = False
         self.hurried = False
 
-    def start(self, name: str, command: list[str] | None = None) -> None:
-        """A service (`python -m oms.serve NAME`), or any other command kept running."""
+    def start(self, name: str, command: list[str] | None = None, env: dict | None = None) -> None:
+        """A service (`python -m oms.serve NAME`), or any other command kept running (`env`:
+        settings of its own, kept for its restarts)."""
         if command is not None:
             self.commands[name] = command
+        if env is not None:
+            self.envs[name] = env
         command = self.commands.get(name) or [sys.executable, "-m", "oms.serve", name]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
             command,
-            env=self.env,
+            env={**self.env, **self.envs.get(name, {})},
             stdout=log,
             stderr=log,
             cwd=settings.ROOT,
@@ -169,7 +178,31 @@ def wait_until_answering(supervisor: Supervisor, amqp_uri: str, timeout: float =
         time.sleep(0.5)
 
 
-def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) -> str:
+def metrics_addresses() -> dict[str, str]:
+    """Where each service process serves Prometheus metrics: 9464, 9465, … when free."""
+    names = (*settings.SERVICES, "gateway")
+    return {
+        name: f"127.0.0.1:{9464 + i if _port_free(9464 + i) else free_port()}"
+        for i, name in enumerate(names)
+    }
+
+
+def write_scrape_config(addresses: dict[str, str], node: RabbitNode | None) -> Path:
+    """var/prometheus.yml: a Prometheus scrape configuration for the services (and our broker)."""
+    jobs = [("oms", sorted(addresses.values()))]
+    if node is not None:
+        jobs.append(("rabbitmq", [f"127.0.0.1:{node.prometheus_port}"]))
+    lines = ["scrape_configs:"]
+    for job, targets in jobs:
+        lines += [f"  - job_name: {job}", "    static_configs:", f"      - targets: {targets}"]
+    path = settings.var_dir() / "prometheus.yml"
+    path.write_text("\n".join(lines).replace("'", '"') + "\n")
+    return path
+
+
+def describe(
+    amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict, scraped: dict | None = None
+) -> str:
     rows = [
         ("RabbitMQ", amqp_uri.replace("guest:guest@", "guest:***@")),
         ("  management", node.management_uri.replace("guest:guest@", "") if node else "(not ours)"),
@@ -221,6 +254,18 @@ def describe(amqp_uri: str, node: RabbitNode | None, log_dir: Path, http: dict) 
                 "  (order a line from distributor `sandbox`, ship it)",
             )
         )
+    if scraped:
+        first, last = scraped["orders"], scraped["gateway"]
+        broker = f"; RabbitMQ {node.metrics_url}" if node else ""
+        rows.append(
+            ("metrics", f"http://{first}/metrics … http://{last}/metrics{broker}"
+             f"  (scrape config: {settings.var_dir() / 'prometheus.yml'})")
+        )  # fmt: skip
+    if "OMS_SANDBOX_WEBHOOK_URL" in http:
+        rows.append(
+            ("webhooks", f"a verifying receiver at {http['OMS_SANDBOX_WEBHOOK_URL']} -> var/hooks"
+             "  (oms webhooks add …; docs/integrators.md)")
+        )  # fmt: skip
     rows.append(
         (
             "CLI",
@@ -255,8 +300,10 @@ def main() -> None:
         supervisor = Supervisor(amqp_uri, log_dir, {**http, **outside}, lock_fd)
         for name, command in stand_ins.items():
             supervisor.start(name, command)
+        scraped = metrics_addresses()
         for name in (*settings.SERVICES, "gateway"):
-            supervisor.start(name)
+            supervisor.start(name, env={"OMS_METRICS_ADDRESS": scraped[name]})
+        write_scrape_config(scraped, node)
         wait_until_answering(supervisor, amqp_uri)
         wait_for_gateway(supervisor, http["OMS_API_ADDRESS"])
         key, made = first_admin_key(amqp_uri, http)
@@ -268,7 +315,7 @@ def main() -> None:
         )
         print(
             "The order-management system is running:\n"
-            + describe(amqp_uri, node, log_dir, {**http, **outside}),
+            + describe(amqp_uri, node, log_dir, {**http, **outside}, scraped),
             flush=True,
         )
         if made:

@@ -47,6 +47,7 @@ def standins() -> tuple[dict, dict]:
     ]  # fmt: skip
     port = _port(8028)  # an integrator's endpoint to point webhooks at (oms/hookbox.py)
     env["OMS_WEBHOOK_ALLOW"] = os.environ.get("OMS_WEBHOOK_ALLOW", "loopback")
+    env["OMS_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/"
     commands["hooks"] = [
         sys.executable, "-m", "oms.hookbox", str(var / "hooks"), "--port", str(port)
     ]  # fmt: skip

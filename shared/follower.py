@@ -21,7 +21,7 @@ from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import cloudevents, context, faults
+from shared import cloudevents, context, faults, metrics
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
 from shared.relay import event_exchange
@@ -55,6 +55,7 @@ class Follower:
         self.names = app.bound_names(upstream)
         self.queue = queue_for(app.service, upstream, self.names)
         self.position = 0  # reached: every event up to here is done
+        self.seen = 0  # the furthest upstream position it has heard of (for its lag)
         self._tracked = 0  # recorded in the store (less while ignored events wait for a record)
         self._stopping = False
         self._rpc = None
@@ -234,6 +235,8 @@ class Follower:
         up_to = max([up_to, *(env["sequence"] for env in envs)])
         if up_to <= self.position:
             return
+        self.seen = max(self.seen, up_to)
+        metrics.CONSUMED.labels(self.app.service, self.upstream).inc(len(envs))
         if not any(self.app.reacts_to(env["type"]) for env in envs):
             # nothing to save: the tracking record waits for the next reaction or a quiet moment
             # (a crash meanwhile only has these events read again, and ignored again)
@@ -245,6 +248,7 @@ class Follower:
                     faults.fail_reaction(env)
                 self.app.handle_batch(self.upstream, envs, up_to)
                 self.position = self._tracked = up_to
+                metrics.reacted(self.app.service, self.upstream, envs)
                 eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between batches
                 return
             except STORE_DOWN:
@@ -292,6 +296,7 @@ class Follower:
             try:
                 faults.fail_reaction(env)
                 self.app.handle(env, tracking)
+                metrics.reacted(self.app.service, self.upstream, [env])
                 return
             except IntegrityError as exc:
                 if self.app.tracked_position(self.upstream) >= tracking.notification_id:

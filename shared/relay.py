@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from amqp import spec
 from kombu import Connection, Exchange
 
-from shared import cloudevents, envelope, faults
+from shared import cloudevents, envelope, faults, metrics
 from shared import logging as oms_logging
 from shared.leadership import leader_lock
 
@@ -125,6 +125,7 @@ class Relay:
                 self.publish(env)
             if envelopes:  # a batch of private-only events publishes nothing
                 self._confirms.wait()
+                metrics.PUBLISHED.labels(self.app.service).inc(len(envelopes))
             sent += len(envelopes)
             self._at, self._unsaved = (notifications[-1].id, published, by_type), True
             if flush or time.monotonic() - self._saved_at >= SAVE_EVERY:

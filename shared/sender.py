@@ -25,6 +25,7 @@ import eventlet
 import sqlalchemy as sa
 
 from shared import logging as oms_logging
+from shared import metrics
 from shared.leadership import leader_lock
 from shared.readmodels import rebuilding
 from shared.store import STORE_DOWN
@@ -307,7 +308,9 @@ class Sender:
                 log.warning("delivery_unbuilt", send_id=send_id, error=repr(exc)[:300])
                 continue
             if delivery is not None:
-                self.app.record_attempt(delivery, self.attempt(delivery))
+                outcome = self.attempt(delivery)
+                self.app.record_attempt(delivery, outcome)
+                metrics.SENDS.labels(self.app.service, delivery.channel, outcome.status).inc()
                 tried += 1
         return tried
 

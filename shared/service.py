@@ -3,10 +3,12 @@ typed errors, the dependency that runs the application with its relay and follow
 every service offers over its own log. (The entrypoint itself is shared/rpc.py.)"""
 
 import functools
+import time
 
+import nameko.rpc
 from nameko.extensions import DependencyProvider
 
-from shared import actors, context, settings
+from shared import actors, context, metrics, settings
 from shared import logging as oms_logging
 from shared.errors import (
     EXPECTED,
@@ -56,6 +58,7 @@ class Callers(DependencyProvider):
         self.settings = settings.Settings.load(self.container.config)
 
     def worker_setup(self, worker_ctx):
+        worker_ctx._oms_started = time.perf_counter()
         data = worker_ctx.context_data
         request = data.get(REQUEST_ID)
         causation = context.request_causation(request) if request else f"rpc:{worker_ctx.call_id}"
@@ -75,6 +78,11 @@ class Callers(DependencyProvider):
         )
 
     def worker_teardown(self, worker_ctx):
+        started = getattr(worker_ctx, "_oms_started", None)
+        if started is not None and isinstance(worker_ctx.entrypoint, nameko.rpc.Rpc):
+            method = worker_ctx.entrypoint.method_name
+            elapsed = time.perf_counter() - started
+            metrics.RPC.labels(self.container.service_name, method).observe(elapsed)
         token = getattr(worker_ctx, "_oms_token", None)
         if token is not None:
             context.exit(token)
@@ -117,6 +125,8 @@ class EventSourced(Callers):
         self.workers = [make(self.app, self.settings) for make in self.worker_makers]
 
     def start(self):
+        metrics.watch(self.app, self.followers)
+        metrics.serve(self.settings.metrics_address)
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.app.service}.relay")
         for follower in self.followers:
             self.container.spawn_managed_thread(
@@ -128,6 +138,7 @@ class EventSourced(Callers):
             self.container.spawn_managed_thread(worker.run, identifier=type(worker).__name__)
 
     def stop(self):
+        metrics.forget(self.app)
         self.relay.stop()
         if self.sender is not None:
             self.sender.stop()

@@ -61,6 +61,8 @@ class Settings:
     #: the address the outside world reaches the gateway at (tracking links in messages);
     #: empty: http://OMS_API_ADDRESS
     public_url: str = ""
+    #: where a service process serves Prometheus metrics (`host:port`, GET /metrics); empty: not
+    metrics_address: str = ""
     # -- sending to third parties (shared/sender.py) --
     #: seconds a sender waits when nothing prompted it; seconds one call to a third party may take
     send_poll_seconds: float = 1.0

@@ -15,7 +15,7 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from shared import context, schema
+from shared import context, metrics, schema
 from shared.errors import Conflict, NotFound
 from shared.idempotency import IdempotencyKeys, keys_table
 from shared.integration_log import IntegrationLog, bound_names
@@ -37,6 +37,7 @@ TRIES = 3  # fresh reads a command gets when concurrent writes keep winning
 
 _depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
 _recorded: ContextVar[bool] = ContextVar("transaction_recorded", default=False)
+_stored: ContextVar[int] = ContextVar("transaction_stored", default=0)  # events, for metrics
 # the request a `retrying` command claims with the first events it stores (see `retrying`)
 _claim: ContextVar[str | None] = ContextVar("request_claim", default=None)
 # states of aggregates saved in the open transaction, for `state_at` once it commits
@@ -121,6 +122,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         depth = _depth.get()
         depth_token = _depth.set(depth + 1)
         recorded_token = _recorded.set(False) if depth == 0 else None
+        stored_token = _stored.set(0) if depth == 0 else None
         states_token = _saved_states.set([]) if depth == 0 else None
         try:
             with self.recorder.transaction(commit=True) as session:
@@ -128,6 +130,8 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             # prompt only when events were stored: a tracking record alone publishes nothing
             prompt = depth == 0 and _recorded.get()
             if depth == 0:  # committed: what was saved is now what the log says
+                if _stored.get():
+                    metrics.STORED.labels(self.service).inc(_stored.get())
                 for key, state in _saved_states.get() or ():
                     self._states[key] = state
                 while len(self._states) > STATES_KEPT:
@@ -136,6 +140,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             _depth.reset(depth_token)
             if recorded_token is not None:
                 _recorded.reset(recorded_token)
+                _stored.reset(stored_token)
             if states_token is not None:
                 _saved_states.reset(states_token)
         if prompt:
@@ -177,6 +182,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
                     history.append(event)
             if recordings:
                 _recorded.set(True)
+                _stored.set(_stored.get() + len(recordings))
             self._record_meta(session, recordings)
             self.project(session, recordings)
             self.project_aggregates(

@@ -83,6 +83,7 @@ class Edge:
             ) from None
         except NotFound:
             raise Problem("not-found", f"no route {http.path}; see /docs") from None
+        http.environ["oms.operation"] = endpoint  # for the request's metrics
         if endpoint in self.pages:
             return self.pages[endpoint][1](http, call, params)
         route = self.routes[endpoint]

@@ -7,6 +7,7 @@ RPC by admins (`oms keys …`).
 
 import json
 import socket
+import time
 
 import eventlet
 from nameko.exceptions import UnknownService
@@ -25,7 +26,7 @@ from services.gateway.local import LocalRoutes
 from services.gateway.problems import Problem, encode
 from services.gateway.store import GatewayStore, KeyIn
 from services.gateway.tracking import TrackingPages
-from shared import asyncapi
+from shared import asyncapi, metrics
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.errors import EXPECTED, Unavailable
@@ -133,6 +134,7 @@ class Gateway(DependencyProvider):
         self.edge = Edge(self.store, self.settings, pages, self.local)
 
     def start(self):
+        metrics.serve(self.settings.metrics_address)
         self.container.spawn_managed_thread(self.live.run, identifier="gateway.live")
 
     def stop(self):
@@ -152,6 +154,7 @@ class GatewayService:
     @Api.decorator("GET", "/<anything:path>")
     def serve(self, request, path=None):
         """Every request; routes, roles and answers are in routes.py and edge.py."""
+        started = time.perf_counter()
         try:
             status, headers, body = self.gateway.edge.handle(request, self.services)
         except Exception:  # noqa: BLE001 - a bug must still answer as a problem
@@ -160,6 +163,8 @@ class GatewayService:
             status, headers, body = encode(problem, request.path)
         if request.method == "HEAD":
             body = ""
+        operation = request.environ.get("oms.operation", "unmatched")
+        metrics.HTTP.labels(operation, str(status)).observe(time.perf_counter() - started)
         return Response(body, status=status, headers=headers)
 
     # -- API keys over RPC (for `oms keys`; admins only) -------------------------------------------

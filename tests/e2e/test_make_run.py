@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 from nameko.standalone.rpc import ClusterRpcProxy
+from prometheus_client.parser import text_string_to_metric_families
 
 from oms.infra import _pid_alive, free_port
 from oms.rabbitmq import RabbitNode
@@ -122,6 +124,7 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
             printed = run_session(readme_example("LINK=$("), tmp_path, env)
             assert f"Order {order['reference']} accepted" in printed
             assert re.search(r"<title>Order \d{4}-\d{6}</title>", printed)
+            every_process_serves_its_metrics(tmp_path / "var" / "prometheus.yml")
         finally:
             assert interrupt(first) == 0
         text = log_path.read_text()
@@ -140,6 +143,43 @@ def test_run_serves_the_flows_stops_on_ctrl_c_and_reuses_its_data(amqp_uri, tmp_
         finally:
             assert interrupt(second) == 0
     assert "stopped." in log_path.read_text()
+
+
+def scrape(target: str) -> dict:
+    """{(name, labels…): value} of every sample a Prometheus endpoint serves."""
+    text = urllib.request.urlopen(f"http://{target}/metrics", timeout=10).read().decode()
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def every_process_serves_its_metrics(config_path) -> None:
+    """Each service process and the gateway answer Prometheus on the address the scrape
+    configuration names, each with its own work counted."""
+    targets = re.findall(r'"(127\.0\.0\.1:\d+)"', config_path.read_text())
+    scraped = [scrape(t) for t in targets]
+    assert len(scraped) == 6  # five services and the gateway (the broker was not ours here)
+
+    def value(name, **labels):
+        wanted = sorted(labels.items())
+        return sum(
+            v for samples in scraped for (n, *ls), v in samples.items()
+            if n == name and all(item in ls for item in wanted)
+        )  # fmt: skip
+
+    for service in ("orders", "billing", "production", "fulfilment", "notify"):
+        assert value("oms_events_stored_total", service=service) > 0, service
+        assert value("oms_log_position", service=service) > 0, service
+        assert value("oms_relay_lag", service=service) == 0 or service == "notify"
+    assert value("oms_events_published_total", service="orders") > 0
+    assert value("oms_events_consumed_total", service="billing", upstream="orders") > 0
+    assert value("oms_reaction_seconds_count", service="billing", upstream="orders") > 0
+    assert value("oms_rpc_seconds_count", service="orders", method="place_order") >= 2
+    assert value("oms_sends_total", service="fulfilment", channel="api", outcome="sent") >= 1
+    assert value("oms_http_seconds_count", operation="acceptOrder", status="200") >= 1
+    assert any(n == "oms_follower_lag" for samples in scraped for (n, *_) in samples)
 
 
 def alive(pid: int) -> bool:
@@ -169,6 +209,11 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         eventually(lambda: "is running" in log_path.read_text(), timeout=180)
         node = RabbitNode(var / "rabbitmq")
         assert node.is_running()
+        # its own broker serves RabbitMQ's Prometheus metrics, named in the scrape configuration
+        assert any(
+            name.startswith("rabbitmq_") for name, *_ in scrape(f"127.0.0.1:{node.prometheus_port}")
+        )
+        assert f"127.0.0.1:{node.prometheus_port}" in (var / "prometheus.yml").read_text()
         first.kill()
         first.wait()
         orphans = holders(var / "run.lock")
