@@ -14,7 +14,7 @@ import sys  # noqa: E402
 
 import click  # noqa: E402
 
-from oms import access, documents, feeds, history, hooks, mailbox, ops, tail  # noqa: E402
+from oms import access, documents, feeds, history, hooks, mailbox, ops, replaydiff, tail  # noqa: E402
 from oms.console import Session, err, say  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 
@@ -43,6 +43,7 @@ for command in (
     hooks.webhooks,
     tail.tail,
     history.history,
+    replaydiff.replay_diff,
     mailbox.mail,
     mailbox.sms,
 ):

@@ -49,11 +49,16 @@ def get(session, kind, document_id, revision, out) -> int:
 def verify(session, kind, document_id, revision) -> int:
     """Render every issued revision of a document again and compare it with the SHA-256 its
     issuing event recorded; exit 1 if any differs."""
+    return verify_document(session.rpc, kind, document_id, revision)
+
+
+def verify_document(rpc, kind: str, document_id: str, revision: int | None) -> int:
+    """What `oms document verify` does, over any `rpc` (the running services, or in process)."""
     revisions = [revision] if revision else _revisions(kind)
     checked = failed = 0
     for number in revisions:
         try:
-            answer = _document(session.rpc, kind, document_id, number)
+            answer = _document(rpc, kind, document_id, number)
         except NotFound:
             if checked:
                 break

@@ -4,8 +4,9 @@ view of the running services' logs, followers and parked events, and the repairs
 import json
 
 import click
+from rich.progress import Progress
 
-from oms.console import pass_session, say
+from oms.console import err, pass_session, say
 from shared import settings
 from shared.integration_log import last_sent
 from shared.settings import SERVICES
@@ -162,26 +163,56 @@ def verify(session, invoice_on, settle, parked_minutes) -> int:
 
 
 @click.command()
+@click.argument("service", type=SERVICE, required=False)
+@click.argument("read_model", required=False)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="rebuild into a scratch copy (a transaction rolled back) and compare it with the live"
+    " rows; exit 1 if they differ",
+)
 @pass_session
-def rebuild(session) -> int:
-    """Drop the read models (the orders list, billing's documents list, production's queue,
-    notify's outbox and webhooks, fulfilment's outbox and distributors) and write them again
-    from the log."""
+def rebuild(session, service, read_model, verify) -> int:
+    """Write read models again from the log: every one of every service, every one of SERVICE,
+    or READ_MODEL alone; with --verify, only check that a rebuild would change nothing."""
     rpc = session.rpc
-    rebuilt = rpc.orders.rebuild_read_model()
-    say(f"orders: the list rebuilt from {rebuilt['aggregates']} aggregates")
-    rebuilt = rpc.billing.rebuild_read_model()
-    say(f"billing: the documents list rebuilt from {rebuilt['aggregates']} accounts")
-    rebuilt = rpc.production.rebuild_read_model()
-    say(f"production: the workshop's queue rebuilt from {rebuilt['aggregates']} production orders")
-    rebuilt = rpc.notify.rebuild_read_model()
-    say(f"notify: the outbox rebuilt, {rebuilt['sends']} sends; {rebuilt['webhooks']} webhooks")
-    rebuilt = rpc.fulfilment.rebuild_read_model()
-    say(
-        f"fulfilment: the outbox rebuilt, {rebuilt['sends']} sends;"
-        f" {rebuilt['distributors']} distributors"
-    )
-    return 0
+    if read_model and not service:
+        raise click.UsageError("READ_MODEL needs its SERVICE")
+    work = [
+        (name, model)
+        for name in ([service] if service else SERVICES)
+        for model in ([read_model] if read_model else getattr(rpc, name).read_models())
+    ]
+    differ = 0
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("rebuilding" if not verify else "verifying", total=len(work))
+        for name, model in work:
+            progress.update(task, description=f"{name} {model}")
+            done = getattr(rpc, name).rebuild(model, verify)
+            differ += bool(done.get("differences"))
+            progress.advance(task)
+            _rebuilt(name, done)
+    if verify:
+        say(("every read model rebuilds to its live rows", "bold green") if not differ
+            else (f"{differ} read models differ from a rebuild", "bold red"))  # fmt: skip
+    return 1 if differ else 0
+
+
+def _rebuilt(service: str, done: dict) -> None:
+    head = f"{service} {done['read_model']}: "
+    if "written_from" in done:
+        say(head, "rebuilt from ", (str(done["written_from"]), "bold"))
+        return
+    if not done["differences"]:
+        say(head, ("identical to a rebuild", "green"))
+        return
+    say(head, ("DIFFERS from a rebuild", "bold red"))
+    for table in done["differences"]:
+        say(f"  {table['table']}: {table['live_rows']} rows live, {table['rebuilt_rows']} rebuilt")
+        for row in table["only_live"]:
+            say(("    only live:    ", "red"), str(row))
+        for row in table["only_rebuilt"]:
+            say(("    only rebuilt: ", "yellow"), str(row))
 
 
 COMMANDS = (status, events, parked, retry, discard, verify, rebuild)

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from shared import logging as oms_logging
 from shared import metrics
 from shared.leadership import leader_lock
-from shared.readmodels import rebuilding
+from shared.readmodels import ReadModel, rebuilding
 from shared.store import STORE_DOWN
 
 log = oms_logging.get("sender")
@@ -216,6 +216,12 @@ class Sends:
 
     def rebuild_outbox(self) -> int:
         return self.outbox.rebuild(self, self.send_requested, self.send_attempted, self.send_moved)
+
+    def read_models(self) -> dict:
+        return {
+            **super().read_models(),
+            "outbox": ReadModel((self.outbox.table,), self.rebuild_outbox),
+        }
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ import time
 import nameko.rpc
 from nameko.extensions import DependencyProvider
 
-from shared import actors, context, metrics, settings
+from shared import actors, context, metrics, readmodels, settings
 from shared import logging as oms_logging
 from shared.errors import (
     EXPECTED,
     Forbidden,
+    NotFound,
     Unauthenticated,
     Unavailable,
     ValidationFailed,
@@ -244,6 +245,30 @@ class EventLogRpc:
         "more": true}`; read on from `scanned_to` while `more` (what followers do)."""
         check_position(position, limit)
         return self.app.events_page(position, limit)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def read_models(self):
+        """The names of this service's read models: `["by_order", "outbox", "webhooks"]`."""
+        return sorted(self.app.read_models())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rebuild(self, read_model, verify=False):
+        """Write one read model again from the whole log: `{"read_model": "outbox",
+        "written_from": 12}`. `verify=True` rebuilds it into the same transaction as a scratch
+        copy, compares that with the live rows and rolls back: `{"read_model": "outbox",
+        "differences": []}` (empty: a rebuild would change nothing)."""
+        who("admin")
+        models = self.app.read_models()
+        if read_model not in models:
+            raise NotFound(
+                f"no read model {read_model!r} here",
+                {"read_model": read_model, "known": sorted(models)},
+            )
+        if not isinstance(verify, bool):
+            raise ValidationFailed("invalid verify", {"verify": ["Must be true or false."]})
+        if verify:
+            return {"read_model": read_model, "differences": readmodels.verify(models[read_model])}
+        return {"read_model": read_model, "written_from": models[read_model].rebuild()}
 
     @rpc(expected_exceptions=EXPECTED)
     def order_events(self, order_id, until=None):

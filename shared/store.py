@@ -159,6 +159,11 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     def project(self, session, recordings) -> None:
         """Subclasses update their read-model tables from newly recorded events."""
 
+    def read_models(self) -> dict:
+        """Every read model by name (a `shared.readmodels.ReadModel`: its tables, its rebuild);
+        subclasses and mixins add theirs."""
+        return {}
+
     def project_aggregates(self, session, aggregates: list, events: list) -> None:
         """Subclasses rewrite read-model rows from the state of the aggregates just saved."""
 

@@ -20,6 +20,7 @@ from shared.counters import counter_table, take
 from shared.documents import LAYOUT, seller
 from shared.errors import NotFound, ValidationFailed
 from shared.money import rounded
+from shared.readmodels import ReadModel
 from shared.store import ServiceApplication
 
 ACCOUNT_IDS = uuid5(NAMESPACE_URL, "https://oms.example/billing-accounts")
@@ -301,6 +302,10 @@ class BillingApplication(ServiceApplication):
     def documents_for_order(self, order_id: str) -> tuple[Account | None, list[dict]]:
         account = self._find_account(order_id)
         return account, account.documents if account else []
+
+    def read_models(self) -> dict:
+        documents = ReadModel((self.tables["documents"],), self.rebuild_read_model)
+        return {**super().read_models(), "documents": documents}
 
     def rebuild_read_model(self) -> int:
         """Drop the documents list (invoices, credit notes, pro formas) and write it again from

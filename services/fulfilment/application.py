@@ -12,7 +12,7 @@ from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
 from services.fulfilment.registry import Registry
 from services.fulfilment.sending import Sending
-from shared.readmodels import OrderIndexed, rebuilding
+from shared.readmodels import OrderIndexed, ReadModel, rebuilding
 from shared.sender import Sends
 from shared.store import ServiceApplication
 
@@ -38,10 +38,22 @@ class FulfilmentApplication(
         "orders.product_updated": "_know_product",
     }
 
+    def read_models(self) -> dict:
+        return {
+            **super().read_models(),
+            "distributors": ReadModel((self.distributors, self.couriers), self.rebuild_register),
+            "feeds": ReadModel((self.feed_items, self.feed_status), self.rebuild_feeds),
+        }
+
     def rebuild_read_model(self) -> dict:
         """The outbox, the register of distributors and the feeds' latest snapshots, written
         again from the whole log."""
         sends, feeds = self.rebuild_outbox(), self.rebuild_feeds()
+        found = self.rebuild_register()
+        return {"sends": sends, "distributors": found, "feeds": feeds}
+
+    def rebuild_register(self) -> int:
+        """The distributors and couriers by code; answers how many distributors."""
         with rebuilding(self, self.distributors, self.couriers) as session:
             everything = self.replay_all().values()
             found = [a for a in everything if isinstance(a, Distributor)]
@@ -51,9 +63,4 @@ class FulfilmentApplication(
                     session.execute(
                         table.insert(), [{"code": r.code, "id": str(r.id)} for r in rows]
                     )
-        return {
-            "sends": sends,
-            "distributors": len(found),
-            "couriers": len(couriers),
-            "feeds": feeds,
-        }
+        return len(found)

@@ -17,6 +17,7 @@ from shared import settings as oms_settings
 from shared.relay import event_exchange
 
 log = oms_logging.get("gateway.live")
+WATCHER_BACKLOG = 2000  # events kept for one dashboard that is slow to read them
 
 
 class LiveEvents:
@@ -25,13 +26,31 @@ class LiveEvents:
     def __init__(self, settings: oms_settings.Settings):
         self.settings = settings
         self.subscribers: dict[str, set[LightQueue]] = collections.defaultdict(set)
+        self.watchers: set[LightQueue] = set()  # dashboards: every event
+        self.seen: collections.deque = collections.deque()  # (monotonic time, service)
         self.stopping = False
 
     def stop(self) -> None:
         self.stopping = True
-        for queues in list(self.subscribers.values()):
+        for queues in [*self.subscribers.values(), self.watchers]:
             for queue in list(queues):
                 queue.put(None)  # every open page ends its stream
+
+    # -- dashboards -----------------------------------------------------------------------------
+    def watch(self) -> LightQueue:
+        queue = LightQueue()
+        self.watchers.add(queue)
+        return queue
+
+    def unwatch(self, queue: LightQueue) -> None:
+        self.watchers.discard(queue)
+
+    def rates(self, window: float = 10.0) -> dict[str, float]:
+        """Events per second of each service over the last `window` seconds (as this gateway
+        received them)."""
+        since = time.monotonic() - window
+        counts = collections.Counter(service for at, service in self.seen if at >= since)
+        return {s: round(counts[s] / window, 1) for s in oms_settings.SERVICES}
 
     # -- pages ----------------------------------------------------------------------------------
     def subscribe(self, order_id: str) -> LightQueue:
@@ -75,6 +94,13 @@ class LiveEvents:
     def _on_event(self, body, message) -> None:
         if not isinstance(body, dict):
             return
+        now = time.monotonic()
+        self.seen.append((now, str(body.get("type", "")).split(".", 1)[0]))
+        while self.seen and self.seen[0][0] < now - 60:
+            self.seen.popleft()
+        for queue in list(self.watchers):
+            if queue.qsize() < WATCHER_BACKLOG:  # a dashboard that stopped reading misses some
+                queue.put(body)
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         order_id = data.get("order_id") or body.get("subject")
         for queue in list(self.subscribers.get(str(order_id), ())):

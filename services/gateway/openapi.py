@@ -24,6 +24,8 @@ LISTS = (
     "listFeeds",
     "listCouriers",
     "orderCourierRuns",
+    "listWebhooks",
+    "webhookDeliveries",
 )
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {

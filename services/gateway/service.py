@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from services.gateway import openapi
 from services.gateway.courier import CourierPages
+from services.gateway.dashboard import Dashboard
 from services.gateway.edge import Edge
 from services.gateway.live import LiveEvents
 from services.gateway.local import LocalRoutes
@@ -130,6 +131,7 @@ class Gateway(DependencyProvider):
             ),
             **self.tracking.routes(),
             **CourierPages(self.settings).routes(),
+            **Dashboard(self.settings, self.live, self.store).routes(),
         }
         self.edge = Edge(self.store, self.settings, pages, self.local)
 

@@ -48,7 +48,7 @@ class WebhookIn(Strict):
         required=True,
         validate=validate.Length(min=1, max=100),
     )
-    description = Text(load_default="", max_length=200)
+    description = Text(max_length=200)
     #: where its deliveries start (default: the events after now)
     start = Start(load_default=None, allow_none=True)
 

@@ -20,6 +20,7 @@ from services.notify.journal import Journal
 from services.notify.subscriptions import Subscription, WebhookDelivery
 from services.notify.targets import allowed, target_problem
 from services.notify.webhook_views import WebhookViews
+from shared.readmodels import ReadModel
 from shared.refusals import Missing, Refused
 from shared.sender import Delivery, Outcome
 
@@ -43,6 +44,11 @@ class Webhooks:
     def project(self, session, recordings) -> None:
         super().project(session, recordings)
         self.webhook_views.project(session, recordings)
+
+    def read_models(self) -> dict:
+        views = self.webhook_views
+        tables = (views.subscriptions, views.deliveries)
+        return {**super().read_models(), "webhooks": ReadModel(tables, lambda: views.rebuild(self))}
 
     # -- the journal: every event of every upstream ---------------------------------------------
     def bound_names(self, upstream: str) -> list[str]:

@@ -22,6 +22,7 @@ from services.orders.reorders import Reorders, order_id_for
 from shared import context
 from shared.counters import counter_table, take
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.readmodels import ReadModel
 from shared.settings import Settings
 from shared.store import ServiceApplication
 
@@ -239,6 +240,10 @@ class OrdersApplication(
         with self.engine.connect() as conn:
             return queries.list_orders(conn, self.tables, query, self.search_index)
 
+    def status_counts(self) -> dict:
+        with self.engine.connect() as conn:
+            return queries.status_counts(conn, self.tables)
+
     def history(self, order_id: str) -> list:
         """The order's domain events, oldest first (views.show_history renders them)."""
         return list(self.repository.event_store.get(UUID(order_id)))
@@ -249,6 +254,10 @@ class OrdersApplication(
 
     def rebuild_read_model(self) -> int:
         return projections.rebuild(self)
+
+    def read_models(self) -> dict:
+        the_list = ReadModel(tuple(self.tables.values()), self.rebuild_read_model)
+        return {**super().read_models(), "list": the_list}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _change(

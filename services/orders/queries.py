@@ -96,6 +96,19 @@ def counts(conn, tables: dict, query: dict, fts: bool = False) -> dict:
     return {status: count for status, count in conn.execute(statement)}
 
 
+def status_counts(conn, tables: dict) -> dict:
+    """Every order (closed ones too) per status and per payment status."""
+    orders = tables["orders"]
+    by = {}
+    for column, key in (
+        (orders.c.status, "by_status"),
+        (orders.c.payment_status, "by_payment_status"),
+    ):
+        statement = sa.select(column, sa.func.count()).group_by(column)
+        by[key] = {value or "none": n for value, n in conn.execute(statement)}
+    return by
+
+
 def summary(row) -> dict:
     return {
         "id": row.order_id,

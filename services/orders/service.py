@@ -280,6 +280,13 @@ class OrdersService(EventLogRpc):
         return self.app.list_orders(load(ListOrdersIn, query or {}, "query"))
 
     @command
+    def order_counts(self):
+        """Every order, closed ones too, per status and per payment status: `{"by_status":
+        {"new": 3, "accepted": 5}, "by_payment_status": {"unpaid": 4, "paid": 1, "none": 3}}`."""
+        who("operator")
+        return self.app.status_counts()
+
+    @command
     def rebuild_read_model(self):
         """Drop the list tables and write them again from the whole log: `{"aggregates": n}`."""
         who("admin")

@@ -15,7 +15,7 @@ from services.production.publishing import PUBLISHED
 from shared import context
 from shared.documents import LAYOUT
 from shared.errors import InvalidTransition, NotFound
-from shared.readmodels import OrderIndexed
+from shared.readmodels import OrderIndexed, ReadModel
 from shared.settings import Settings, var_dir
 from shared.store import ServiceApplication
 
@@ -191,6 +191,9 @@ class ProductionApplication(Planning, OrderIndexed, ServiceApplication):
 
     def rebuild_read_model(self) -> int:
         return projections.rebuild(self)
+
+    def read_models(self) -> dict:
+        return {**super().read_models(), "queue": ReadModel((self.queue,), self.rebuild_read_model)}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _change(self, production_order_id: str, command: Callable) -> ProductionOrder:

@@ -2,7 +2,6 @@
 read back with pypdf and its text checked; rendered again (here and in another process) to the
 same bytes, whose SHA-256 the issuing event recorded; and in English, Polish and French."""
 
-import argparse
 import base64
 import hashlib
 import io
@@ -15,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from oms.documents import verify
+from oms.documents import verify_document
 from shared.documents import LAYOUT
 from shared.settings import ROOT
 from tests.inprocess import InProcess
@@ -234,8 +233,8 @@ def test_a_record_changed_after_issue_no_longer_verifies(desk, capsys):
     order = desk.orders.place_order(order_payload())
     desk.orders.accept_order(order["id"])
     (invoice,) = desk.billing.invoices_for_order(order["id"])
-    args = argparse.Namespace(kind="invoice", id=invoice["id"], revision=None)
-    assert verify(desk, args) == 0 and capsys.readouterr().out.startswith("ok")
+    assert verify_document(desk, "invoice", invoice["id"], None) == 0
+    assert capsys.readouterr().out.startswith("ok")
     name = order["client"]["name"]
     with desk.apps["billing"].engine.begin() as conn:
         conn.execute(
@@ -248,5 +247,5 @@ def test_a_record_changed_after_issue_no_longer_verifies(desk, capsys):
         )
     answer = desk.billing.document("invoice", invoice["id"])
     assert hashlib.sha256(base64.b64decode(answer["content"])).hexdigest() != answer["sha256"]
-    assert verify(desk, args) == 1
+    assert verify_document(desk, "invoice", invoice["id"], None) == 1
     assert capsys.readouterr().out.startswith(f"MISMATCH      invoice {invoice['number']}")

@@ -26,6 +26,7 @@ VALUES = {
     "kind": "invoice",
     "document_id": "5a0a3c57-0c1e-4a55-8f55-000000000003",
     "purchase_order_id": "5a0a3c57-0c1e-4a55-8f55-000000000007",
+    "webhook_id": "5a0a3c57-0c1e-4a55-8f55-000000000008",
 }
 # public by role, but a signature is their credential: unsigned, every caller is refused
 SIGNED = ("distributorCallback",)

@@ -73,20 +73,17 @@ def test_an_operator_sees_lag_and_parked_events_and_retries_them(amqp_uri, sqlit
             listed = rpc.orders.list_orders({"include_closed": True})
             invoices = rpc.billing.list_invoices()
             code, out = run(capsys, amqp_uri, "rebuild")
-            assert (
-                (code, out.strip().splitlines())
-                == (
-                    0,
-                    [
-                        "orders: the list rebuilt from 1 aggregates",
-                        "billing: the documents list rebuilt from 1 accounts",
-                        # production's reaction failed too (the fault): nothing planned
-                        "production: the workshop's queue rebuilt from 0 production orders",
-                        "notify: the outbox rebuilt, 0 sends; 0 webhooks",  # (the tests' notifications wait)
-                        "fulfilment: the outbox rebuilt, 0 sends; 0 distributors",
-                    ],
-                )
-            )
+            lines = out.strip().splitlines()
+            assert code == 0 and "orders list: rebuilt from 1" in lines, out
+            assert "billing documents: rebuilt from 1" in lines
+            # production's reaction failed too (the fault): nothing planned
+            assert "production queue: rebuilt from 0" in lines
+            assert "notify webhooks: rebuilt from 0" in lines
+            assert len(lines) == 11  # every read model of every service
+            code, out = run(capsys, amqp_uri, "rebuild", "--verify")
+            assert code == 0 and out.count("identical to a rebuild") == 11, out
+            code, out = run(capsys, amqp_uri, "rebuild", "billing", "nothing")
+            assert code == 2
             assert rpc.orders.list_orders({"include_closed": True}) == listed
             assert rpc.billing.list_invoices() == invoices
     finally:
