@@ -32,28 +32,23 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 
+from oms.standin_http import JsonHandler, ScriptedServer
 from shared import signing
 
 
-class Distributor(ThreadingHTTPServer):
-    daemon_threads = True
-
+class Distributor(ScriptedServer):
     def __init__(
         self, address, directory: Path, answer: str, credential: str | None, stock=(0, 200)
     ):
-        super().__init__(address, Handler)
-        self.directory, self.answer, self.credential = directory, answer, credential
+        super().__init__(address, Handler, directory)
+        self.answer, self.credential = answer, credential
         self.stock_delay, self.stock_status = stock
-        self.fsync = False
-        self.lock = threading.Lock()
         self.answers: dict[str, tuple[int, dict]] = {}  # idempotency key -> first answer
         self.under_way: set[str] = set()
-        directory.mkdir(parents=True, exist_ok=True)
         for line in self._lines("orders.jsonl"):
             self.answers[line["key"]] = (line["status"], line["answer"])
 
@@ -65,22 +60,6 @@ class Distributor(ThreadingHTTPServer):
         """A caller that gave up (its deadline passed) is no error of ours."""
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
-
-    def next_step(self) -> str:
-        with self.lock:
-            script = self.directory / "script"
-            lines = script.read_text().splitlines() if script.exists() else []
-            if not lines:
-                return "ok"
-            script.write_text("".join(f"{line}\n" for line in lines[1:]))
-            return lines[0].strip() or "ok"
-
-    def keep(self, name: str, record: dict) -> None:
-        with self.lock, open(self.directory / name, "a") as log:
-            log.write(json.dumps(record) + "\n")
-            if self.fsync:  # the files survive a crash of the machine, not only of this process
-                log.flush()
-                os.fsync(log.fileno())
 
     def stock(self) -> dict:
         path = self.directory / "stock.json"
@@ -120,12 +99,8 @@ class Distributor(ThreadingHTTPServer):
         threading.Thread(target=later, daemon=True).start()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: Distributor
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes: without TCP_NODELAY the body waits for the
-    # client's delayed ACK of the headers (~40 ms per answer on Linux)
-    disable_nagle_algorithm = True
 
     def do_GET(self):  # noqa: N802 - http.server's name
         url = urllib.parse.urlsplit(self.path)
@@ -219,19 +194,6 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._answer(status, answer)
-
-    def _answer(self, status: int, body: dict) -> None:
-        self._raw(status, json.dumps(body).encode(), "application/json")
-
-    def _raw(self, status: int, raw: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format, *args):  # quiet: what it takes is in its files
-        pass
 
 
 def main(argv=None) -> None:

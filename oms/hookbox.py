@@ -12,41 +12,22 @@ request): a delivery that verifies with none is answered 401. Tests script its a
 """
 
 import argparse
-import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from oms.standin_http import JsonHandler, ScriptedServer
 
-class HookBox(ThreadingHTTPServer):
-    daemon_threads = True
 
+class HookBox(ScriptedServer):
     def __init__(self, address, directory: Path):
-        super().__init__(address, Handler)
-        self.directory = directory
-        self.lock = threading.Lock()
-        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(address, Handler, directory)
 
     def secrets(self) -> list[str]:
         path = self.directory / "secrets"
         return path.read_text().split() if path.exists() else []
-
-    def next_step(self) -> str:
-        with self.lock:
-            script = self.directory / "script"
-            lines = script.read_text().splitlines() if script.exists() else []
-            if not lines:
-                return "ok"
-            script.write_text("".join(f"{line}\n" for line in lines[1:]))
-            return lines[0].strip() or "ok"
-
-    def keep(self, record: dict) -> None:
-        with self.lock, open(self.directory / "deliveries.jsonl", "a") as log:
-            log.write(json.dumps(record) + "\n")
 
 
 def verify(secrets: list[str], body: bytes, headers: dict) -> tuple[int | None, str | None]:
@@ -61,7 +42,7 @@ def verify(secrets: list[str], body: bytes, headers: dict) -> tuple[int | None, 
     return None, problem
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: HookBox
 
     def do_POST(self):  # noqa: N802 - http.server's name
@@ -80,32 +61,21 @@ class Handler(BaseHTTPRequestHandler):
             "received": time.time(),
         }
         if verified_by is None:
-            self.server.keep(dict(record, answered=401))
+            self.server.keep("deliveries.jsonl", dict(record, answered=401))
             return self._answer(401, {"error": problem})
         step = self.server.next_step()
         if step.startswith("http"):
             status = int(step.split()[1])
-            self.server.keep(dict(record, answered=status))
+            self.server.keep("deliveries.jsonl", dict(record, answered=status))
             return self._answer(status, {"error": "scripted"})
         if step.startswith("hang"):
             time.sleep(float(step.split()[1]))
-            self.server.keep(dict(record, answered=504))
+            self.server.keep("deliveries.jsonl", dict(record, answered=504))
             return self._answer(504, {"error": "scripted hang"})
         if step.startswith("slow"):
             time.sleep(float(step.split()[1]))
-        self.server.keep(dict(record, answered=200))
+        self.server.keep("deliveries.jsonl", dict(record, answered=200))
         self._answer(200, {"received": headers.get("webhook-id")})
-
-    def _answer(self, status: int, body: dict) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format, *args):  # quiet: the deliveries are in deliveries.jsonl
-        pass
 
 
 def main(argv=None) -> None:

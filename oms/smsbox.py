@@ -13,39 +13,22 @@ taken), `status 1` (Vonage's "throttled": try later) or `status 3` ("invalid par
 import argparse
 import json
 import os
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from oms.standin_http import JsonHandler, ScriptedServer
 
 ERRORS = {"1": "Throttled", "3": "Invalid Message", "6": "Invalid Message"}
 
 
-class SmsBox(ThreadingHTTPServer):
-    daemon_threads = True
-
+class SmsBox(ScriptedServer):
     def __init__(self, address, directory: Path, key: str | None):
-        super().__init__(address, Handler)
-        self.directory, self.key = directory, key
-        self.lock = threading.Lock()
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def next_step(self) -> str:
-        with self.lock:
-            script = self.directory / "script"
-            lines = script.read_text().splitlines() if script.exists() else []
-            if not lines:
-                return "ok"
-            script.write_text("".join(f"{line}\n" for line in lines[1:]))
-            return lines[0].strip() or "ok"
-
-    def keep(self, message: dict) -> None:
-        with self.lock, open(self.directory / "sms.jsonl", "a") as log:
-            log.write(json.dumps(message) + "\n")
+        super().__init__(address, Handler, directory)
+        self.key = key
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: SmsBox
 
     def do_POST(self):  # noqa: N802 - http.server's name
@@ -71,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
             message = {"status": status, "error-text": ERRORS.get(status, "Error")}
             return self._answer(200, {"message-count": "1", "messages": [message]})
         message_id = uuid.uuid4().hex[:16].upper()
-        self.server.keep({**body, "message-id": message_id, "received": time.time()})
+        self.server.keep("sms.jsonl", {**body, "message-id": message_id, "received": time.time()})
         message = {
             "to": body.get("to"),
             "message-id": message_id,
@@ -79,17 +62,6 @@ class Handler(BaseHTTPRequestHandler):
             "client-ref": body.get("client-ref"),
         }
         self._answer(200, {"message-count": "1", "messages": [message]})
-
-    def _answer(self, status: int, body: dict) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format, *args):  # quiet: the messages are in sms.jsonl
-        pass
 
 
 def main(argv=None) -> None:

@@ -55,6 +55,9 @@ class ProcessRecorder(SQLAlchemyProcessRecorder):
             .where(c.originator_id.in_(list(originator_ids)))
             .order_by(c.id)
         )
+        return self._notifications(query)
+
+    def _notifications(self, query) -> list[Notification]:
         with self.transaction(commit=False) as session:
             rows = session.connection().execute(query).all()
         return [
@@ -75,15 +78,7 @@ class ProcessRecorder(SQLAlchemyProcessRecorder):
             query = query.where(c.id <= stop)
         if topics:
             query = query.where(c.topic.in_(topics))
-        query = query.order_by(c.id).limit(limit)
-        with self.transaction(commit=False) as session:
-            rows = session.connection().execute(query).all()
-        return [
-            Notification(
-                id=r[0], originator_id=r[1], originator_version=r[2], topic=r[3], state=_bytes(r[4])
-            )
-            for r in rows
-        ]
+        return self._notifications(query.order_by(c.id).limit(limit))
 
     def _insert_stored_events(self, session, stored_events, **kwargs) -> list[int]:
         table = self.events_record_cls.__table__

@@ -13,15 +13,13 @@ HttpOnly, SameSite=Strict cookie; the services are called as that actor. Its pag
 """
 
 import json
-import time
 from pathlib import Path
 from urllib.parse import quote
 
-import eventlet
 import jinja2
 
 from services.gateway import dashboard_data
-from services.gateway.live import LiveEvents
+from services.gateway.live import LiveEvents, sse
 from shared import actors, timeline
 from shared.errors import Forbidden, NotFound, OmsError, ValidationFailed
 
@@ -211,23 +209,15 @@ def matches(env: dict, wanted: dict) -> bool:
 def feed(live: LiveEvents, wanted: dict, keepalive: float = 15.0, lifetime: float = 1800.0):
     """Server-Sent Events for one dashboard: each event that passes its filters, as JSON."""
     queue = live.watch()
-    started = time.monotonic()
-    try:
-        yield "retry: 3000\n\n"
-        while not live.stopping and time.monotonic() - started < lifetime:
-            try:
-                env = queue.get(timeout=keepalive)
-            except eventlet.queue.Empty:
-                yield ": still here\n\n"
-                continue
-            if env is None:
-                return
-            if matches(env, wanted):
-                data = env.get("data") if isinstance(env.get("data"), dict) else {}
-                shown = {k: env.get(k) for k in ("id", "type", "time", "subject", "correlationid")}
-                shown["order_id"] = data.get("order_id") or (
-                    env.get("subject") if env.get("type", "").startswith("orders.order") else None
-                )
-                yield f"event: envelope\ndata: {json.dumps(shown)}\n\n"
-    finally:
-        live.unwatch(queue)
+
+    def render(env: dict) -> str | None:
+        if not matches(env, wanted):
+            return None
+        data = env.get("data") if isinstance(env.get("data"), dict) else {}
+        shown = {k: env.get(k) for k in ("id", "type", "time", "subject", "correlationid")}
+        shown["order_id"] = data.get("order_id") or (
+            env.get("subject") if env.get("type", "").startswith("orders.order") else None
+        )
+        return f"event: envelope\ndata: {json.dumps(shown)}\n\n"
+
+    yield from sse(live, queue, render, lambda: live.unwatch(queue), keepalive, lifetime)

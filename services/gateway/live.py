@@ -108,20 +108,35 @@ class LiveEvents:
 
 
 def stream(live: LiveEvents, order_id: str, keepalive: float = 15.0, lifetime: float = 1800.0):
-    """Server-Sent Events for one page: `change` when its order changes, a comment now and then
-    (proxies keep the connection), the end after `lifetime` (the browser reconnects)."""
+    """Server-Sent Events for one page: `change` when its order changes."""
     queue = live.subscribe(order_id)
+    yield from sse(
+        live,
+        queue,
+        lambda kind: f"event: change\ndata: {kind}\n\n",
+        lambda: live.unsubscribe(order_id, queue),
+        keepalive,
+        lifetime,
+    )
+
+
+def sse(live: LiveEvents, queue, render, done, keepalive: float, lifetime: float):
+    """The stream of one open page: `render(item)` for each item its queue gets (None to skip
+    it), a comment now and then (proxies keep the connection), the end after `lifetime` (the
+    browser reconnects) or when the gateway stops; `done()` when it ends."""
     started = time.monotonic()
     try:
         yield "retry: 3000\n\n"
         while not live.stopping and time.monotonic() - started < lifetime:
             try:
-                kind = queue.get(timeout=keepalive)
+                item = queue.get(timeout=keepalive)
             except eventlet.queue.Empty:
                 yield ": still here\n\n"
                 continue
-            if kind is None:
+            if item is None:
                 return
-            yield f"event: change\ndata: {kind}\n\n"
+            rendered = render(item)
+            if rendered is not None:
+                yield rendered
     finally:
-        live.unsubscribe(order_id, queue)
+        done()
