@@ -226,6 +226,7 @@ def describe(
     rows.append(
         ("HTTP API", f"http://{api}/v1  (docs http://{api}/docs, http://{api}/openapi.json)")
     )
+    rows.append(("dashboard", f"http://{api}/dashboard  (log in with the admin key)"))
     rows.append(
         ("  admin key", f"{settings.var_dir() / 'admin-key'}  (oms keys create … for others)")
     )

@@ -100,6 +100,10 @@ def test_the_live_feed_shows_a_new_order_as_it_is_placed(board, driver):
         lambda d: d.find_elements(By.CSS_SELECTOR, "#orders-by-status [data-status='new']")
     )
     shot(driver, "dashboard")
+    driver.set_window_size(390, 844)  # a phone: the panels stack, nothing runs off the side
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390 + 16, width
+    shot(driver, "dashboard-phone")
 
 
 def test_a_parked_event_is_retried_from_its_button(board, driver):
