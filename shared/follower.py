@@ -19,6 +19,7 @@ import eventlet
 from eventsourcing.persistence import IntegrityError, Tracking
 from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
+from nameko.exceptions import UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import cloudevents, context, faults, metrics
@@ -76,6 +77,10 @@ class Follower:
                 backoff = 0.2
             except Stuck:
                 backoff = 0.2  # killed while blocked on a dead connection: start again at once
+            except UnknownService:  # the upstream is not running (yet): it starts beside us
+                log.info("upstream_not_running", upstream=self.upstream, retry_in=backoff)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
             except Exception as exc:  # noqa: BLE001 - broker, upstream or store away: wait, reconnect
                 log.warning(
                     "follower_failed", upstream=self.upstream, error=repr(exc), retry_in=backoff
