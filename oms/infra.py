@@ -31,6 +31,13 @@ def free_port() -> int:
     return _free_ports(1)[0]
 
 
+def port_or_free(preferred: int) -> int:
+    """`preferred` if nobody listens on it on 127.0.0.1, else a free port."""
+    with socket.socket() as sock:
+        taken = sock.connect_ex(("127.0.0.1", preferred)) == 0
+    return free_port() if taken else preferred
+
+
 def _free_ports(count: int) -> list[int]:
     """Return `count` distinct free ports (all sockets are held open together)."""
     socks: list[socket.socket] = []

@@ -4,18 +4,11 @@ var/sms/sms.jsonl (`oms sms`), and the sandbox distributor (oms/sandbox.py) unde
 the services at a real provider instead, and the stand-in is not started."""
 
 import os
-import socket
 import sys
 
 from oms import sandbox
-from oms.infra import free_port
+from oms.infra import port_or_free
 from shared import settings
-
-
-def _port(preferred: int) -> int:
-    with socket.socket() as sock:
-        taken = sock.connect_ex(("127.0.0.1", preferred)) == 0
-    return free_port() if taken else preferred
 
 
 def standins() -> tuple[dict, dict]:
@@ -23,13 +16,13 @@ def standins() -> tuple[dict, dict]:
     env, commands = {}, {}
     var = settings.var_dir()
     if not (os.environ.get("OMS_SMTP_HOST") or os.environ.get("OMS_SMTP_PORT")):
-        port = _port(8025)
+        port = port_or_free(8025)
         env.update(OMS_SMTP_HOST="127.0.0.1", OMS_SMTP_PORT=str(port), OMS_SMTP_SECURITY="none")
         commands["mail"] = [
             sys.executable, "-m", "oms.mailcatcher", str(var / "mail"), "--port", str(port)
         ]  # fmt: skip
     if not os.environ.get("OMS_SMS_URL"):
-        port = _port(8026)
+        port = port_or_free(8026)
         env["OMS_SMS_URL"] = f"http://127.0.0.1:{port}/sms/json"
         commands["sms"] = [
             sys.executable,
@@ -39,13 +32,13 @@ def standins() -> tuple[dict, dict]:
             "--port",
             str(port),
         ]
-    port = _port(8027)
+    port = port_or_free(8027)
     sandbox.prepare(var / "distributor")
     env["OMS_SANDBOX_DISTRIBUTOR_URL"] = f"http://127.0.0.1:{port}"
     commands["distributor"] = [
         sys.executable, "-m", "oms.distributor", str(var / "distributor"), "--port", str(port)
     ]  # fmt: skip
-    port = _port(8028)  # an integrator's endpoint to point webhooks at (oms/hookbox.py)
+    port = port_or_free(8028)  # an integrator's endpoint to point webhooks at (oms/hookbox.py)
     env["OMS_WEBHOOK_ALLOW"] = os.environ.get("OMS_WEBHOOK_ALLOW", "loopback")
     env["OMS_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/"
     commands["hooks"] = [

@@ -16,7 +16,8 @@ from services.billing.application import BillingApplication
 from services.billing.schemas import ChannelIn, ListInvoicesIn, PaymentIn
 from services.billing.views import show_account, show_document
 from shared.errors import NotFound
-from shared.service import EventLogRpc, EventSourced, check_id, command, who
+from shared.log_rpc import EventLogRpc
+from shared.service import EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
 

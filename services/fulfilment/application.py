@@ -12,8 +12,8 @@ from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
 from services.fulfilment.registry import Registry
 from services.fulfilment.sending import Sending
+from shared.outbox import Sends
 from shared.readmodels import OrderIndexed, ReadModel, rebuilding
-from shared.sender import Sends
 from shared.store import ServiceApplication
 
 

@@ -28,8 +28,9 @@ from services.fulfilment.views import (
     PurchaseOrderOut,
 )
 from shared.errors import NotFound, ValidationFailed
+from shared.log_rpc import EventLogRpc
 from shared.rpc import RpcProxy
-from shared.service import EventLogRpc, EventSourced, check_id, command, who
+from shared.service import EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

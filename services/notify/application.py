@@ -14,9 +14,10 @@ from services.notify.webhooks import PREFIX as WEBHOOK_SENDS
 from services.notify.webhooks import Webhooks
 from shared import context
 from shared.links import CourierLinks
+from shared.outbox import Sends
 from shared.readmodels import OrderIndexed
 from shared.refusals import Missing, Refused
-from shared.sender import Delivery, Outcome, Sends
+from shared.sender import Delivery, Outcome
 from shared.store import ServiceApplication
 
 NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")

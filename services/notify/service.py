@@ -15,8 +15,9 @@ from services.notify.schemas import (
 )
 from services.notify.webhook_service import WebhookRpc
 from shared.errors import ValidationFailed
+from shared.log_rpc import EventLogRpc
 from shared.rpc import RpcProxy
-from shared.service import EventLogRpc, EventSourced, check_id, command, who
+from shared.service import EventSourced, check_id, command, who
 from shared.validation import load, reason_of
 
 

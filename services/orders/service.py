@@ -31,7 +31,8 @@ from services.orders.schemas import (
 )
 from services.orders.views import show_client, show_history, show_order, show_product
 from shared.errors import NotFound, ValidationFailed
-from shared.service import EventLogRpc, EventSourced, check_id, command, who, whole
+from shared.log_rpc import EventLogRpc
+from shared.service import EventSourced, check_id, command, who, whole
 from shared.validation import load, reason_of
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -14,7 +14,8 @@ from services.production.schemas import (
 )
 from shared.documents import served
 from shared.errors import NotFound, ValidationFailed
-from shared.service import EventLogRpc, EventSourced, check_id, command, who, whole
+from shared.log_rpc import EventLogRpc
+from shared.service import EventSourced, check_id, command, who, whole
 from shared.validation import load, reason_of
 
 OUT = ProductionOrderOut()
