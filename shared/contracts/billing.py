@@ -109,6 +109,8 @@ class PaymentRejected(DocumentEvent):
 
 
 class PaymentChannelChanged(BillingEvent):
+    """The channel an order's invoices are to be paid through changed (card, transfer, cash…)."""
+
     name = "payment_channel_changed"
     channel = fields.String(required=True)
     previous = fields.String(allow_none=True)

@@ -32,6 +32,8 @@ class PurchaseOrderEvent(Contract):
 
 
 class PurchaseOrderRaised(PurchaseOrderEvent):
+    """A shipped shipping raised a purchase order to one distributor, at catalogue cost prices."""
+
     name = "purchase_order_raised"
 
 
@@ -69,24 +71,32 @@ class PurchaseOrderSendFailed(Attempt):
 
 
 class PurchaseOrderAcknowledged(PurchaseOrderEvent):
+    """The distributor took the purchase order (in its answer or a signed callback)."""
+
     name = "purchase_order_acknowledged"
     reference = fields.String(allow_none=True, required=True)
     by = fields.String(required=True)  # answer | callback
 
 
 class PurchaseOrderRejected(PurchaseOrderEvent):
+    """The distributor refused the purchase order, saying why."""
+
     name = "purchase_order_rejected"
     reason = fields.String(required=True)
     by = fields.String(required=True)
 
 
 class PurchaseOrderCostsEdited(PurchaseOrderEvent):
+    """Cost prices were edited before sending: a new revision of its document."""
+
     name = "purchase_order_costs_edited"
     reason = fields.String(allow_none=True, required=True)
     actor = fields.String(required=True)
 
 
 class PurchaseOrderCancelled(PurchaseOrderEvent):
+    """The purchase order was cancelled (by an operator, or by its order's void)."""
+
     name = "purchase_order_cancelled"
     reason = fields.String(required=True)
     actor = fields.String(allow_none=True, required=True)
@@ -94,11 +104,15 @@ class PurchaseOrderCancelled(PurchaseOrderEvent):
 
 
 class PurchaseOrderReceived(PurchaseOrderEvent):
+    """Goods of the purchase order were received (in part or in full)."""
+
     name = "purchase_order_received"
     actor = fields.String(required=True)
 
 
 class PurchaseOrderClosed(PurchaseOrderEvent):
+    """The purchase order was closed: nothing more is expected of it."""
+
     name = "purchase_order_closed"
     reason = fields.String(allow_none=True, required=True)
     actor = fields.String(required=True)
@@ -116,14 +130,20 @@ class DistributorEvent(Contract):
 
 
 class DistributorRegistered(DistributorEvent):
+    """A distributor was registered: how it takes orders, its stock sources, charges and reach."""
+
     name = "distributor_registered"
 
 
 class DistributorUpdated(DistributorEvent):
+    """A distributor's details changed (only what is given; credentials never shown)."""
+
     name = "distributor_updated"
 
 
 class CourierRegistered(Contract):
+    """An own courier was registered (or its details changed): name, e-mail, phone."""
+
     service = "fulfilment"
     name = "courier_registered"
     code = fields.String(required=True)

@@ -6,6 +6,8 @@ from shared.contracts import Contract
 
 
 class NotificationQueued(Contract):
+    """A message to a client, a courier or operations was written about an event."""
+
     service = "notify"
     name = "notification_queued"
     notification_id = fields.String(required=True)
@@ -51,6 +53,8 @@ class NotificationFailed(NotificationAttempt):
 
 
 class PolicyChanged(Contract):
+    """An admin set an event type's send policy (auto, manual or off)."""
+
     service = "notify"
     name = "policy_changed"
     event_type = fields.String(required=True)

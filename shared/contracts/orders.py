@@ -254,14 +254,20 @@ class ClientEvent(Contract):
 
 
 class ClientRegistered(ClientEvent):
+    """A catalogue client was registered with its details."""
+
     name = "client_registered"
 
 
 class ClientUpdated(ClientEvent):
+    """A catalogue client's details changed."""
+
     name = "client_updated"
 
 
 class ClientDeactivated(ClientEvent):
+    """A catalogue client was deactivated: no new orders for it."""
+
     name = "client_deactivated"
 
 
@@ -283,8 +289,12 @@ class ProductEvent(Contract):
 
 
 class ProductRegistered(ProductEvent):
+    """A catalogue product was registered: price, VAT, distributors and cost prices, weight."""
+
     name = "product_registered"
 
 
 class ProductUpdated(ProductEvent):
+    """A catalogue product's details changed."""
+
     name = "product_updated"

@@ -40,14 +40,20 @@ class ProductionOrderEvent(Contract):
 
 
 class ProductionOrderCreated(ProductionOrderEvent):
+    """A production order was planned for a made-in-house line."""
+
     name = "production_order_created"
 
 
 class ProductionOrderReleased(ProductionOrderEvent):
+    """A production order was released to the workshop."""
+
     name = "production_order_released"
 
 
 class ProductionOrderStarted(ProductionOrderEvent):
+    """The workshop started a production order."""
+
     name = "production_order_started"
 
 
@@ -66,29 +72,41 @@ class ProductionOrderFinished(ProductionOrderEvent):
 
 
 class ProductionOrderCancelled(ProductionOrderEvent):
+    """A production order was cancelled, saying why."""
+
     name = "production_order_cancelled"
     reason = fields.String(required=True)
 
 
 class ProductionOrderHeld(ProductionOrderEvent):
+    """A production order was put on hold, saying why."""
+
     name = "production_order_held"
     reason = fields.String(required=True)
 
 
 class ProductionOrderResumed(ProductionOrderEvent):
+    """A held production order was resumed."""
+
     name = "production_order_resumed"
     reason = fields.String(required=True)
 
 
 class ProductionFileAttached(ProductionOrderEvent):
+    """A file (artwork, proof) was attached to a production order, named by its SHA-256."""
+
     name = "production_file_attached"
 
 
 class ProductionFileCertified(ProductionOrderEvent):
+    """A production file was certified fit to print."""
+
     name = "production_file_certified"
     file_id = fields.String(required=True)
 
 
 class WorkSheetIssued(ProductionOrderEvent):
+    """A production order's work sheet (PDF) was issued, with its SHA-256."""
+
     name = "work_sheet_issued"
     work_sheet = fields.Nested(WorkSheet, required=True)

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import eventlet
 import pytest
 import requests
 from selenium.webdriver.common.by import By
@@ -225,3 +226,46 @@ def _event_id(driver, event_type: str) -> str:
 def _orders_status(driver) -> str:
     row = driver.find_element(By.CSS_SELECTOR, "#states tr[data-service='orders']")
     return row.find_element(By.CSS_SELECTOR, "td.status strong").text
+
+
+def test_every_open_dashboard_gets_each_event_and_its_filters_keep_the_rest_out(board):
+    key = {"Authorization": f"Bearer {board.keys['operator']}"}
+    with board.system.rpc() as rpc:
+        mine = rpc.orders.place_order(order_payload())  # placed before: the filter names it
+    feeds = {
+        "all": f"{board.url}/dashboard/events",
+        "mine": f"{board.url}/dashboard/events?order={mine['id']}",
+        "billing": f"{board.url}/dashboard/events?service=billing",
+        "placed": f"{board.url}/dashboard/events?service=orders&type=order_placed",
+    }
+    got = {name: [] for name in feeds}
+    streams = {
+        name: requests.get(url, headers=key, stream=True, timeout=30) for name, url in feeds.items()
+    }
+    readers = [eventlet.spawn(_collect, stream, got[name]) for name, stream in streams.items()]
+    try:
+        time.sleep(1)  # every stream is open
+        with board.system.rpc() as rpc:
+            other = rpc.orders.place_order(order_payload())
+            rpc.orders.accept_order(mine["id"])
+            eventually(lambda: rpc.billing.invoices_for_order(mine["id"]))
+        eventually(lambda: any(e["type"] == "billing.invoice_issued" for e in got["all"]))
+        time.sleep(0.5)
+    finally:
+        for reader in readers:
+            reader.kill()
+        for stream in streams.values():
+            stream.close()
+    types = {name: {e["type"] for e in events} for name, events in got.items()}
+    assert {"orders.order_placed", "orders.order_accepted", "billing.invoice_issued"} <= types[
+        "all"
+    ]
+    assert all(e["order_id"] == mine["id"] for e in got["mine"]) and got["mine"]
+    assert types["billing"] and all(t.startswith("billing.") for t in types["billing"])
+    assert [e["subject"] for e in got["placed"]] == [other["id"]]
+
+
+def _collect(stream, into: list) -> None:
+    for line in stream.iter_lines(decode_unicode=True):
+        if line and line.startswith("data: "):
+            into.append(json.loads(line[6:]))
