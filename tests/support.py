@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -272,6 +273,18 @@ def serve_subprocess(
     return subprocess.Popen(
         [sys.executable, "-m", "oms.serve", *names], env=env, stdout=out, stderr=out, cwd=ROOT
     )
+
+
+def stop_process(process: subprocess.Popen, grace: float = 30) -> None:
+    """Stop a service process started by a test, if it still runs: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 RPC = Exchange("nameko-rpc", type="topic", durable=True)

@@ -5,7 +5,6 @@ same idempotency key, the purchase order's id, and orders nothing more."""
 
 import collections
 import signal
-import subprocess
 
 from shared.settings import SERVICES
 from tests.support import (
@@ -14,6 +13,7 @@ from tests.support import (
     order_payload,
     random_ref,
     serve_subprocess,
+    stop_process,
     wait_until_answers,
 )
 from tests.thirdparties import DistributorServer
@@ -91,13 +91,7 @@ def test_fulfilment_killed_while_sending_orders_each_purchase_order_once(
                 pos = eventually(all_acknowledged, timeout=120)
                 assert rpc.fulfilment.outbox("pending") == []
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
 
     taken = collections.Counter(o["key"] for o in acme.orders())
     assert set(taken) == {p["id"] for p in pos}  # every purchase order reached the distributor

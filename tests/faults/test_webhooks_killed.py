@@ -4,7 +4,6 @@ documented window: the endpoint took it, the attempt was not yet recorded) carri
 `webhook-id`, so the receiver drops it — at most one per kill."""
 
 import signal
-import subprocess
 
 from shared.settings import SERVICES
 from tests.support import (
@@ -12,6 +11,7 @@ from tests.support import (
     eventually,
     order_payload,
     serve_subprocess,
+    stop_process,
     wait_until_answers,
 )
 from tests.thirdparties import WebhookReceiver
@@ -81,13 +81,7 @@ def test_notify_killed_while_delivering_webhooks_loses_nothing_and_repeats_only_
                 )
                 assert rpc.notify.outbox("pending") == []
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
 
     got = [d["webhook_id"] for d in receiver.accepted()]
     assert all(d["verified_by"] == 0 for d in receiver.deliveries())
