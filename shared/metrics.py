@@ -1,5 +1,6 @@
 """Prometheus metrics of a service process (`prometheus-client`), served on `OMS_METRICS_ADDRESS`
-(`GET /metrics`; one server per process, every series labelled with its service).
+(`GET /metrics`; one server per process, every series labelled with its service; the same server
+answers the probes' `/livez` and `/readyz`: shared/health.py).
 
 Counters and histograms are moved by the reliability core as it works: events stored, published,
 consumed, reaction latency (from the upstream event's time to its reaction saved), sends by
@@ -8,12 +9,13 @@ each running application's store and followers: log and relay positions, the rel
 follower's position and lag, parked and waiting events, sends by status."""
 
 import logging
-import threading
 import time
 from datetime import datetime
 
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
+
+from shared import health
 
 log = logging.getLogger("oms.metrics")
 
@@ -44,20 +46,14 @@ HTTP = Histogram(
     buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
 
-_lock = threading.Lock()
-_server_address: str | None = None
 _running: dict[int, tuple] = {}  # id(app) -> (app, followers)
 
 
 def serve(address: str) -> None:
-    """Serve `/metrics` on `host:port` (once per process; later calls do nothing)."""
-    global _server_address
-    with _lock:
-        if _server_address is not None or not address:
-            return
-        host, _, port = address.rpartition(":")
-        start_http_server(int(port), addr=host or "127.0.0.1")
-        _server_address = address
+    """Serve `/metrics`, `/livez` and `/readyz` on `host:port` (once per process; later calls do
+    nothing; an empty address: not at all)."""
+    if address:
+        health.serve(address)
 
 
 def watch(app, followers=()) -> None:

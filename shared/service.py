@@ -8,7 +8,7 @@ import time
 import nameko.rpc
 from nameko.extensions import DependencyProvider
 
-from shared import actors, context, metrics, settings
+from shared import actors, context, health, metrics, settings
 from shared import logging as oms_logging
 from shared.errors import (
     EXPECTED,
@@ -135,8 +135,20 @@ class EventSourced(Callers):
             self.container.spawn_managed_thread(self.sender.run, identifier="sender")
         for worker in self.workers:
             self.container.spawn_managed_thread(worker.run, identifier=type(worker).__name__)
+        # ready from now on while the store answers; live while each watched loop beats
+        store = health.store_answers(self.app.engine)
+        health.register(self.app.service, {"store": store}, self.watchdogs())
+
+    def watchdogs(self) -> list:
+        """The watchdogs of this service's loops: every follower's, and the relay's, the
+        sender's or a worker's if it has one (`watchdog`, a shared.watchdog.Watched)."""
+        others = (self.relay, self.sender, *self.workers)
+        return [f.watchdog for f in self.followers] + [
+            loop.watchdog for loop in others if getattr(loop, "watchdog", None) is not None
+        ]
 
     def stop(self):
+        health.forget(self.app.service)
         metrics.forget(self.app)
         self.relay.stop()
         if self.sender is not None:

@@ -23,6 +23,10 @@ class Watched:
         """The work is alive and moving (call it at least every `stuck_after` seconds)."""
         self._beat = time.monotonic()
 
+    def silent_for(self) -> float:
+        """Seconds since the last beat (the liveness probe compares it with `stuck_after`)."""
+        return time.monotonic() - self._beat
+
     def run(self, work) -> None:
         """Run `work()` until it returns or raises (re-raised); kill it if it stops beating
         (GreenletExit is then raised here, for the owner to start it again)."""
@@ -31,7 +35,7 @@ class Watched:
         try:
             while not child.dead:
                 eventlet.sleep(min(1.0, self.stuck_after / 4))
-                silent = time.monotonic() - self._beat
+                silent = self.silent_for()
                 if silent > self.stuck_after and not child.dead:
                     log.warning("stuck_work_killed", work=self.name, silent_seconds=round(silent))
                     child.kill()

@@ -27,7 +27,7 @@ from services.gateway.local import LocalRoutes
 from services.gateway.problems import Problem, encode
 from services.gateway.store import GatewayStore, KeyIn
 from services.gateway.tracking import TrackingPages
-from shared import asyncapi, metrics
+from shared import asyncapi, health, metrics
 from shared import logging as oms_logging
 from shared import settings as oms_settings
 from shared.errors import EXPECTED, Unavailable
@@ -138,8 +138,11 @@ class Gateway(DependencyProvider):
     def start(self):
         metrics.serve(self.settings.metrics_address)
         self.container.spawn_managed_thread(self.live.run, identifier="gateway.live")
+        # ready while its HTTP server accepts connections (the API server starts beside us)
+        health.register("gateway", {"http": health.accepts_connections(self.settings.api_address)})
 
     def stop(self):
+        health.forget("gateway")
         self.live.stop()
         self.store.engine.dispose()
 
