@@ -29,7 +29,8 @@ def status(session) -> int:
         following = []
         for up, pos in state["tracking"].items():
             behind = lag(states[up], pos, state.get("bound", {}).get(up))
-            following.append((f"{up} {pos}/{behind}", "yellow" if behind else "green"))
+            cut = replicas_of(state.get("segments", {}).get(up))
+            following.append((f"{up} {pos}/{behind}{cut}", "yellow" if behind else "green"))
         parts = [
             f"{state['service']:<12}{state['last_position']:>8}{state['relayed_position']:>9}",
             (f"{state['parked']:>8}", "red" if state["parked"] else ""),
@@ -40,6 +41,15 @@ def status(session) -> int:
             parts += [", "] * bool(i) + [item]
         say(*parts, *(["-"] if not following else []))
     return 0
+
+
+def replicas_of(segments: dict | None) -> str:
+    """` [12 segments: billing-1 6, billing-3 6]` when a stream is shared out or not all held."""
+    if not segments or (segments["count"] == 1 and not segments["unheld"]):
+        return ""
+    parts = [f"{name} {len(held)}" for name, held in segments["replicas"].items()]
+    parts += [f"unheld {segments['unheld']}"] * bool(segments["unheld"])
+    return f" [{segments['count']} segments: {', '.join(parts)}]"
 
 
 def lag(upstream: dict, tracked: int, names: list[str] | None = None) -> int:

@@ -22,7 +22,11 @@ def replay(service: str, events: list[dict], store_dir: str) -> list[dict]:
         upstream = env["type"].split(".", 1)[0]
         with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
             try:
-                app.handle(env, Tracking(upstream, env["sequence"]))
+                # (code older than segmented streams tracks each upstream under its name)
+                if hasattr(app, "tracking_for"):
+                    app.handle(env, app.tracking_for(upstream, env))
+                else:
+                    app.handle(env, Tracking(upstream, env["sequence"]))
             except Exception as exc:  # noqa: BLE001 - a reaction that fails is an effect too
                 failures.append({"causationid": env["id"], "type": "failed", "error": repr(exc)})
     effects, position = [], 0

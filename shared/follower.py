@@ -1,33 +1,39 @@
 """The ordered follower: consumes one upstream's events in notification order, exactly once.
 
-One durable queue per (consumer, upstream), bound to the event names the consumer reacts to, read
-by one greenthread. Reactions are saved with their tracking record in one transaction, so a
-duplicate is a no-op: what the queue holds is taken in batches (up to `follower_batch` events, one
-transaction, one tracking record; events nothing reacts to cost no transaction of their own), and
-a batch that fails is done again one event at a time, with retries and parking. A gap makes it
-pull the missing events from the upstream's own log over RPC (`<upstream>.events_page`), as do a
-(re)start and an idle spell: the upstream's store is the truth. The relay stamps each envelope
-with what it published before, in all and of each name (`previoussequence`, `previousbytype`), so
-the events between two received ones that the queue is not bound to, or that are private to the
-upstream, are no gap. An event about an aggregate with a parked event waits behind it
-(shared/parking.py).
+Each replica of a consumer has one durable queue per upstream, bound to the event names the
+consumer reacts to and read by one greenthread; the upstream's stream is cut into segments by
+aggregate (shared/segments.py), and a replica does the events of the segments it holds a lease on
+(shared/leases.py): one replica does all of them, several share them out, a standby takes over
+those of a replica that dies. Reactions are saved with their tracking record in one transaction
+that first renews the lease, so a duplicate is a no-op: what the queue holds is taken in batches
+(up to `follower_batch` events, one transaction, a tracking record per segment they touch; events
+nothing reacts to cost no transaction of their own), and a batch that fails is done again one
+event at a time, with retries and parking (shared/reacting.py). A gap makes it pull the missing
+events from the upstream's own log over RPC (`<upstream>.events_page`), as do a (re)start, a
+newly claimed segment and an idle spell: the upstream's store is the truth. The relay stamps
+each envelope with what it published before, in all and of each name (`previoussequence`,
+`previousbytype`), so the events between two received ones that the queue is not bound to, or
+that are private to the upstream, are no gap.
 """
 
+import os
+import socket
 import time
 
 import eventlet
-from eventsourcing.persistence import IntegrityError, Tracking
+from amqp.exceptions import ChannelError
 from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.exceptions import UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import cloudevents, context, faults, metrics
+from shared import cloudevents, segments
 from shared import logging as oms_logging
 from shared.envelope import EnvelopeSchema, service_of
+from shared.leases import LeaseLost, Leases
+from shared.reacting import Reacting
 from shared.relay import event_exchange
 from shared.settings import Settings
-from shared.store import STORE_DOWN
 from shared.watchdog import Stuck, Watched
 
 log = oms_logging.get("follower")
@@ -35,29 +41,43 @@ TRACK_AFTER = 0.2  # seconds of quiet before a follower records a position no re
 ENVELOPE = EnvelopeSchema()
 
 
-def queue_for(consumer: str, upstream: str, names=("#",)) -> Queue:
-    """The durable queue of a (consumer, upstream) pair, bound to the event names it reacts to."""
+def queue_for(consumer: str, upstream: str, names=("#",), instance: str = "", settings=None):
+    """The queue a replica of `consumer` receives `upstream`'s events in, bound to the event names
+    it reacts to. Each replica has its own (`<consumer>.from.<upstream>.<instance>`): every one
+    hears the whole stream and does the segments it holds. Durable, so a replica that reconnects
+    finds what came meanwhile; it expires once no replica has used it for a while; a quorum
+    queue where the settings say so (a RabbitMQ cluster)."""
     exchange = event_exchange(upstream)
+    arguments = {}
+    if settings is not None:
+        arguments["x-expires"] = int(settings.follower_queue_expires_seconds * 1000)
+        if settings.queue_type == "quorum":
+            arguments["x-queue-type"] = "quorum"
     return Queue(
-        f"{consumer}.from.{upstream}",
+        f"{consumer}.from.{upstream}" + (f".{instance}" if instance else ""),
         exchange=exchange,
         bindings=[binding(exchange, routing_key=name) for name in names],
         durable=True,
         auto_delete=False,
+        queue_arguments=arguments or None,
     )
 
 
-class Follower:
+class Follower(Reacting):
     def __init__(self, app, upstream: str, settings: Settings):
         self.app, self.parking, self.upstream = app, app.parking, upstream
         self.amqp_uri, self.settings = settings.amqp_uri, settings
         # the names of the upstream's events this service reacts to: its queue receives those
         # only; the rest it reads from the upstream's log when it catches up, and ignores
         self.names = app.bound_names(upstream)
-        self.queue = queue_for(app.service, upstream, self.names)
-        self.position = 0  # reached: every event up to here is done
+        self.count = app.segments(upstream)
+        instance = settings.instance or f"{socket.gethostname()}-{os.getpid()}"
+        self.queue = queue_for(app.service, upstream, self.names, instance, settings)
+        self.leases = Leases(app, upstream, self.count, settings.follower_lease_seconds, instance)
+        self.done: dict[int, int] = {}  # held segment -> every event of it up to here is done
+        self.tracked: dict[int, int] = {}  # held segment -> its position in the store
+        self.heard = 0  # the stream is known without a gap up to here (messages and pulls)
         self.seen = 0  # the furthest upstream position it has heard of (for its lag)
-        self._tracked = 0  # recorded in the store (less while ignored events wait for a record)
         self._stopping = False
         self._rpc = None
         self._active_at = 0.0  # when a message or a pull last came
@@ -66,8 +86,16 @@ class Follower:
         stuck = 2 * (settings.rpc_timeout + settings.follower_poll_seconds) + 10
         self.watchdog = Watched(f"follower {app.service} <- {upstream}", stuck)
 
+    @property
+    def position(self) -> int:
+        """Every event of every segment held is done up to here."""
+        return min(self.done.values(), default=self.heard)
+
     def stop(self) -> None:
+        """Stop, and give the segments back for another replica to take at once (work under
+        way then fails its lease check and is rolled back)."""
         self._stopping = True
+        self.leases.leave()
 
     def run(self) -> None:
         backoff = 0.2
@@ -75,8 +103,11 @@ class Follower:
             try:
                 self.watchdog.run(self._follow)
                 backoff = 0.2
-            except Stuck:
-                backoff = 0.2  # killed while blocked on a dead connection: start again at once
+            except (Stuck, LeaseLost) as exc:
+                # killed while blocked on a dead connection, or a segment was taken over while
+                # this replica was away: start again at once from what the store says
+                log.info("follower_restarts", upstream=self.upstream, why=repr(exc))
+                backoff = 0.2
             except UnknownService:  # the upstream is not running (yet): it starts beside us
                 log.info("upstream_not_running", upstream=self.upstream, retry_in=backoff)
                 eventlet.sleep(backoff)
@@ -95,31 +126,89 @@ class Follower:
             Connection(self.amqp_uri, heartbeat=self.settings.heartbeat) as conn,
         ):
             self._rpc = rpc
-            self.position = self._tracked = self.app.tracked_position(self.upstream)
-            self._pending = []  # unacked messages of a lost connection come again
-            prefetch = max(100, 2 * self.settings.follower_batch)
-            self._unbind_all(conn)
-            with conn.Consumer(
-                self.queue,
-                on_message=self._on_raw_message,
-                accept=cloudevents.ACCEPT,
-                prefetch_count=prefetch,
-            ):
+            self._read_positions(self.leases.held)
+            self._drop_shared_queue(conn)
+            while not self._stopping:
+                self.watchdog.beat()
+                self._renew_leases()
+                if self.leases.held:
+                    self._consume(conn)
+                else:  # a replica on standby: it takes segments when one is free or dies
+                    eventlet.sleep(min(1.0, self.settings.follower_lease_seconds / 3))
+                    conn.heartbeat_check()
+
+    def _consume(self, conn) -> None:
+        """Follow the stream through this replica's queue while it holds any segment."""
+        self._pending = []  # unacked messages of a lost connection come again
+        prefetch = max(100, 2 * self.settings.follower_batch)
+        self._unbind_all(conn)
+        with conn.Consumer(
+            self.queue,
+            on_message=self._on_raw_message,
+            accept=cloudevents.ACCEPT,
+            prefetch_count=prefetch,
+        ):
+            self.catch_up()
+            self._active_at = time.monotonic()
+            while not self._stopping and self.leases.held:
+                self.watchdog.beat()
+                try:
+                    conn.drain_events(timeout=self._quiet_after())
+                except TimeoutError:
+                    pass
+                if self._pending:
+                    self._drain_held(conn)
+                    self._flush()
+                    self._active_at = time.monotonic()
+                else:  # a timeout, or a frame that was no message (a heartbeat)
+                    self._when_quiet()
+                if self.leases.due():
+                    self._renew_leases()
+                conn.heartbeat_check()  # a half-open network shows here
+        if not self.leases.held and not self._stopping:
+            self.queue(conn.default_channel).delete()  # not needed until it holds one again
+
+    def _renew_leases(self, catch_up: bool = True) -> None:
+        """Renew this replica's leases; give back what is over its fair share (once what it
+        reached is recorded), or claim free segments up to it and catch them up (a catch-up
+        under way takes them in: it reads on from the position of the one furthest behind)."""
+        lost, share = self.leases.renew()
+        if lost:
+            log.warning("segments_lost", upstream=self.upstream, segments=sorted(lost))
+            self._forget(lost)
+        excess = len(self.leases.held) - share
+        if excess > 0:
+            given = sorted(self.leases.held)[-excess:]
+            self.save_tracking()
+            self.leases.release(given)
+            self._forget(given)
+        elif excess < 0 and (claimed := self.leases.claim(-excess)):
+            self._read_positions(claimed)
+            self.parking.forget_counts()  # another replica may have parked events of them
+            if catch_up:
                 self.catch_up()
-                self._active_at = time.monotonic()
-                while not self._stopping:
-                    self.watchdog.beat()
-                    try:
-                        conn.drain_events(timeout=self._quiet_after())
-                    except TimeoutError:
-                        pass
-                    if self._pending:
-                        self._drain_held(conn)
-                        self._flush()
-                        self._active_at = time.monotonic()
-                    else:  # a timeout, or a frame that was no message (a heartbeat)
-                        self._when_quiet()
-                    conn.heartbeat_check()  # a half-open network shows here
+
+    def _read_positions(self, held) -> None:
+        if not held:
+            return
+        stands = segments.positions(self.app, self.upstream, self.count)
+        for segment in held:
+            self.done[segment] = self.tracked[segment] = stands[segment]
+
+    def _forget(self, gone) -> None:
+        for segment in gone:
+            self.done.pop(segment, None)
+            self.tracked.pop(segment, None)
+
+    def _drop_shared_queue(self, conn) -> None:
+        """The one queue all replicas shared before streams had segments: nobody reads it now."""
+        if self.queue.name == (shared := f"{self.app.service}.from.{self.upstream}"):
+            return
+        with conn.channel() as channel:
+            try:
+                channel.queue_delete(shared)
+            except ChannelError:
+                pass  # none there
 
     def _when_quiet(self) -> None:
         """No message for a while: record a position reached without a record, or pull the
@@ -142,11 +231,11 @@ class Follower:
 
     @property
     def _untracked(self) -> bool:
-        return self.position > self._tracked
+        return any(self.done[s] > self.tracked[s] for s in self.done)
 
     def _quiet_after(self) -> float:
         """Seconds to wait for a message: until the next thing to do when quiet."""
-        due = self.settings.follower_poll_seconds
+        due = min(self.settings.follower_poll_seconds, self.settings.follower_lease_seconds / 3)
         if self._untracked:
             due = min(TRACK_AFTER, due)
         return max(0.01, due - (time.monotonic() - self._active_at))
@@ -197,7 +286,7 @@ class Follower:
         Messages are acked once what they carried is saved (or was saved before)."""
         pending, self._pending = self._pending, []
         batch: list[dict] = []
-        reached = self.position
+        reached = self.heard
         for env, _ in pending:
             if env["sequence"] <= reached:
                 continue  # done already (redelivered, or pulled from the log)
@@ -207,18 +296,19 @@ class Follower:
                 self.process_batch(batch)
                 batch = []
                 self.catch_up()  # a gap: the upstream's log, not this message, is the truth
-            reached = max(self.position, env["sequence"])
+            reached = max(self.heard, env["sequence"])
         self.process_batch(batch)
         if pending:
             pending[-1][1].ack(multiple=True)  # every earlier delivery on this channel is done
 
     def catch_up(self) -> int:
-        """Pull and process everything after the tracked position; return how many events.
+        """Pull and process everything after the position of the segment furthest behind;
+        return how many events.
 
         A page says how far it scanned: a stretch of private (unpublished) events moves the
         tracked position on though it delivered nothing, and a full page is followed by another."""
         done, size = 0, self.settings.follower_batch
-        while not self._stopping:
+        while not self._stopping and self.leases.held:
             self.watchdog.beat()
             page = getattr(self._rpc, self.upstream).events_page(
                 self.position, self.settings.follower_pull_limit
@@ -226,96 +316,13 @@ class Follower:
             events = [env for env in page["events"] if env["sequence"] > self.position]
             for start in range(0, len(events), size):
                 self.process_batch(events[start : start + size])
+                if self.leases.due():
+                    self._renew_leases(catch_up=False)
             self.process_batch([], page["scanned_to"])
             done += len(events)
             if not page["more"]:
                 break
         return done
-
-    def process_batch(self, envs: list[dict], up_to: int = 0) -> None:
-        """Consecutive events (and everything up to `up_to`, private to the upstream) in one
-        transaction; if a reaction fails or an event's aggregate is held by a parked one, one by
-        one instead, each with its retries and parking."""
-        envs = [env for env in envs if env["sequence"] > self.position]
-        up_to = max([up_to, *(env["sequence"] for env in envs)])
-        if up_to <= self.position:
-            return
-        self.seen = max(self.seen, up_to)
-        metrics.CONSUMED.labels(self.app.service, self.upstream).inc(len(envs))
-        if not any(self.app.reacts_to(env["type"]) for env in envs):
-            # nothing to save: the tracking record waits for the next reaction or a quiet moment
-            # (a crash meanwhile only has these events read again, and ignored again)
-            self.position = up_to
-            return
-        if envs and not any(self.parking.holds(self.upstream, env["subject"]) for env in envs):
-            try:
-                for env in envs:
-                    faults.fail_reaction(env)
-                self.app.handle_batch(self.upstream, envs, up_to)
-                self.position = self._tracked = up_to
-                metrics.reacted(self.app.service, self.upstream, envs)
-                eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between batches
-                return
-            except STORE_DOWN:
-                raise  # an outage is not a poison event: never park it; start over once it ends
-            except Exception as exc:  # noqa: BLE001 - sorted out one event at a time below
-                log.info(
-                    "batch_one_by_one", upstream=self.upstream, events=len(envs), error=repr(exc)
-                )
-        for env in envs:
-            self.process(env)
-        if up_to > self.position:
-            self.skip_to(up_to)
-
-    def skip_to(self, position: int) -> None:
-        """Record that everything up to `position` was seen (the rest of it was private)."""
-        try:
-            self.app.save_reaction(Tracking(self.upstream, position))
-        except IntegrityError:
-            pass  # recorded already (a redelivered page)
-        self.position = self._tracked = position
-
-    def save_tracking(self) -> None:
-        """Record the position reached through events nothing reacted to."""
-        if self._untracked:
-            self.skip_to(self.position)
-
-    def process(self, env: dict) -> None:
-        tracking = Tracking(self.upstream, env["sequence"])
-        with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
-            if self.parking.holds(self.upstream, env["subject"]):
-                with self.parking.lock:  # a retry may be releasing this subject right now
-                    if self.parking.holds(self.upstream, env["subject"]):
-                        self.parking.park_behind(env, tracking)
-                    else:
-                        self._react(env, tracking)
-            else:
-                self._react(env, tracking)
-        self.position = self._tracked = tracking.notification_id
-        eventlet.sleep(0)  # SQLite calls never yield: let RPC workers in between events
-
-    def _react(self, env: dict, tracking: Tracking) -> None:
-        """Apply the reaction, retrying with backoff; after the last try, park it."""
-        error = None
-        for attempt in range(1, self.settings.reaction_attempts + 1):
-            try:
-                faults.fail_reaction(env)
-                self.app.handle(env, tracking)
-                metrics.reacted(self.app.service, self.upstream, [env])
-                return
-            except IntegrityError as exc:
-                if self.app.tracked_position(self.upstream) >= tracking.notification_id:
-                    return  # another worker recorded it first
-                error = exc  # a command changed the aggregate meanwhile: read it again
-                log.info("reaction_raced", event_id=env["id"], attempt=attempt)
-                continue
-            except STORE_DOWN:
-                raise  # an outage is not a poison event: never park it; start over once it ends
-            except Exception as exc:  # noqa: BLE001 - any failing reaction is retried, then parked
-                error = exc
-            log.warning("reaction_failed", event_id=env["id"], attempt=attempt, error=repr(error))
-            eventlet.sleep(self.settings.reaction_backoff_seconds * 2 ** (attempt - 1))
-        self.parking.park(env, tracking, error, self.settings.reaction_attempts)
 
 
 def _follows_on(env: dict, reached: int, names=("#",)) -> bool:

@@ -11,6 +11,7 @@ from eventsourcing.persistence import Notification
 
 from shared import envelope
 from shared.contracts import contract_for, dump
+from shared.leases import holders
 
 
 class IntegrationLog:
@@ -137,6 +138,8 @@ class IntegrationLog:
             # the names of each upstream's events this service's queue is bound to
             "bound": {upstream: self.bound_names(upstream) for upstream in self.follows},
             "tracking": {upstream: self.tracked_position(upstream) for upstream in self.follows},
+            # which replica follows which segments of each upstream's stream (shared/leases.py)
+            "segments": {upstream: holders(self, upstream) for upstream in self.follows},
             **self.parking.summary(),  # parked, waiting, oldest_unseen_parked
         }
 

@@ -1,8 +1,9 @@
 """Who leads a service's relay (or sender): one publishes (sends) per store. PostgreSQL: a session advisory lock;
 a SQLite file: an `flock` on a file beside it (the kernel drops it with its process); an in-memory
-SQLite store: its one process."""
+SQLite store: its one process. `ReplicasLock`: a critical section shared by the replicas."""
 
 import fcntl
+import threading
 import zlib
 
 import sqlalchemy as sa
@@ -80,6 +81,45 @@ class _AdvisoryLock:
         except Exception:  # noqa: BLE001 - a broken session: never hand it back to the pool
             self._conn.invalidate()
         finally:
+            self._conn.close()
+            self._conn = None
+
+
+class ReplicasLock:
+    """A lock held in this process and, on PostgreSQL, across the service's replicas (a session
+    advisory lock, waited for); a SQLite file has one writer at a time anyway."""
+
+    def __init__(self, app, role: str):
+        self.app, self._local = app, threading.Lock()
+        self.key = _lock_key(app.service, role)
+        self._conn = None
+
+    def __enter__(self):
+        self._local.acquire()
+        if self.app.dialect == "postgresql":
+            try:
+                self._conn = self.app.engine.connect()
+                self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+                self._conn.commit()
+            except BaseException:
+                self._close()
+                self._local.release()
+                raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self._conn.commit()
+        except Exception:  # noqa: BLE001 - a broken session: its lock ended with it
+            self._conn.invalidate()
+        finally:
+            self._close()
+            self._local.release()
+
+    def _close(self) -> None:
+        if self._conn is not None:
             self._conn.close()
             self._conn = None
 

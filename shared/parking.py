@@ -9,13 +9,14 @@ flowing all along.
 """
 
 import json
-import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from shared import context
+from shared.envelope import service_of
 from shared.errors import InvalidTransition, NotFound
+from shared.leadership import ReplicasLock
 from shared.logging import get as get_log
 
 log = get_log("parking")
@@ -51,9 +52,11 @@ class Parking:
     def __init__(self, app, metadata: sa.MetaData):
         self.app = app
         self.table = parked_table(app.service, metadata)
-        # held while deciding whether an event waits, and while a retry releases the waiting ones
-        self.lock = threading.Lock()
-        self._open: int | None = None  # open entries (cached; only this process parks)
+        # held while deciding whether an event waits, and while a retry releases the waiting
+        # ones (a retry may run in another replica than the one holding the event's segment)
+        self.lock = ReplicasLock(app, "parking")
+        self._open: int | None = None  # open entries (cached: only the replica holding
+        # an event's segment parks it; `forget_counts` when it takes more segments)
 
     # -- the follower's side ---------------------------------------------------------------------
     def holds(self, upstream: str, subject: str) -> bool:
@@ -79,14 +82,16 @@ class Parking:
         log.error("reaction_parked", event_id=env.get("id"), error=repr(error)[:500])
 
     def park_behind(self, env: dict, tracking) -> None:
-        head = self._head(tracking.application_name, env.get("subject"))
+        head = self._head(service_of(env), env.get("subject"))
         self._insert(env, tracking, "waiting", f"waiting behind parked #{head}", 0, behind=head)
         log.warning("reaction_waiting", event_id=env.get("id"), behind=head)
 
     def _insert(self, env, tracking, status, error, attempts, behind) -> None:
+        """The entry, with the tracking record of the event's segment (None: an event of every
+        segment, whose reaction may be done again)."""
         row = {
-            "upstream": tracking.application_name,
-            "position": tracking.notification_id,
+            "upstream": service_of(env),
+            "position": env["sequence"],
             "event_id": env.get("id", "?"),
             "event_type": env.get("type", "?"),
             "envelope": json.dumps(env),
@@ -99,8 +104,13 @@ class Parking:
         }
         with self.app.transaction() as session:
             session.execute(self.table.insert().values(**row))
-            self.app.save_reaction(tracking)
+            if tracking is not None:
+                self.app.save_reaction(tracking)
         self._open = (self._open or 0) + 1
+
+    def forget_counts(self) -> None:
+        """Another replica may have parked events of segments this one now holds: count again."""
+        self._open = None
 
     # -- the operator's side ---------------------------------------------------------------------
     def entries(self, status: str | None = "open") -> list[dict]:

@@ -26,6 +26,17 @@ class Settings:
     follower_pull_limit: int = 200
     #: events a follower saves in one transaction with one tracking record, at most
     follower_batch: int = 50
+    #: the segments an upstream's stream is cut into where replicas may share it out (a fixed
+    #: number: it may later be raised to a multiple of itself, never lowered); seconds a
+    #: replica's lease on a segment lasts unless renewed (a dead replica's are taken over then)
+    follower_segments: int = 12
+    follower_lease_seconds: float = 10.0
+    #: this process among a service's replicas (its queues are named after it); empty: host-pid
+    instance: str = ""
+    #: the type of the followers' queues: classic, or quorum on a RabbitMQ cluster; seconds an
+    #: unused queue (a replica gone) is kept
+    queue_type: str = "classic"
+    follower_queue_expires_seconds: float = 1800.0
     reaction_attempts: int = 5
     reaction_backoff_seconds: float = 0.1
     #: seconds a follower's catch-up call (and `oms`) waits for an answer
@@ -174,6 +185,16 @@ class Settings:
             raise SettingsError("OMS_FOLLOWER_PULL_LIMIT must be from 1 to 1000")
         if not 1 <= self.follower_batch <= 500:
             raise SettingsError("OMS_FOLLOWER_BATCH must be from 1 to 500")
+        if not 1 <= self.follower_segments <= 256:
+            raise SettingsError("OMS_FOLLOWER_SEGMENTS must be from 1 to 256")
+        if not 1 <= self.follower_lease_seconds <= 600:
+            raise SettingsError("OMS_FOLLOWER_LEASE_SECONDS must be from 1 to 600")
+        if self.queue_type not in ("classic", "quorum"):
+            raise SettingsError(
+                f"OMS_QUEUE_TYPE must be classic or quorum, not {self.queue_type!r}"
+            )
+        if self.follower_queue_expires_seconds < 60:
+            raise SettingsError("OMS_FOLLOWER_QUEUE_EXPIRES_SECONDS must be 60 or more")
         if not 10 <= self.actor_token_seconds <= 86400:
             raise SettingsError("OMS_ACTOR_TOKEN_SECONDS must be from 10 to 86400")
         if self.smtp_security not in ("none", "starttls", "tls"):

@@ -15,10 +15,11 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from shared import context, metrics, schema
+from shared import context, metrics, schema, segments
 from shared.errors import Conflict, NotFound
 from shared.idempotency import IdempotencyKeys, keys_table
 from shared.integration_log import IntegrationLog, bound_names
+from shared.leases import lease_tables
 from shared.parking import Parking
 from shared.publishing import Publish
 from shared.recorder import environment
@@ -63,6 +64,9 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     reactions: Mapping[str, str] = {}
     #: what is published: domain event class -> `Publish` (shared/publishing.py)
     published: Mapping[type, Publish] = {}
+    #: the upstreams whose streams several replicas may share out by aggregate (the policy needs
+    #: per-aggregate order only: `segment_key`); the others are followed by one at a time
+    partitioned: frozenset[str] = frozenset()
 
     def __init__(self, url: str, settings: Settings | None = None):
         super().__init__(env=environment(url))
@@ -97,6 +101,7 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             sa.Column("published_by_type", sa.Text),
         )
         self.idempotency_keys = keys_table(self.service, self.metadata)
+        self.segment_leases, self.segment_members = lease_tables(self.service, self.metadata)
         self.parking = Parking(self, self.metadata)
         self.define_tables(self.metadata)
         schema.create(self.engine, self.metadata)
@@ -146,6 +151,13 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         if prompt:
             for listener in self._listeners:
                 listener()
+
+    def lock_log(self, session) -> None:
+        """Take the lock the log's inserts take (PostgreSQL), now: one order for every writer that
+        holds other rows till commit (numbers, read models of several aggregates) — the log
+        first — so two of them never wait on each other in turn."""
+        if self.dialect == "postgresql":
+            self.recorder._lock_table(session)
 
     @staticmethod
     def prompt_on_commit() -> None:
@@ -304,10 +316,37 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
             return conn.execute(query.limit(1)).first() is not None
 
     # -- tracking (what this service has consumed from each upstream) --------------------------
-    def tracked_position(self, upstream: str) -> int:
-        return self.recorder.max_tracking_id(upstream) or 0
+    def segments(self, upstream: str) -> int:
+        """How many segments the upstream's stream is cut into (shared/segments.py)."""
+        return self.settings.follower_segments if upstream in self.partitioned else 1
 
-    def save_reaction(self, tracking: Tracking, *aggregates) -> None:
+    def segment_key(self, envelope: dict) -> str | None:
+        """What an event's segment is chosen by: its aggregate. None puts it in every segment
+        (a policy says so for events whose reaction is idempotent and others depend on)."""
+        return envelope["subject"]
+
+    def tracking_for(self, upstream: str, envelope: dict) -> Tracking | None:
+        """The tracking record of an upstream event, in its segment (None: in every segment)."""
+        key, count = self.segment_key(envelope), self.segments(upstream)
+        if key is None:
+            return None
+        name = segments.stream_name(upstream, segments.segment_of(key, count), count)
+        return Tracking(name, envelope["sequence"])
+
+    def track_all(self, upstream: str, position: int) -> None:
+        """Record every segment of `upstream` as done up to `position` (where it is behind)."""
+        count = self.segments(upstream)
+        with self.transaction():
+            for segment, stands in segments.positions(self, upstream, count).items():
+                if stands < position:
+                    name = segments.stream_name(upstream, segment, count)
+                    self.save_reaction(Tracking(name, position))
+
+    def tracked_position(self, upstream: str) -> int:
+        """Every event of `upstream` is done up to here (the segment furthest behind)."""
+        return min(segments.positions(self, upstream, self.segments(upstream)).values())
+
+    def save_reaction(self, tracking: Tracking | None, *aggregates) -> None:
         """Save what an upstream event led to together with its tracking record (even if nothing)."""
         processing_event = ProcessingEvent(tracking=tracking)
         processing_event.collect_events(*aggregates)
@@ -319,13 +358,15 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
         with self.transaction():
             self.save_reaction(tracking, *self.react(envelope))
 
-    def handle_batch(self, upstream: str, envelopes: list[dict], position: int) -> None:
-        """React to consecutive upstream events in one transaction with one tracking record (at
-        `position`, which may lie past the last of them: private events between). Each reaction
-        is saved as it is made, under its own event's correlation, so the next one reads it; an
-        event that changes nothing costs nothing. If any reaction fails, nothing of the batch is
-        saved (the caller goes on one event at a time)."""
-        with self.transaction():
+    def handle_batch(self, envelopes: list[dict], trackings: list[Tracking]) -> None:
+        """React to consecutive upstream events in one transaction with the tracking records of
+        the segments they touch (each may lie past the last of them: private events between).
+        Each reaction is saved as it is made, under its own event's correlation, so the next one
+        reads it; an event that changes nothing costs nothing. If any reaction fails, nothing of
+        the batch is saved (the caller goes on one event at a time)."""
+        with self.transaction() as session:
+            if len(envelopes) > 1:
+                self.lock_log(session)  # a later reaction may take a number: the log first
             for env in envelopes:
                 with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
                     aggregates = self.react(env)
@@ -333,7 +374,8 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
                         processing_event = ProcessingEvent()
                         processing_event.collect_events(*aggregates)
                         self._record(processing_event)
-            self.save_reaction(Tracking(upstream, position))
+            for tracking in trackings:
+                self.save_reaction(tracking)
 
     def bound_names(self, upstream: str) -> list[str]:
         """The names of `upstream`'s events this service's queue is bound to (`#`: all)."""

@@ -20,6 +20,8 @@ os.environ.setdefault("OMS_FOLLOWER_POLL_SECONDS", "1")
 os.environ.setdefault("OMS_RELAY_POLL_SECONDS", "0.5")
 os.environ.setdefault("OMS_REACTION_BACKOFF_SECONDS", "0.02")
 os.environ.setdefault("OMS_RPC_TIMEOUT", "10")
+# a replica killed by a test hands its segments on within this (shared/leases.py)
+os.environ.setdefault("OMS_FOLLOWER_LEASE_SECONDS", "3")
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 # no message leaves a test unless it asks: notifications wait for an operator (the tests of sending
 # set NOTIFY_POLICY=auto and start their own mail server or SMS provider: tests/thirdparties.py)

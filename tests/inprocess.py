@@ -8,11 +8,10 @@ transaction, move past private events — only without AMQP. What crosses proces
 the follower's queue, redelivery) is tested against the running system instead.
 """
 
-from eventsourcing.persistence import Tracking
 from nameko.rpc import RpcProxy
 
 from oms.serve import service_class
-from shared import context
+from shared import context, segments
 from shared.service import make_sender
 from shared.settings import SERVICES, Settings
 
@@ -64,16 +63,24 @@ class InProcess:
 
     @staticmethod
     def _follow(app, upstream) -> int:
-        position, moved = app.tracked_position(upstream.service), 0
+        """Like the follower: every event of each segment after where that segment stands."""
+        name, count = upstream.service, app.segments(upstream.service)
+        stands = segments.positions(app, name, count)
+        position, moved = min(stands.values()), 0
         while True:
             page = upstream.events_page(position, 200)
             for env in page["events"]:
+                key = app.segment_key(env)
+                segment = None if key is None else segments.segment_of(key, count)
+                if segment is not None and env["sequence"] <= stands[segment]:
+                    continue  # its segment is past it
                 with context.bound(correlation_id=env["correlationid"], causation_id=env["id"]):
-                    app.handle(env, Tracking(upstream.service, env["sequence"]))
+                    app.handle(env, app.tracking_for(name, env))
+                if segment is not None:
+                    stands[segment] = env["sequence"]
                 moved += 1
             if page["scanned_to"] > position:
-                if page["scanned_to"] > app.tracked_position(upstream.service):
-                    app.save_reaction(Tracking(upstream.service, page["scanned_to"]))
+                app.track_all(name, page["scanned_to"])
                 position = page["scanned_to"]
             if not page["more"]:
                 return moved

@@ -46,11 +46,15 @@ def on_account(method):
     return reaction
 
 
+CLIENT_EVENTS = ("orders.client_registered", "orders.client_updated", "orders.client_deactivated")
+
+
 class BillingApplication(ServiceApplication):
     """Billing: one account per order holds its documents and payments."""
 
     service = "billing"
     follows = ("orders",)
+    partitioned = frozenset({"orders"})  # an account follows its own order only
     published = PUBLISHED
     reactions = {
         "orders.client_registered": "_client_changed",
@@ -63,6 +67,10 @@ class BillingApplication(ServiceApplication):
         "orders.order_edited": "_edited",
         "orders.shipping_shipped": "_shipped",
     }
+
+    def segment_key(self, envelope: dict) -> str | None:
+        """Clients' details go to every segment (invoices name them as they are when issued)."""
+        return None if envelope["type"] in CLIENT_EVENTS else envelope["subject"]
 
     def order_aggregates(self, order_id: str) -> list:
         return [account_id_for(order_id)]
@@ -91,7 +99,7 @@ class BillingApplication(ServiceApplication):
         """Billing keeps the catalogue's clients (their billing details) in a table of its own."""
         with self.transaction() as session:
             client = load(envelope["type"], envelope["data"])
-            projections.save_client(session, self.tables, client)
+            projections.save_client(session, self.tables, client, envelope["sequence"])
         return []
 
     @on_account
@@ -149,7 +157,7 @@ class BillingApplication(ServiceApplication):
         return Issue(
             take=lambda series: (
                 now.year,
-                take(session, self.counters, series=series, year=now.year),
+                self._number(session, series, now.year),
             ),
             billing=lambda: self._billing_details(session, account),
             issued_on=now.date(),
@@ -160,6 +168,13 @@ class BillingApplication(ServiceApplication):
             fingerprint=documents.fingerprint,
             layout=LAYOUT,
         )
+
+    def _number(self, session, series: str, year: int) -> int:
+        """The next number of a series, in the transaction that stores its document; the log's
+        lock first (`lock_log`), as a replica's batch holds it when one of its reactions numbers
+        a document."""
+        self.lock_log(session)
+        return take(session, self.counters, series=series, year=year)
 
     def _billing_details(self, session, account: Account) -> dict:
         """The client as the catalogue knows it now (else as the order named it) and an address."""

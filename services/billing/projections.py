@@ -65,6 +65,8 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         metadata,
         sa.Column("code", sa.Text, primary_key=True),
         sa.Column("details", sa.Text, nullable=False),
+        # the orders event they come from: each replica sees every client event, in its order
+        sa.Column("position", sa.BigInteger),
     )
     gateway = sa.Table(
         "billing_gateway_transactions",
@@ -151,9 +153,15 @@ def record_gateway(session, tables: dict, recordings) -> None:
         session.execute(tables["gateway"].insert(), [dict(zip(keys, r, strict=True)) for r in rows])
 
 
-def save_client(session, tables: dict, client: dict) -> None:
-    """The latest billing details of a catalogue client (name, email, phone, address)."""
+def save_client(session, tables: dict, client: dict, position: int) -> None:
+    """The latest billing details of a catalogue client (name, email, phone, address), unless
+    a later event of the client was saved already (by another replica)."""
     clients = tables["clients"]
+    stands = session.execute(
+        sa.select(clients.c.position).where(clients.c.code == client["code"])
+    ).first()
+    if stands is not None and (stands[0] or 0) >= position:
+        return
     details = json.dumps(
         {
             "code": client["code"],
@@ -164,7 +172,9 @@ def save_client(session, tables: dict, client: dict) -> None:
         }
     )
     session.execute(clients.delete().where(clients.c.code == client["code"]))
-    session.execute(clients.insert().values(code=client["code"], details=details))
+    session.execute(
+        clients.insert().values(code=client["code"], details=details, position=position)
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from tests.support import System, eventually, management, order_payload, settled
 def test_a_consumer_whose_queue_was_deleted_catches_up_from_the_log(rabbit, amqp_uri, store):
     vhost = amqp_uri.rsplit("/", 1)[1]
     with System(amqp_uri, store, services=("orders", "billing")) as system:
+        queue = eventually(lambda: follower_queue(rabbit, vhost, "billing", "orders"))
         system.stop("billing")
-        management(rabbit, "DELETE", f"queues/{vhost}/billing.from.orders")
+        management(rabbit, "DELETE", f"queues/{vhost}/{queue}")
         with system.rpc() as rpc:
             ids = [rpc.orders.place_order(order_payload())["id"] for _ in range(5)]
             for order_id in ids:
@@ -150,6 +151,13 @@ def answers(rpc, order_ids):
     return per_order, logs
 
 
+def follower_queue(rabbit, vhost: str, consumer: str, upstream: str) -> str | None:
+    """The queue this process's replica of `consumer` hears `upstream` in (named after it)."""
+    prefix = f"{consumer}.from.{upstream}."
+    names = [q["name"] for q in management(rabbit, "GET", f"queues/{vhost}")]
+    return next((name for name in names if name.startswith(prefix)), None)
+
+
 def unbind(rabbit, vhost: str, queue: str, exchange: str) -> bool:
     """Cut the queue off its exchange (messages published meanwhile are lost to it)."""
     bindings = management(rabbit, "GET", f"exchanges/{vhost}/{exchange}/bindings/source")
@@ -173,7 +181,8 @@ def test_a_message_lost_in_the_middle_is_pulled_from_the_log_when_the_next_one_s
     ):
         warm = rpc.orders.place_order(order_payload())
         eventually(lambda: rpc.billing.log_status()["tracking"]["orders"] == 1)
-        assert unbind(rabbit, vhost, "billing.from.orders", "orders.events")
+        queue = follower_queue(rabbit, vhost, "billing", "orders")
+        assert unbind(rabbit, vhost, queue, "orders.events")
         lost = rpc.orders.place_order(order_payload())
         rpc.orders.accept_order(lost["id"])
         eventually(lambda: rpc.orders.log_status()["relayed_position"] == 3)
@@ -182,7 +191,7 @@ def test_a_message_lost_in_the_middle_is_pulled_from_the_log_when_the_next_one_s
         management(
             rabbit,
             "POST",
-            f"bindings/{vhost}/e/orders.events/q/billing.from.orders",
+            f"bindings/{vhost}/e/orders.events/q/{queue}",
             {"routing_key": "#"},
         )
         rpc.orders.accept_order(warm["id"])
@@ -198,7 +207,8 @@ def test_a_lost_last_message_is_pulled_from_the_log_when_the_follower_is_idle(
         System(amqp_uri, store, services=("orders", "billing")) as system,
         system.rpc() as rpc,
     ):
-        eventually(lambda: unbind(rabbit, vhost, "billing.from.orders", "orders.events"))
+        queue = eventually(lambda: follower_queue(rabbit, vhost, "billing", "orders"))
+        eventually(lambda: unbind(rabbit, vhost, queue, "orders.events"))
         order = rpc.orders.place_order(order_payload())
         rpc.orders.accept_order(order["id"])
         assert len(eventually(lambda: rpc.billing.invoices_for_order(order["id"]))) == 1
