@@ -59,6 +59,9 @@ class Reacting:
             return
         if not any(self.parking.holds(self.upstream, env["subject"]) for env in reacting):
             touched = {s for s in map(self.segment, reacting) if s is not None}
+            # and those whose record lags far behind (under steady load no quiet moment comes)
+            far = self.settings.follower_pull_limit
+            touched |= {s for s, stands in self.tracked.items() if up_to - stands > far}
             try:
                 for env in reacting:
                     faults.fail_reaction(env)
