@@ -104,8 +104,9 @@ class RabbitNode:
             (self.base_dir / sub).mkdir(exist_ok=True)
         (self.base_dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
-            "# guest may log in from anywhere: every listener is bound to 127.0.0.1 anyway\n"
-            "loopback_users = none\n"
+            "# RabbitMQ's default, said aloud: guest logs in over loopback only; the services\n"
+            "# log in as their own users (oms/broker_users.py)\n"
+            "loopback_users.guest = true\n"
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             f"prometheus.tcp.port = {self.prometheus_port}\n"

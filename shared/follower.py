@@ -36,8 +36,10 @@ ENVELOPE = EnvelopeSchema()
 
 
 def queue_for(consumer: str, upstream: str, names=("#",)) -> Queue:
-    """The durable queue of a (consumer, upstream) pair, bound to the event names it reacts to."""
-    exchange = event_exchange(upstream)
+    """The durable queue of a (consumer, upstream) pair, bound to the event names it reacts to.
+    Its name must start with `<consumer>.from.`: the consumer's broker user may use no other
+    (oms/broker_users.py)."""
+    exchange = event_exchange(upstream, passive=True)
     return Queue(
         f"{consumer}.from.{upstream}",
         exchange=exchange,
@@ -89,10 +91,11 @@ class Follower:
                 backoff = min(backoff * 2, 5.0)
 
     def _follow(self) -> None:
-        config = {"AMQP_URI": self.amqp_uri}
+        ssl = self.settings.amqp_ssl()
+        config = {"AMQP_URI": self.amqp_uri, "AMQP_SSL": ssl}
         with (
             ClusterRpcProxy(config, timeout=self.settings.rpc_timeout) as rpc,
-            Connection(self.amqp_uri, heartbeat=self.settings.heartbeat) as conn,
+            Connection(self.amqp_uri, heartbeat=self.settings.heartbeat, ssl=ssl) as conn,
         ):
             self._rpc = rpc
             self.position = self._tracked = self.app.tracked_position(self.upstream)
