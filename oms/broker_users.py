@@ -100,10 +100,10 @@ def route_calls(*roles: str) -> list[str]:
     return [lit(c) for c in calls]
 
 
-def integrator_grant() -> Grant:
-    """Reads events: declares, binds and consumes its own `integrator.*` queues; no RPC, and
-    publishes nowhere (an `integrator.*` exchange of its own would reach nobody)."""
-    own = r"integrator\..+"
+def integrator_grant(prefix: str = "integrator") -> Grant:
+    """Reads events: declares, binds and consumes its own `<prefix>.*` queues; no RPC, and
+    publishes nowhere (a `<prefix>.*` exchange of its own would reach nobody)."""
+    own = rf"{lit(prefix)}\..+"
     events = [lit(x) for x in EVENT_EXCHANGES]
     return Grant(configure=one_of(own), write=one_of(own), read=one_of(own, *events))
 

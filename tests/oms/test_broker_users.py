@@ -5,6 +5,7 @@ the broker enforcing it)."""
 import importlib
 import inspect
 import re
+from pathlib import Path
 
 from oms.broker_users import CALLS, EVENT_NAME, FOLLOWS, matrix, route_calls
 from oms.serve import service_class
@@ -66,3 +67,9 @@ def test_a_service_may_publish_replies_and_its_own_calls_only():
     for key in ("orders.accept_order", "billing.record_payment", "notify.send_notification"):
         assert not re.fullmatch(write, key), key
     assert re.fullmatch(read, "notify.*") and not re.fullmatch(read, "orders.*")
+
+
+def test_the_security_doc_lists_every_user():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z]+)` \|", text, flags=re.M))
+    assert listed == set(matrix())
