@@ -48,6 +48,7 @@ def management(node, method: str, path: str, body: dict | None = None):
 
 #: {AMQP port: {user: password}} of the nodes whose broker users this process has made
 BROKER_USERS: dict[int, dict[str, str]] = {}
+_MADE_ON: dict[int, Path] = {}  # the node (its directory) each port's users were made on
 
 
 def create_vhost(node, vhost: str) -> None:
@@ -58,10 +59,10 @@ def create_vhost(node, vhost: str) -> None:
         node, "PUT", f"permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
     )
     admin = broker_setup.Management(node.management_uri)
-    if node.amqp_port not in BROKER_USERS:
+    if _MADE_ON.get(node.amqp_port) != node.base_dir:  # (a port is reused by a later node)
         users = broker_setup.passwords(node.base_dir / "broker-users.json")
         broker_setup.create_users(admin, users)
-        BROKER_USERS[node.amqp_port] = users
+        BROKER_USERS[node.amqp_port], _MADE_ON[node.amqp_port] = users, node.base_dir
     broker_setup.grant(admin, vhost)
 
 

@@ -139,8 +139,24 @@ def test_an_integrator_cannot_call_rpc(uri):
         rpc.orders.get_order("x")
 
 
-def test_guest_may_log_in_from_loopback_only(rabbit):
-    """The node keeps RabbitMQ's default: guest is refused on any non-loopback connection."""
+def test_the_operators_cli_calls_anything_and_tails_the_events(uri):
+    with rpc_as(uri("oms"), "admin") as rpc:
+        assert rpc.orders.log_status()["last_position"] >= 0
+
+    def tail(channel):
+        name = f"oms-tail-{uuid.uuid4().hex[:8]}"
+        channel.queue_declare(name, exclusive=True, auto_delete=True)
+        for service in SERVICES:
+            channel.exchange_declare(f"{service}.events", "topic", durable=True, passive=True)
+            channel.queue_bind(name, f"{service}.events", "#")
+
+    allowed(uri("oms"), tail)
+    refused(uri("oms"), publish("orders.events", "order_accepted"))
+
+
+def test_the_node_lets_guest_log_in_over_loopback_only(rabbit):
+    """RabbitMQ's default, kept: guest is refused on any connection not over loopback (the test
+    node listens on loopback only, so this reads the node's effective setting)."""
     command = [str(RABBIT_BIN / "rabbitmqctl"), "-n", rabbit.name, "eval",
                "application:get_env(rabbit, loopback_users)."]  # fmt: skip
     answer = subprocess.run(command, env=rabbit._env(), capture_output=True, text=True, timeout=60)
