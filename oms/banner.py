@@ -38,6 +38,9 @@ def describe(
             f"yes, data in {node.base_dir}" if node else "no, it was already running",
         ),
     ]
+    if node is not None:
+        users = settings.var_dir() / "broker-users.json"
+        rows.append(("  users", f"one per service and role, passwords in {users}"))
     rows += [
         (f"{name}", f"db {settings.database_url(name)}; log {log_dir / (name + '.log')}")
         for name in settings.SERVICES

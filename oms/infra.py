@@ -9,6 +9,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
@@ -21,6 +22,15 @@ LOOPBACK_DIST = "-kernel inet_dist_use_interface {127,0,0,1}"
 
 class InfraError(RuntimeError):
     """A server could not be installed, started or reached."""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """What a server needs to speak TLS: the CA its clients trust, its certificate and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
 
 
 # ---------------------------------------------------------------- helpers

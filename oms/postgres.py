@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from oms.infra import (
     PG_BIN,
     InfraError,
+    TlsFiles,
     _cmdline,
     _load_json,
     _pid_alive,
@@ -35,7 +37,8 @@ def _make_traversable(path: Path) -> None:
 
 
 class PostgresCluster:
-    """A throwaway PostgreSQL 15 cluster under `base_dir`, on a private loopback port."""
+    """A throwaway PostgreSQL 15 cluster under `base_dir`, on a private loopback port; with `tls`,
+    TLS only (plain TCP connections are refused)."""
 
     SETTINGS = {
         "fsync": "off",
@@ -45,7 +48,8 @@ class PostgresCluster:
         "listen_addresses": "'127.0.0.1'",
     }
 
-    def __init__(self, base_dir: str | Path, port: int | None = None):
+    def __init__(self, base_dir: str | Path, port: int | None = None, tls: TlsFiles | None = None):
+        self.tls = tls
         self.base_dir = Path(base_dir).resolve()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or _load_json(self.base_dir / "cluster.json").get("port") or free_port()
@@ -87,10 +91,36 @@ class PostgresCluster:
             "port": str(self.port),
             "unix_socket_directories": f"'{socket_dir}'",
         }
+        settings.update(self._tls_settings())
         conf = self.data_dir / "oms.conf"
         conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
         if os.geteuid() == 0:
             os.chown(conf, *_postgres_ids())
+
+    def _tls_settings(self) -> dict:
+        """TLS on, with copies of the certificate and key the server may read (postgres refuses
+        a key others can read), and pg_hba.conf letting TCP clients in over TLS only."""
+        if not self.tls:
+            return {}
+        copies = {}
+        for name, source in (("server.pem", self.tls.cert), ("server.key", self.tls.key)):
+            copies[name] = self.data_dir / name
+            shutil.copyfile(source, copies[name])
+            copies[name].chmod(0o600)
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(
+            "local all all trust\n"
+            "hostssl all all 127.0.0.1/32 trust\n"
+            "hostnossl all all 127.0.0.1/32 reject\n"
+        )
+        if os.geteuid() == 0:
+            for path in (*copies.values(), hba):
+                os.chown(path, *_postgres_ids())
+        return {
+            "ssl": "on",
+            "ssl_cert_file": f"'{copies['server.pem']}'",
+            "ssl_key_file": f"'{copies['server.key']}'",
+        }
 
     def postmaster_pid(self) -> int | None:
         """The postmaster's pid, or None.

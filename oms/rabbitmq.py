@@ -12,6 +12,7 @@ from oms.infra import (
     LOOPBACK_DIST,
     RABBIT_BIN,
     InfraError,
+    TlsFiles,
     _cmdline,
     _first_errors,
     _free_ports,
@@ -26,7 +27,8 @@ from oms.infra import (
 
 
 class RabbitNode:
-    """One RabbitMQ node whose files all live under `base_dir`, on private loopback ports."""
+    """One RabbitMQ node whose files all live under `base_dir`, on private loopback ports; with
+    `tls`, also a TLS listener (`amqps_uri`) beside the plain one."""
 
     def __init__(
         self,
@@ -35,29 +37,38 @@ class RabbitNode:
         management_port: int | None = None,
         name: str | None = None,
         prometheus_port: int | None = None,
+        tls: TlsFiles | None = None,
     ):
         self.base_dir = Path(base_dir).resolve()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         saved = _load_json(self.base_dir / "node.json")
-        spare = iter(_free_ports(5))
+        spare = iter(_free_ports(6))
         self.amqp_port = amqp_port or saved.get("amqp_port") or next(spare)
         self.management_port = management_port or saved.get("management_port") or next(spare)
         #: RabbitMQ's own Prometheus endpoint (`GET /metrics`, the rabbitmq_prometheus plugin)
         self.prometheus_port = prometheus_port or saved.get("prometheus_port") or next(spare)
         self.dist_port = saved.get("dist_port") or next(spare)
         self.epmd_port = saved.get("epmd_port") or next(spare)
+        self.tls = tls
+        self.tls_port = (saved.get("tls_port") or next(spare)) if tls else None
         name = name or saved.get("name") or f"oms{self.amqp_port}"
         self.name = name if "@" in name else f"{name}@localhost"
         self._save()
 
     def _save(self) -> None:
         keys = ("amqp_port", "management_port", "prometheus_port", "dist_port", "epmd_port", "name")
+        keys += ("tls_port",) if self.tls else ()
         data = {key: getattr(self, key) for key in keys}
         (self.base_dir / "node.json").write_text(json.dumps(data, indent=2) + "\n")
 
     @property
     def amqp_uri(self) -> str:
         return f"pyamqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+
+    @property
+    def amqps_uri(self) -> str:
+        """guest over TLS (the server certificate must name 127.0.0.1)."""
+        return f"amqps://guest:guest@127.0.0.1:{self.tls_port}/"
 
     @property
     def management_uri(self) -> str:
@@ -104,15 +115,29 @@ class RabbitNode:
             (self.base_dir / sub).mkdir(exist_ok=True)
         (self.base_dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
-            "# guest may log in from anywhere: every listener is bound to 127.0.0.1 anyway\n"
-            "loopback_users = none\n"
+            "# RabbitMQ's default, said aloud: guest logs in over loopback only; the services\n"
+            "# log in as their own users (oms/broker_users.py)\n"
+            "loopback_users.guest = true\n"
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             f"prometheus.tcp.port = {self.prometheus_port}\n"
             "prometheus.tcp.ip = 127.0.0.1\n"
             "disk_free_limit.absolute = 50MB\n"
             "# refuse oversized publishes at the door (the services refuse over 4 MiB themselves)\n"
-            "max_message_size = 16777216\n"
+            "max_message_size = 16777216\n" + self._tls_config()
+        )
+
+    def _tls_config(self) -> str:
+        """A TLS listener that asks for a client certificate but accepts clients without one."""
+        if not self.tls:
+            return ""
+        return (
+            f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
+            f"ssl_options.cacertfile = {self.tls.ca}\n"
+            f"ssl_options.certfile = {self.tls.cert}\n"
+            f"ssl_options.keyfile = {self.tls.key}\n"
+            "ssl_options.verify = verify_peer\n"
+            "ssl_options.fail_if_no_peer_cert = false\n"
         )
 
     def _enable_management(self) -> None:

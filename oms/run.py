@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from oms import sandbox
+from oms import broker_setup, sandbox
 from oms.banner import describe, metrics_addresses, write_scrape_config
 from oms.edge import first_admin_key, http_settings, wait_for_gateway
 from oms.infra import InfraError, amqp_answers, ensure_rabbitmq_installed, port_or_free
@@ -197,8 +197,11 @@ def main() -> None:
         for name, command in stand_ins.items():
             supervisor.start(name, command)
         scraped = metrics_addresses()
+        logins = broker_setup.service_logins(node)
         for name in (*settings.SERVICES, "gateway"):
-            supervisor.start(name, env={"OMS_METRICS_ADDRESS": scraped[name]})
+            supervisor.start(
+                name, env={"OMS_METRICS_ADDRESS": scraped[name], **logins.get(name, {})}
+            )
         write_scrape_config(scraped, node)
         wait_until_answering(supervisor, amqp_uri)
         wait_for_gateway(supervisor, http["OMS_API_ADDRESS"])

@@ -36,8 +36,21 @@ def service_class(name: str):
     return getattr(importlib.import_module(module), cls)
 
 
+class Runner(ServiceRunner):
+    """nameko's runner, giving each service its own broker URI (its own user, when it has one:
+    `OMS_<SERVICE>_AMQP_URI`), so services sharing a process still log in as themselves."""
+
+    def add_service(self, cls):
+        name = cls.name
+        config = dict(self.config, AMQP_URI=settings.service_amqp_uri(name, self.config))
+        tls = settings.Settings.load(config).amqp_ssl()  # an `amqps://` URI of its own
+        if tls is not None:
+            config["AMQP_SSL"] = tls
+        self.service_map[name] = self.container_cls(cls, config)
+
+
 def build_runner(names, config: dict | None = None) -> ServiceRunner:
-    runner = ServiceRunner(config or settings.Settings.load().nameko_config())
+    runner = Runner(config or settings.Settings.load().nameko_config())
     for name in names:
         runner.add_service(service_class(name))
     return runner
@@ -85,7 +98,8 @@ def main(argv=None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     runner.start()
-    log.info("services_started", services=names, amqp=loaded.amqp_uri.split("@")[-1])
+    brokers = {n: settings.service_amqp_uri(n).split("@")[-1] for n in names}
+    log.info("services_started", services=names, amqp=brokers)
     try:
         runner.wait()  # returns when stopped; raises if a service container died
     except Exception as exc:  # noqa: BLE001 - exit non-zero so a supervisor restarts us

@@ -26,7 +26,7 @@ COLOURS = dict(zip(SERVICES, ("cyan", "magenta", "green", "yellow", "blue"), str
 @pass_session
 def tail(session, services, types, order_id, as_json, count, seconds) -> int:
     """Follow the events of every service (or those named) as they are published."""
-    exchanges = [event_exchange(s) for s in services or SERVICES]
+    exchanges = [event_exchange(s, passive=True) for s in services or SERVICES]
     queue = Queue(
         f"oms-tail-{uuid.uuid4().hex[:8]}",
         bindings=[binding(x, routing_key="#") for x in exchanges],
@@ -49,9 +49,7 @@ def tail(session, services, types, order_id, as_json, count, seconds) -> int:
         else:
             say(*line(body))
 
-    with Connection(session.amqp_uri) as conn:
-        for exchange in exchanges:
-            exchange(conn.default_channel).declare()
+    with Connection(session.amqp_uri, ssl=session.loaded.amqp_ssl()) as conn:
         with conn.Consumer(queue, callbacks=[on_event], accept=cloudevents.ACCEPT):
             names = ", ".join(services or SERVICES)
             say((f"following {names} (Ctrl-C stops)", "dim"), console=err)

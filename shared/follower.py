@@ -46,8 +46,9 @@ def queue_for(consumer: str, upstream: str, names=("#",), instance: str = "", se
     it reacts to. Each replica has its own (`<consumer>.from.<upstream>.<instance>`): every one
     hears the whole stream and does the segments it holds. Durable, so a replica that reconnects
     finds what came meanwhile; it expires once no replica has used it for a while; a quorum
-    queue where the settings say so (a RabbitMQ cluster)."""
-    exchange = event_exchange(upstream)
+    queue where the settings say so (a RabbitMQ cluster). Its name must start with
+    `<consumer>.from.`: the consumer's broker user may use no other (oms/broker_users.py)."""
+    exchange = event_exchange(upstream, passive=True)
     arguments = {}
     if settings is not None:
         arguments["x-expires"] = int(settings.follower_queue_expires_seconds * 1000)
@@ -120,10 +121,11 @@ class Follower(Reacting):
                 backoff = min(backoff * 2, 5.0)
 
     def _follow(self) -> None:
-        config = {"AMQP_URI": self.amqp_uri}
+        ssl = self.settings.amqp_ssl()
+        config = {"AMQP_URI": self.amqp_uri, "AMQP_SSL": ssl}
         with (
             ClusterRpcProxy(config, timeout=self.settings.rpc_timeout) as rpc,
-            Connection(self.amqp_uri, heartbeat=self.settings.heartbeat) as conn,
+            Connection(self.amqp_uri, heartbeat=self.settings.heartbeat, ssl=ssl) as conn,
         ):
             self._rpc = rpc
             self._read_positions(self.leases.held)

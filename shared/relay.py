@@ -16,9 +16,13 @@ from shared.leadership import leader_lock
 log = oms_logging.get("relay")
 
 
-def event_exchange(service: str) -> Exchange:
-    """The topic exchange a service publishes to; nameko's `@event_handler` binds the same one."""
-    return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
+def event_exchange(service: str, passive: bool = False) -> Exchange:
+    """The topic exchange a service publishes to; nameko's `@event_handler` binds the same one.
+    Consumers declare it `passive`: declaring it for real takes the configure permission, which
+    would also let them delete it (oms/broker_users.py); its relay and the provisioning make it."""
+    return Exchange(
+        f"{service}.events", type="topic", durable=True, delivery_mode=2, passive=passive
+    )
 
 
 SAVE_EVERY = 0.25  # seconds between saves of the relay's position while it keeps publishing
@@ -42,9 +46,10 @@ class Relay:
         poll_seconds: float = 1.0,
         batch: int = 200,
         heartbeat: int = 0,
+        ssl: dict | None = None,
     ):
         self.app, self.amqp_uri, self.poll_seconds, self.batch = app, amqp_uri, poll_seconds, batch
-        self.heartbeat = heartbeat
+        self.heartbeat, self.ssl = heartbeat, ssl
         self.exchange = event_exchange(app.service)
         self.positions = app.relay_positions
         self._wake = threading.Event()
@@ -109,6 +114,7 @@ class Relay:
                 return sent
             if self._at is None:
                 self._at = self._read_position()
+                self._producer()  # connects and declares the exchange: consumers bind to it
             position, published, by_type = self._at
             notifications = self.app.notifications_after(position, self.batch)
             if not notifications:
@@ -195,10 +201,11 @@ class Relay:
             # a half-open network must not block a publish for ever
             options = {"write_timeout": 10, "read_timeout": 10}
             self._connection = Connection(
-                self.amqp_uri, heartbeat=self.heartbeat, transport_options=options
+                self.amqp_uri, heartbeat=self.heartbeat, transport_options=options, ssl=self.ssl
             )
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
+            self.exchange(channel).declare()
             self._confirms = PipelinedConfirms(channel)
             self._producer_obj = self._connection.Producer(channel=channel)
         return self._producer_obj

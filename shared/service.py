@@ -113,6 +113,7 @@ class EventSourced(Callers):
             self.settings.amqp_uri,
             self.settings.relay_poll_seconds,
             heartbeat=self.settings.heartbeat,
+            ssl=self.settings.amqp_ssl(),
         )
         self.app.add_listener(self.relay.prompt)
         self.followers = [

@@ -2,6 +2,7 @@
 defaults, overridden per container by nameko config keys `<NAME>` (what tests and deployments set)."""
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -17,7 +18,15 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    #: the broker, when a service has no URI of its own (`OMS_<SERVICE>_AMQP_URI`: its own user,
+    #: oms/broker_users.py); `amqps://` for TLS
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    #: TLS to the broker: a CA file to verify its certificate by (and its host name); a client
+    #: certificate and key if the broker asks for one. Setting the CA turns TLS on for `amqp://`
+    #: URIs too; `amqps://` without it verifies against the system's CAs
+    amqp_ssl_ca: str = ""
+    amqp_ssl_cert: str = ""
+    amqp_ssl_key: str = ""
     #: seconds between a relay's checks of its log when nothing prompted it
     relay_poll_seconds: float = 1.0
     #: seconds a follower waits without messages before it pulls from its upstream's log anyway
@@ -242,14 +251,30 @@ class Settings:
     def public_base(self) -> str:
         return (self.public_url or f"http://{self.api_address}").rstrip("/")
 
+    def amqp_ssl(self) -> dict | None:
+        """kombu's `ssl=` (nameko's `AMQP_SSL`) for these settings: None for plain AMQP; else
+        the certificate and its host name are always verified (a fresh dict: kombu writes the
+        host name into it)."""
+        if not (self.amqp_ssl_ca or self.amqp_ssl_cert or self.amqp_uri.startswith("amqps://")):
+            return None
+        options = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}  # None: the URI's
+        if self.amqp_ssl_ca:
+            options["ca_certs"] = self.amqp_ssl_ca
+        if self.amqp_ssl_cert:
+            options.update(certfile=self.amqp_ssl_cert, keyfile=self.amqp_ssl_key or None)
+        return options
+
     def nameko_config(self) -> dict:
-        return {
+        config = {
             "AMQP_URI": self.amqp_uri,
             "WEB_SERVER_ADDRESS": self.http_address,
             "max_workers": self.max_workers,
             "serializer": "json",
             "HEARTBEAT": self.heartbeat,
         }
+        if self.amqp_ssl() is not None:
+            config["AMQP_SSL"] = self.amqp_ssl()
+        return config
 
 
 def _typed(kind, raw):
@@ -260,6 +285,15 @@ def _typed(kind, raw):
 
 def var_dir() -> Path:
     return Path(os.environ.get("OMS_VAR_DIR", ROOT / "var"))
+
+
+def service_amqp_uri(service: str, overrides: Mapping | None = None) -> str:
+    """The broker URI a service logs in with: container config `AMQP_URIS[service]`, else
+    `OMS_<SERVICE>_AMQP_URI`, else the shared one (`AMQP_URI`, `OMS_AMQP_URI`). Each service has
+    a broker user of its own (oms/broker_users.py); the shared URI is for set-ups without."""
+    own = ((overrides or {}).get("AMQP_URIS") or {}).get(service)
+    own = own or os.environ.get(f"OMS_{service.upper()}_AMQP_URI")
+    return own or Settings.load(overrides).amqp_uri
 
 
 def database_url(service: str, overrides: Mapping | None = None) -> str:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from contextlib import contextmanager
@@ -16,8 +17,9 @@ import eventlet
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from oms import broker_setup
 from oms.infra import free_port
-from oms.serve import SERVICE_CLASSES, build_runner
+from oms.serve import RUNNABLE, SERVICE_CLASSES, build_runner
 from shared import actors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,11 +46,38 @@ def management(node, method: str, path: str, body: dict | None = None):
         return json.loads(raw) if raw else None
 
 
+#: {AMQP port: {user: password}} of the nodes whose broker users this process has made
+BROKER_USERS: dict[int, dict[str, str]] = {}
+_MADE_ON: dict[int, Path] = {}  # the node (its directory) each port's users were made on
+
+
 def create_vhost(node, vhost: str) -> None:
+    """A vhost where guest (the tests' administrator) may do anything and every broker user
+    (oms/broker_users.py; made on the node the first time) may do what its role may."""
     management(node, "PUT", f"vhosts/{vhost}", {})
     management(
         node, "PUT", f"permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
     )
+    admin = broker_setup.Management(node.management_uri)
+    if _MADE_ON.get(node.amqp_port) != node.base_dir:  # (a port is reused by a later node)
+        users = broker_setup.passwords(node.base_dir / "broker-users.json")
+        broker_setup.create_users(admin, users)
+        BROKER_USERS[node.amqp_port], _MADE_ON[node.amqp_port] = users, node.base_dir
+    broker_setup.grant(admin, vhost)
+
+
+def user_uri(amqp_uri: str, user: str) -> str:
+    """`amqp_uri` (guest's, on a vhost made by `create_vhost`) as `user`."""
+    port = urllib.parse.urlsplit(amqp_uri).port
+    return broker_setup.uri_as(amqp_uri, user, BROKER_USERS[port][user])
+
+
+def service_uris(amqp_uri: str) -> dict[str, str]:
+    """Each service's own URI on the vhost of `amqp_uri`, if its node has the broker users;
+    else none (the services then log in as whoever `amqp_uri` names)."""
+    if urllib.parse.urlsplit(amqp_uri).port not in BROKER_USERS:
+        return {}
+    return {name: user_uri(amqp_uri, name) for name in RUNNABLE}
 
 
 def delete_vhost(node, vhost: str) -> None:
@@ -182,7 +211,8 @@ def order_with_every_document(desk, language: str = "en") -> dict:
 
 
 class System:
-    """The services running in this process (nameko ServiceRunners), one runner per service."""
+    """The services running in this process (nameko ServiceRunners), one runner per service,
+    each logged in as its own broker user where the node has them (`RPC` proxies as guest)."""
 
     def __init__(
         self,
@@ -196,6 +226,7 @@ class System:
         self.api_url = f"http://127.0.0.1:{self.api_port}"  # the gateway, when it runs
         self.config = {
             "AMQP_URI": amqp_uri,
+            "AMQP_URIS": service_uris(amqp_uri),
             "DATABASE_URLS": database_urls,
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
             "API_ADDRESS": f"127.0.0.1:{self.api_port}",
@@ -268,6 +299,8 @@ def serve_subprocess(
     env.update(OMS_HTTP_ADDRESS=f"127.0.0.1:{free_port()}", OMS_GATEWAY_SECRET=GATEWAY_SECRET)
     for service, url in database_urls.items():
         env[f"OMS_{service.upper()}_DATABASE_URL"] = url
+    for service, uri in service_uris(amqp_uri).items():
+        env[f"OMS_{service.upper()}_AMQP_URI"] = uri
     env["OMS_FAULTS"] = json.dumps(faults or {})
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(

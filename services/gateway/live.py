@@ -6,6 +6,7 @@ EventSource reconnects by itself."""
 
 import collections
 import time
+import uuid
 
 import eventlet
 from eventlet.queue import LightQueue
@@ -78,10 +79,20 @@ class LiveEvents:
 
     def _consume(self) -> None:
         bindings = [
-            binding(event_exchange(service), routing_key="#") for service in oms_settings.SERVICES
+            binding(event_exchange(service, passive=True), routing_key="#")
+            for service in oms_settings.SERVICES
         ]
-        queue = Queue(exclusive=True, auto_delete=True, durable=False, bindings=bindings)
-        with Connection(self.settings.amqp_uri, heartbeat=self.settings.heartbeat) as conn:
+        # named, not server-named: the gateway's broker user may make `gateway.live.*` only
+        queue = Queue(
+            f"gateway.live.{uuid.uuid4().hex}",
+            exclusive=True,
+            auto_delete=True,
+            durable=False,
+            bindings=bindings,
+        )
+        settings = self.settings
+        ssl = settings.amqp_ssl()
+        with Connection(settings.amqp_uri, heartbeat=settings.heartbeat, ssl=ssl) as conn:
             with conn.Consumer(
                 queue, callbacks=[self._on_event], accept=cloudevents.ACCEPT, no_ack=True
             ):

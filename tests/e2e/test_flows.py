@@ -11,7 +11,7 @@ from kombu import Connection, Queue, binding
 from shared.errors import NotFound
 from shared.relay import event_exchange
 from shared.settings import SERVICES
-from tests.support import eventually, order_payload
+from tests.support import eventually, order_payload, user_uri
 
 
 def test_accepting_an_order_issues_one_invoice_and_plans_made_in_house_lines(module_system):
@@ -173,12 +173,13 @@ def test_an_integrators_plain_kombu_consumer_reads_every_message_with_the_cloude
     module_system,
 ):
     """The messages follow the CloudEvents RabbitMQ binding in structured mode: the SDK parses
-    each one as it comes off the queue (body and content type, nothing of ours in between)."""
+    each one as it comes off the queue (body and content type, nothing of ours in between). It
+    logs in as the integrator broker user: its own `integrator.*` queue, exchanges passively."""
     messages = []
-    with Connection(module_system.amqp_uri) as conn:
+    with Connection(user_uri(module_system.amqp_uri, "integrator")) as conn:
         queue = Queue(
             "integrator.cloudevents",
-            bindings=[binding(event_exchange(s), routing_key="#") for s in SERVICES],
+            bindings=[binding(event_exchange(s, passive=True), routing_key="#") for s in SERVICES],
             exclusive=True,
         )
         with conn.Consumer(queue, on_message=lambda m: (messages.append(m), m.ack())):

@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from oms.infra import _pid_alive, free_port
 from oms.rabbitmq import RabbitNode
 from oms.run import holders
-from tests.support import ROOT, acting, eventually, order_payload
+from shared.settings import SERVICES
+from tests.support import ROOT, acting, eventually, management, order_payload
 
 API_PORT = free_port()
 
@@ -209,6 +210,10 @@ def run_kill_and_refuse(var, log_path, uri) -> None:
         eventually(lambda: "is running" in log_path.read_text(), timeout=180)
         node = RabbitNode(var / "rabbitmq")
         assert node.is_running()
+        # on its own broker every service logs in as its own user (the management API lists
+        # connections a few seconds late)
+        logins = lambda: {c["user"] for c in management(node, "GET", "connections")}  # noqa: E731
+        eventually(lambda: logins() == {*SERVICES, "gateway"}, timeout=30)
         # its own broker serves RabbitMQ's Prometheus metrics, named in the scrape configuration
         assert any(
             name.startswith("rabbitmq_") for name, *_ in scrape(f"127.0.0.1:{node.prometheus_port}")
