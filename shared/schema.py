@@ -1,6 +1,9 @@
 """Creating a service's own tables, and growing them: a column added since a store was created is
 added to it (nullable), so every existing SQLite file and PostgreSQL database keeps working."""
 
+import zlib
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
 _CREATED: set[tuple] = set()  # (store, tables) this process made sure of already
@@ -19,6 +22,28 @@ def create(engine: sa.Engine, metadata: sa.MetaData) -> None:
         return
     _create(engine, metadata)
     _CREATED.add(key)
+
+
+@contextmanager
+def exclusive(url: str, name: str):
+    """Replicas starting together on one PostgreSQL database make its tables one at a time (of two
+    concurrent CREATE TABLEs of one name, one fails): a session advisory lock held meanwhile."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    key = zlib.crc32(f"oms-schema-{name}".encode())
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def _create(engine: sa.Engine, metadata: sa.MetaData) -> None:

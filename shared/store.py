@@ -69,6 +69,10 @@ class ServiceApplication(IntegrationLog, IdempotencyKeys, Application):
     partitioned: frozenset[str] = frozenset()
 
     def __init__(self, url: str, settings: Settings | None = None):
+        with schema.exclusive(url, self.service):  # replicas starting together
+            self._open(url, settings)
+
+    def _open(self, url: str, settings: Settings | None) -> None:
         super().__init__(env=environment(url))
         self.settings = settings or Settings.load()
         self.metadata = sa.MetaData()
