@@ -4,15 +4,21 @@ every overlay, `kubernetes-validate --strict` (its bundled schemas) accepts ever
 `yamllint` passes; then what matters is asserted (tests/deploy/rules.py), and broken copies are
 shown to be refused, so none of these checks passes by accident."""
 
+import base64
 import copy
+import json
+import re
+import shlex
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from oms import broker_setup
+from oms.broker_users import matrix
 from shared.settings import SERVICES as EVENT_SOURCED
 from tests.deploy import rules
 
@@ -26,6 +32,9 @@ SCHEMAS = {  # the operators' kinds -> their JSON Schemas (deploy/k8s/schemas/RE
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster-v1.json",
 }
 TALKS_OUTSIDE = {"notify", "fulfilment"}  # mail, SMS, webhooks; distributors' APIs and feeds
+SETUP_JOB = "oms-broker-setup"  # makes the broker's users (oms/broker_setup.py)
+# made by the RabbitMQ cluster operator, not by us: `<cluster>-default-user`, the administrator
+OPERATOR_SECRETS = {"oms-rabbitmq-default-user": {"username", "password"}}
 
 
 def run(tool: str, *args) -> subprocess.CompletedProcess:
@@ -113,6 +122,12 @@ def test_every_container_probes_health_has_limits_and_runs_locked_down(rendered)
             (container,) = deployment["spec"]["template"]["spec"]["containers"]
             assert container["args"] == [deployment["metadata"]["name"]]  # one image, args: who
             assert container["image"].split(":")[0] == "oms"
+        jobs = rules.of_kind(objects, "Job")
+        assert [j["metadata"]["name"] for j in jobs] == [SETUP_JOB]
+        for job in jobs:
+            assert rules.container_problems(job) == []
+            (container,) = job["spec"]["template"]["spec"]["containers"]
+            assert container["image"].split(":")[0] == "oms"
 
 
 def test_local_runs_one_of_everything_on_classic_queues(rendered):
@@ -155,6 +170,16 @@ def test_each_service_reaches_only_the_broker_its_own_database_and_dns(rendered)
             assert rules.egress_problems(objects, deployment, outside) == []
 
 
+def test_the_setup_job_reaches_only_the_management_api_which_no_service_reaches(rendered):
+    for objects in rendered.values():
+        job = rules.named(objects, "Job", SETUP_JOB)
+        assert rules.setup_egress_problems(objects, job) == []
+        assert rules.management_admits(objects, job["spec"]["template"]["metadata"]["labels"])
+        for deployment in rules.of_kind(objects, "Deployment"):
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            assert not rules.management_admits(objects, labels), labels
+
+
 def test_only_the_gateway_is_reached_and_only_by_the_ingress_controller(rendered):
     objects = rendered["production"]
     policies = rules.of_kind(objects, "NetworkPolicy")
@@ -183,6 +208,8 @@ def test_env_refers_only_to_settings_and_secrets_that_exist(rendered):
     contract is the local overlay's), so both are checked against those."""
     secrets = rules.secret_keys(rendered["local"])
     for objects in rendered.values():
+        job = rules.named(objects, "Job", SETUP_JOB)
+        assert rules.env_problems(objects, job, secrets | OPERATOR_SECRETS) == []
         for deployment in rules.of_kind(objects, "Deployment"):
             assert rules.env_problems(objects, deployment, secrets) == []
             name = deployment["metadata"]["name"]
@@ -211,6 +238,85 @@ def test_each_database_url_matches_its_cluster_and_the_broker_uri_its_broker(ren
         assert url.hostname == f"oms-{service}-db-rw"  # the primary's Service
         amqp = urlsplit(rules.named(objects, "Secret", f"oms-{service}-amqp")["stringData"]["uri"])
         assert amqp.hostname == broker["metadata"]["name"]
+
+
+def test_each_service_logs_in_to_the_broker_as_itself(rendered):
+    """Its own Secret `oms-<service>-amqp` everywhere; in the local overlay (whose Secrets are
+    rendered) a URI whose user is the service and whose password the setup Job gives it."""
+    for overlay, objects in rendered.items():
+        for deployment in rules.of_kind(objects, "Deployment"):
+            assert rules.amqp_problems(objects, deployment, overlay == "local") == []
+    passwords = local_passwords(rendered["local"])
+    assert set(passwords) == set(matrix())  # broker_setup would write (and fail) for a missing one
+    assert len(set(passwords.values())) == len(passwords)
+
+
+def test_the_broker_users_are_made_by_a_job_with_the_passwords_the_services_use(
+    rendered, monkeypatch, capsys
+):
+    """The Job's command is run through oms.broker_setup's own argument parser, with nothing
+    sent: the management API of the RabbitmqCluster's Service as the operator's administrator,
+    the passwords from the mounted Secret, and the URIs it prints (passwords!) kept out of the
+    pod's log."""
+    for objects in rendered.values():
+        (broker,) = rules.of_kind(objects, "RabbitmqCluster")
+        job = rules.named(objects, "Job", SETUP_JOB)
+        pod = job["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        admin = f"{broker['metadata']['name']}-default-user"
+        refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"]]
+        assert sorted(refs, key=str) == [
+            {"name": admin, "key": k} for k in ("password", "username")
+        ]
+        seen = setup_run(container, monkeypatch)
+        capsys.readouterr()
+        assert seen["api"].base == f"http://{broker['metadata']['name']}:15672/api/"
+        login = base64.b64decode(seen["api"].authorization.split()[1]).decode()
+        assert login == f"username-of-{admin}:password-of-{admin}"
+        assert seen["vhost"] == "/"
+        path = PurePosixPath(seen["path"])
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent)]
+        assert mount.get("readOnly") is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == "oms-broker-users"
+        assert volume["secret"]["items"] == [{"key": "passwords.json", "path": path.name}]
+
+
+def setup_run(container: dict, monkeypatch) -> dict:
+    """What oms.broker_setup.main makes of the Job's command (its environment's variables as
+    `<key>-of-<secret>`), calling nothing: {"api": the Management, "vhost", "path"}."""
+    assert container["command"] == ["sh", "-c"]
+    (script,) = container["args"]
+    words = shlex.split(script)
+    assert words[:3] == ["python", "-m", "oms.broker_setup"]
+    assert words[words.index(">/dev/null") + 1] == "&&"  # stdout goes nowhere; fails loudly
+    values = {
+        e["name"]: "{key}-of-{name}".format(**e["valueFrom"]["secretKeyRef"])
+        for e in container["env"]
+    }
+    argv = words[3 : words.index(">/dev/null")]
+    argv = [re.sub(r"\$\{(\w+)\}", lambda m: values[m[1]], word) for word in argv]
+    seen = {}
+
+    def passwords(path):  # the users' passwords, as read from the Secret's file
+        seen["path"] = path
+        return {user: "pw" for user in matrix()}
+
+    monkeypatch.setattr(broker_setup, "passwords", passwords)
+    monkeypatch.setattr(broker_setup, "create_users", lambda m, _: seen.setdefault("api", m))
+    monkeypatch.setattr(broker_setup, "grant", lambda m, vhost: seen.setdefault("vhost", vhost))
+    broker_setup.main(argv)
+    return seen
+
+
+def test_the_brokers_administrator_is_none_of_the_users_the_job_makes(rendered):
+    """The Job remakes every user of the table without management tags: an administrator among
+    them would lose its rights halfway through."""
+    for objects in rendered.values():
+        (broker,) = rules.of_kind(objects, "RabbitmqCluster")
+        config = broker["spec"].get("rabbitmq", {}).get("additionalConfig", "")
+        named = re.findall(r"^\s*default_user\s*=\s*(\S+)", config, re.MULTILINE)
+        assert not set(named) & set(matrix()), named
 
 
 def test_broken_copies_are_refused_by_every_check(rendered, tmp_path):
@@ -246,9 +352,51 @@ def test_broken_copies_are_refused_by_every_check(rendered, tmp_path):
     missing = rules.secret_keys(rendered["local"])
     missing["oms-orders-db"] -= {"url"}
     assert rules.env_problems(objects, deployment, missing) != []
+    job = rules.named(objects, "Job", SETUP_JOB)
+    missing = rules.secret_keys(rendered["local"]) | OPERATOR_SECRETS
+    missing["oms-broker-users"] = set()
+    assert rules.env_problems(objects, job, missing) != []
+
+    # a Job with no deadline; a Job (or a service) let out to more than its share of the broker
+    endless = copy.deepcopy(job)
+    del endless["spec"]["activeDeadlineSeconds"]
+    assert any("activeDeadlineSeconds" in p for p in rules.container_problems(endless))
+    setup_policy = rules.named(objects, "NetworkPolicy", SETUP_JOB)
+    setup_policy["spec"]["egress"][0]["ports"].append({"port": 5672})
+    assert rules.setup_egress_problems(objects, job) != []
+    for_orders = rules.named(objects, "NetworkPolicy", "orders")
+    for_orders["spec"]["egress"][1] = setup_policy["spec"]["egress"][0]
+    assert rules.egress_problems(objects, deployment, outside=False) != []
+    opened = copy.deepcopy(rules.named(objects, "NetworkPolicy", "oms-rabbitmq"))
+    opened["spec"]["ingress"][0]["ports"].append({"port": 15672})  # our pods' AMQP rule
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert rules.management_admits([opened], labels)
+
+    # a service reading another's broker Secret; a local Secret with another user, or another
+    # password than the Job gives it
+    local = copy.deepcopy(rendered["local"])
+    orders = rules.named(local, "Deployment", "orders")
+    amqp = orders["spec"]["template"]["spec"]["containers"][0]["env"][0]
+    amqp["valueFrom"]["secretKeyRef"]["name"] = "oms-billing-amqp"
+    assert rules.amqp_problems(local, orders, rendered_secrets=False) != []
+    amqp["valueFrom"]["secretKeyRef"]["name"] = "oms-orders-amqp"
+    assert rules.amqp_problems(local, orders, rendered_secrets=True) == []
+    secret = rules.named(local, "Secret", "oms-orders-amqp")
+    for uri in (
+        "pyamqp://oms:local-only-broker-oms@oms-rabbitmq:5672/",
+        "pyamqp://orders:another@oms-rabbitmq:5672/",
+    ):
+        secret.pop("stringData", None)
+        secret["data"] = {"uri": base64.b64encode(uri.encode()).decode()}
+        assert rules.amqp_problems(local, orders, rendered_secrets=True) != [], uri
 
     (tmp_path / "bad.yaml").write_text("a:  1\nb: [1,2]\n")
     assert run("yamllint", "--strict", "-c", DEPLOY / ".yamllint", tmp_path / "bad.yaml").returncode
+
+
+def local_passwords(objects: list[dict]) -> dict[str, str]:
+    secret = rules.named(objects, "Secret", "oms-broker-users")
+    return json.loads(rules.secret_values(secret)["passwords.json"])
 
 
 def settings(objects: list[dict]) -> dict:
