@@ -270,11 +270,14 @@ class Follower(Reacting):
         try:
             env = ENVELOPE.load(body)
         except (ValidationError, TypeError) as exc:
-            log.error(
+            known = body if isinstance(body, dict) else {}
+            log.error(  # what it says of itself, not its data: a client's may be in it
                 "malformed_event_dropped",
                 upstream=self.upstream,
                 error=str(exc),
-                body=str(body)[:500],
+                id=str(known.get("id"))[:100],
+                type=str(known.get("type"))[:100],
+                size=len(message.body or b""),
             )
             message.ack()
             return
