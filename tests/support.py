@@ -101,10 +101,12 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.1):
 
 def wait_until_answers(system, service: str) -> None:
     def answers():
+        # bounded as a whole: a publish waiting for its confirm on a connection the network
+        # lost has no timeout of its own (py-amqp), and the RPC timeout starts after it
         try:
-            with system.rpc(timeout=2) as rpc:
+            with eventlet.Timeout(5), system.rpc(timeout=2) as rpc:
                 return getattr(rpc, service).log_status() is not None
-        except Exception:  # noqa: BLE001 - not up yet
+        except (Exception, eventlet.Timeout):  # noqa: BLE001 - not up yet, or cut off
             return False
 
     try:
