@@ -80,6 +80,7 @@ class Follower(Reacting):
         self.heard = 0  # the stream is known without a gap up to here (messages and pulls)
         self.seen = 0  # the furthest upstream position it has heard of (for its lag)
         self._stopping = False
+        self._shared_dropped = False  # the old shared queue: deleted once per follower
         self._rpc = None
         self._active_at = 0.0  # when a message or a pull last came
         self._pending: list[tuple[dict, object]] = []  # (envelope, message) drained, not yet done
@@ -203,14 +204,17 @@ class Follower(Reacting):
             self.tracked.pop(segment, None)
 
     def _drop_shared_queue(self, conn) -> None:
-        """The one queue all replicas shared before streams had segments: nobody reads it now."""
-        if self.queue.name == (shared := f"{self.app.service}.from.{self.upstream}"):
+        """The one queue all replicas shared before streams had segments: nobody reads it now
+        (deleted once, not at every reconnect)."""
+        shared = f"{self.app.service}.from.{self.upstream}"
+        if self._shared_dropped or self.queue.name == shared:
             return
         with conn.channel() as channel:
             try:
                 channel.queue_delete(shared)
             except ChannelError:
                 pass  # none there
+        self._shared_dropped = True
 
     def _when_quiet(self) -> None:
         """No message for a while: record a position reached without a record, or pull the
