@@ -112,7 +112,22 @@ def wait_until_answers(system, service: str) -> None:
     try:
         eventually(answers, timeout=60)
     except AssertionError:
+        print(greenthread_stacks(), file=sys.stderr)  # what the silent service was doing
         raise AssertionError(f"{service} did not answer an RPC within 60 s") from None
+
+
+def greenthread_stacks() -> str:
+    """Every live greenthread's stack in this process: what a test that hangs was waiting on."""
+    import gc
+    import traceback
+
+    import greenlet
+
+    parts = []
+    for obj in gc.get_objects():
+        if isinstance(obj, greenlet.greenlet) and obj.gr_frame is not None:
+            parts.append(f"--- {obj!r}\n" + "".join(traceback.format_stack(obj.gr_frame)))
+    return "\n".join(parts)
 
 
 def settled(rpc, consumer: str = "billing") -> bool:
