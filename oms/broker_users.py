@@ -35,8 +35,11 @@ FOLLOWS = {
 #: the RPC methods each service calls from its own code (its `RpcProxy`s; pinned by a test),
 #: besides `<upstream>.events_page`, which its followers call
 CALLS = {
-    "notify": ("orders.get_order",),
-    "fulfilment": ("orders.get_order", "orders.choose_distributors"),
+    "notify": ("orders.get_order", "orders.personal_keys"),
+    "fulfilment": ("orders.get_order", "orders.choose_distributors", "orders.personal_keys"),
+    # every service opening personal data asks orders for its subjects' keys (shared/personal.py)
+    "billing": ("orders.personal_keys",),
+    "production": ("orders.personal_keys",),
 }
 CLIENT_ROLES = ("storefront", "backoffice", "integrator", "oms")
 

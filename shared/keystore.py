@@ -42,12 +42,18 @@ class KeyStore:
         session.execute(self.table.insert().values(subject=subject, key=key, created_at=_now()))
         return key
 
-    def keys(self, subjects) -> dict[str, bytes | None]:
-        """{subject: its key, or None if forgotten} for the subjects known (others left out)."""
+    def keys(self, subjects=None, session=None) -> dict[str, bytes | None]:
+        """{subject: its key, or None if forgotten} for the subjects known (others left out;
+        every subject if None), read in `session` if given (it sees keys it made)."""
         c = self.table.c
-        query = sa.select(c.subject, c.key).where(c.subject.in_(sorted(set(subjects))))
-        with self.app.engine.connect() as conn:
-            rows = conn.execute(query).all()
+        query = sa.select(c.subject, c.key)
+        if subjects is not None:
+            query = query.where(c.subject.in_(sorted(set(subjects))))
+        if session is not None:
+            rows = session.execute(query).all()
+        else:
+            with self.app.engine.connect() as conn:
+                rows = conn.execute(query).all()
         return {s: (bytes(k) if k is not None else None) for s, k in rows}
 
     def destroy(self, session, subject: str, actor: str) -> bool:

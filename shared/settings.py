@@ -46,6 +46,9 @@ class Settings:
     #: unused queue (a replica gone) is kept
     queue_type: str = "classic"
     follower_queue_expires_seconds: float = 1800.0
+    #: seconds a service keeps a client's key it asked orders for (shared/personal.py): once a
+    #: client is forgotten, a service that did not hear it yet may open its data this long
+    personal_keys_seconds: float = 60.0
     reaction_attempts: int = 5
     reaction_backoff_seconds: float = 0.1
     #: seconds a follower's catch-up call (and `oms`) waits for an answer
@@ -198,6 +201,8 @@ class Settings:
             raise SettingsError("OMS_FOLLOWER_SEGMENTS must be from 1 to 256")
         if not 1 <= self.follower_lease_seconds <= 600:
             raise SettingsError("OMS_FOLLOWER_LEASE_SECONDS must be from 1 to 600")
+        if not 0 <= self.personal_keys_seconds <= 3600:
+            raise SettingsError("OMS_PERSONAL_KEYS_SECONDS must be from 0 to 3600")
         if self.queue_type not in ("classic", "quorum"):
             raise SettingsError(
                 f"OMS_QUEUE_TYPE must be classic or quorum, not {self.queue_type!r}"

@@ -20,9 +20,11 @@ from shared.idempotency import IdempotencyKeys, keys_table
 from shared.integration_log import IntegrationLog
 from shared.leases import lease_tables
 from shared.parking import Parking
+from shared.personal import remote_fetch
 from shared.publishing import Publish
 from shared.reactions import Reactions
 from shared.recorder import environment
+from shared.sealing import Keyring
 from shared.settings import Settings
 
 # The store itself is down (connection lost, disk full, locked): nobody's fault in particular.
@@ -99,12 +101,18 @@ class ServiceApplication(Reactions, IntegrationLog, IdempotencyKeys, Application
         self.idempotency_keys = keys_table(self.service, self.metadata)
         self.segment_leases, self.segment_members = lease_tables(self.service, self.metadata)
         self.parking = Parking(self, self.metadata)
+        # the subjects' keys, asked of orders and kept a short while, to open personal data
+        # where it must be shown or sent (shared/personal.py); orders reads its own table
+        self.keyring = Keyring(remote_fetch(self._rpc_config), self.settings.personal_keys_seconds)
         self.define_tables(self.metadata)
         schema.create(self.engine, self.metadata)
         self._listeners: list[Callable[[], None]] = []
         self._states: dict = {}  # (aggregate id, version) -> its state, committed (`state_at`)
 
     # -- infrastructure -------------------------------------------------------------------------
+    def _rpc_config(self) -> dict:
+        return {"AMQP_URI": self.settings.amqp_uri, "AMQP_SSL": self.settings.amqp_ssl()}
+
     def construct_recorder(self):
         return self.factory.process_recorder()
 

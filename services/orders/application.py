@@ -16,6 +16,7 @@ from services.orders.cataloguing import Cataloguing
 from services.orders.confirming import Confirming
 from services.orders.domain import Order
 from services.orders.following import Following
+from services.orders.forgetting import Forgetting
 from services.orders.placing import OrderBuilding
 from services.orders.publishing import PUBLISHED
 from services.orders.reorders import Reorders, order_id_for
@@ -28,7 +29,7 @@ from shared.store import ServiceApplication
 
 
 class OrdersApplication(
-    Following, Cataloguing, OrderBuilding, Reorders, Confirming, ServiceApplication
+    Following, Cataloguing, OrderBuilding, Reorders, Confirming, Forgetting, ServiceApplication
 ):
     service = "orders"
     follows = Following.follows
@@ -55,9 +56,11 @@ class OrdersApplication(
             "orders_reference_counters", metadata, sa.Column("year", sa.Integer, primary_key=True)
         )
         self.tables = projections.define(metadata)
+        self.define_keys(metadata)
 
     def project_aggregates(self, session, aggregates: list, events: list) -> None:
-        projections.write(session, self.tables, aggregates, events)
+        opened = self.opener(session, aggregates)
+        projections.write(session, self.tables, aggregates, events, opened=opened)
 
     # -- placing orders ---------------------------------------------------------------------------
     def place_order(self, order: dict, actor: str, idempotency_key: str | None = None) -> Order:
@@ -179,9 +182,10 @@ class OrdersApplication(
         def add(order):
             if any(s["id"] == shipping_id for s in order.shippings):
                 return  # a retried call: the shipping is already there
+            address = self.sealed_address(shipping.get("address"), order.client, order.id)
+            planned = shipping["planned_date"].isoformat()
             order.add_shipping(
-                dict(shipping, id=shipping_id, planned_date=shipping["planned_date"].isoformat()),
-                actor,
+                dict(shipping, id=shipping_id, planned_date=planned, address=address), actor
             )
 
         return self._change(
@@ -207,7 +211,7 @@ class OrdersApplication(
             lambda o: o.reschedule(
                 shipping_id,
                 planned.isoformat() if planned else None,
-                change.get("address"),
+                self.sealed_address(change.get("address"), o.client, o.id),
                 change.get("reason"),
                 actor,
             ),

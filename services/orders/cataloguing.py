@@ -31,12 +31,29 @@ class Cataloguing:
         """Registering the same code with the same details again returns the client (retry-safe)."""
         client_id = client_id_for(code)
         if self.exists(client_id):
-            return _same_or_conflict(self.get(client_id, "client"), details, "client", code)
-        client = Client(id=client_id, code=code, details=details, actor=actor)
-        return self._save_new(client, lambda: self._registered(client_id, details, "client", code))
+            return self._same_client(code, details)
+        sealed = self._sealed_details(code, details)
+        client = Client(id=client_id, code=code, details=sealed, actor=actor)
+        return self._save_new(client, lambda: self._same_client(code, details))
 
     def update_client(self, code: str, changes: dict, actor: str) -> Client:
-        return self._change(client_id_for(code), "client", lambda c: c.update(changes, actor))
+        def update(client):
+            changed = {k: v for k, v in changes.items() if self.opened(getattr(client, k)) != v}
+            client.update(self._sealed_details(code, changed), actor)
+
+        return self._change(client_id_for(code), "client", update)
+
+    def _sealed_details(self, code: str, details: dict) -> dict:
+        """A client's details with the personal ones sealed with its key (forgetting.py)."""
+        sealed = self.sealed_client(dict(details, code=code), None)
+        return {k: v for k, v in sealed.items() if k in details}
+
+    def _same_client(self, code: str, details: dict) -> Client:
+        existing = self.get(client_id_for(code), "client")
+        opened = {k: self.opened(getattr(existing, k)) for k in details}
+        if opened == details:
+            return existing
+        raise Conflict(f"client {code} is already registered with other details", {"code": code})
 
     def deactivate_client(self, code: str, reason: str, actor: str) -> Client:
         return self._change(client_id_for(code), "client", lambda c: c.deactivate(reason, actor))

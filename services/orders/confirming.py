@@ -48,7 +48,7 @@ class Confirming:
     def _confirm(self, order: Order) -> bool:
         """Issue a new revision of the confirmation if the order changed since the last."""
         confirmation = documents.revision(
-            order, self.settings, datetime.now(UTC).date().isoformat()
+            order, self.settings, datetime.now(UTC).date().isoformat(), self.opened
         )
         if confirmation is None:
             return False

@@ -96,9 +96,10 @@ def fingerprint(confirmation: dict) -> str:
     return documents.sha256(render(confirmation))
 
 
-def revision(order, settings, issued_on: str) -> dict | None:
+def revision(order, settings, issued_on: str, opened=lambda c: c) -> dict | None:
     """A new revision of the order's confirmation, or None while the last one still shows the
-    order as it is."""
+    order as it is. Its content keeps the client's details sealed as the order holds them; the
+    fingerprint is of the page rendered with them `opened`."""
     shown = content(order, settings)
     if order.confirmations and order.confirmations[-1]["content"] == shown:
         return None
@@ -110,7 +111,7 @@ def revision(order, settings, issued_on: str) -> dict | None:
         "layout": documents.LAYOUT,
         "content": shown,
     }
-    confirmation["sha256"] = fingerprint(confirmation)
+    confirmation["sha256"] = fingerprint(opened(confirmation))
     return confirmation
 
 

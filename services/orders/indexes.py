@@ -89,6 +89,13 @@ def index_search_sqlite(engine: sa.Engine) -> bool:
     return True
 
 
+def purge_search_sqlite(engine: sa.Engine) -> None:
+    """Merge the search index's segments into one: the terms of rows written again (a forgotten
+    client's name) no longer linger in older segments under a delete marker."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO orders_search (orders_search) VALUES ('optimize')"))
+
+
 def _fill_search(conn) -> None:
     conn.execute(sa.text("DELETE FROM orders_search"))
     conn.execute(

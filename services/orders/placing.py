@@ -44,10 +44,12 @@ class OrderBuilding:
         ]
         placed_at = order.get("placed_at")
         client.pop("default_address", None)
+        for shipping in shippings:  # personal data is stored sealed (services/orders/forgetting.py)
+            shipping["address"] = self.sealed_address(shipping["address"], client, order_id)
         return dict(
             id=order_id,
             title=order.get("title") or _title(lines),
-            client=client,
+            client=self.sealed_client(client, order_id),
             channel=order["channel"],
             lines=lines,
             shippings=shippings,

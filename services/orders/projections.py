@@ -11,10 +11,21 @@ import sqlalchemy as sa
 from services.orders import indexes
 from services.orders.catalogue import Client, Product
 from services.orders.domain import Order
+from shared.personal import client_subject
 from shared.readmodels import rebuilding
+from shared.sealing import open_all
 
 # Sort keys compare by code point on both stores (PostgreSQL's default collation follows the locale).
 KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+
+def _as_is(value):
+    return value
+
+
+def subject_of(client: dict, order_id) -> str:
+    """Whose key seals an order's client (orders placed before sealing name it the same way)."""
+    return client.get("subject") or client_subject(client.get("code"), order_id)
 
 
 def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
@@ -57,6 +68,12 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
+    subjects = sa.Table(  # whose key seals each order's client and addresses (forgetting)
+        "orders_subjects",
+        metadata,
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("subject", sa.String(200), nullable=False, index=True),
+    )
     products = sa.Table(
         "orders_products",
         metadata,
@@ -76,37 +93,43 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         "orders": orders,
         "order_products": order_products,
         "clients": clients,
+        "subjects": subjects,
         "products": products,
         "status_counts": status_counts,
     }
 
 
-def write(session, tables: dict, aggregates, events=None, fresh: bool = False) -> None:
+def write(
+    session, tables: dict, aggregates, events=None, fresh: bool = False, opened=_as_is
+) -> None:
     """Write the rows of every aggregate just saved (inside the saving transaction). Given the
     events just saved, an order's row is inserted when it was placed, its products rewritten
     only when its lines were (placed or edited), and otherwise its row updated in place; without
-    them every row is replaced (`fresh`: into empty tables, as a rebuild does)."""
+    them every row is replaced (`fresh`: into empty tables, as a rebuild does). `opened` opens
+    the personal fields sealed in the aggregates (shared/personal.py)."""
     rows: dict[str, list] = {name: [] for name in tables}
     orders = [a for a in aggregates if isinstance(a, Order)]
     for aggregate in aggregates:
         if isinstance(aggregate, Client):
-            rows["clients"].append(client_row(aggregate))
+            rows["clients"].append(client_row(aggregate, opened))
         elif isinstance(aggregate, Product):
             rows["products"].append(product_row(aggregate))
     if events is None:
         order_ids = [str(order.id) for order in orders]
-        order_rows = [order_row(o) for o in orders]
+        order_rows = [order_row(o, opened) for o in orders]
         _replace(session, tables["orders"], "order_id", order_ids, order_rows, fresh)
         products = [row for order in orders for row in _product_rows(order)]
         _replace(session, tables["order_products"], "order_id", order_ids, products, fresh)
+        subjects = [_subject_row(o) for o in orders]
+        _replace(session, tables["subjects"], "order_id", order_ids, subjects, fresh)
     else:
-        _write_orders(session, tables, orders, events)
+        _write_orders(session, tables, orders, events, opened)
     clients, products = rows["clients"], rows["products"]
     _replace(session, tables["clients"], "code", [r["code"] for r in clients], clients, fresh)
     _replace(session, tables["products"], "sku", [r["sku"] for r in products], products, fresh)
 
 
-def _write_orders(session, tables: dict, orders: list, events) -> None:
+def _write_orders(session, tables: dict, orders: list, events, opened) -> None:
     kinds: dict = {}
     for event in events:
         kinds.setdefault(event.originator_id, set()).add(type(event))
@@ -115,12 +138,13 @@ def _write_orders(session, tables: dict, orders: list, events) -> None:
     edited = [o for o in orders if Order.Edited in kinds.get(o.id, ()) and o.id not in new]
     changed = [o for o in orders if o.id not in new]
     if placed:
-        session.execute(tables["orders"].insert(), [order_row(o) for o in placed])
+        session.execute(tables["orders"].insert(), [order_row(o, opened) for o in placed])
+        session.execute(tables["subjects"].insert(), [_subject_row(o) for o in placed])
     if changed:
         table = tables["orders"]
         values = {c: sa.bindparam(f"new_{c}") for c in table.c.keys() if c != "order_id"}
         statement = table.update().where(table.c.order_id == sa.bindparam("new_order_id"))
-        rows = [{f"new_{k}": v for k, v in order_row(o).items()} for o in changed]
+        rows = [{f"new_{k}": v for k, v in order_row(o, opened).items()} for o in changed]
         session.execute(statement.values(values), rows)
     if edited:
         ids = [str(o.id) for o in edited]
@@ -139,8 +163,8 @@ def _replace(session, table: sa.Table, key: str, keys: list, rows: list, fresh=F
         session.execute(table.insert(), rows)
 
 
-def order_row(order: Order) -> dict:
-    client = order.client
+def order_row(order: Order, opened=_as_is) -> dict:
+    client = opened(order.client)
     names = [line["name"] for line in order.lines]
     skus = [line["sku"] for line in order.lines]
     return {
@@ -165,17 +189,22 @@ def order_row(order: Order) -> dict:
     }
 
 
+def _subject_row(order: Order) -> dict:
+    client = order.client
+    return {"order_id": str(order.id), "subject": subject_of(client, order.id)}
+
+
 def _product_rows(order: Order) -> list:
     return [{"order_id": str(order.id), "sku": line["sku"]} for line in order.lines]
 
 
-def client_row(client: Client) -> dict:
+def client_row(client: Client, opened=_as_is) -> dict:
     return {
         "code": client.code,
-        "name": client.name,
-        "email": client.email,
-        "phone": client.phone,
-        "default_address": client.default_address,
+        "name": opened(client.name),
+        "email": opened(client.email),
+        "phone": opened(client.phone),
+        "default_address": opened(client.default_address),
         "language": getattr(client, "language", None),
         "active": client.active,
         "version": client.version,
@@ -226,7 +255,9 @@ def rebuild(app) -> int:
         for table in app.tables.values():
             session.execute(table.delete())
         replayed = list(app.replay_all().values())  # in the transaction: nothing lands meanwhile
+        keys = app.keys.keys(session=session)
+        opened = lambda value: open_all(value, keys)  # noqa: E731
         for start in range(0, len(replayed), 1000):
-            write(session, app.tables, replayed[start : start + 1000], fresh=True)
+            write(session, app.tables, replayed[start : start + 1000], fresh=True, opened=opened)
         indexes.restore_triggers(session, dialect, app.search_index)
     return len(replayed)

@@ -2,6 +2,8 @@
 
 from services.orders.catalogue import Client, Product
 from services.orders.domain import Order
+from services.orders.forgetting import ClientForgotten
+from shared.personal import client_subject
 from shared.publishing import Publish
 
 # domain event -> integration event name, for events whose data is the order plus the event's own
@@ -45,7 +47,14 @@ CATALOGUE_EVENTS = {
 
 def catalogue_data(app, domain_event) -> dict:
     entry = app.state_at(domain_event)
-    return dict(vars(entry), name_=entry.name)
+    data = dict(vars(entry), name_=entry.name)
+    if isinstance(entry, Client):  # whose key seals its details
+        data["subject"] = client_subject(entry.code, None)
+    return data
+
+
+def forgotten_data(app, domain_event) -> dict:
+    return {"subject": domain_event.subject, "code": domain_event.code, "actor": domain_event.actor}
 
 
 def placed_data(app, domain_event) -> dict:
@@ -106,6 +115,7 @@ PUBLISHED = {
     Order.ProductionFollowed: Publish(production_event_name, production_data),
     **{kind: Publish(name, order_event_data) for kind, name in ORDER_EVENTS.items()},
     **{kind: Publish(name, catalogue_data) for kind, name in CATALOGUE_EVENTS.items()},
+    ClientForgotten.Forgotten: Publish("client_forgotten", forgotten_data),
 }
 
 

@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.orders.domain import Order
 from services.orders.placing import derived_args
+from services.orders.projections import subject_of
 
 ORDER_IDS = uuid5(NAMESPACE_URL, "https://oms.example/orders")
 
@@ -87,7 +88,9 @@ class Reorders:
             if client.get("code"):
                 request = dict(order, client_code=client["code"])
             else:
-                request = dict(order, client={k: client[k] for k in ("name", "email", "phone")})
+                kept = {k: client[k] for k in ("name", "email", "phone")}  # sealed: the same key
+                kept["subject"] = subject_of(client, original.id)
+                request = dict(order, client=kept)
             origin = {
                 "kind": "new_order_for_client_of",
                 "order_id": order_id,

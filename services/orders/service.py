@@ -32,10 +32,12 @@ from services.orders.schemas import (
 from services.orders.views import show_client, show_history, show_order, show_product
 from shared.errors import NotFound, ValidationFailed
 from shared.log_rpc import EventLogRpc
+from shared.personal import encode_keys
 from shared.service import EventSourced, check_id, command, who, whole
 from shared.validation import load, reason_of
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SUBJECT_PATTERN = re.compile(r"^((client:)?[A-Za-z0-9][A-Za-z0-9._-]{0,63}|order:[0-9a-f-]{36})$")
 
 
 def key(idempotency_key, required: bool = False) -> str | None:
@@ -58,18 +60,18 @@ class OrdersService(EventLogRpc):
     def register_client(self, code, client):
         """`register_client("ACME", {"name": …, "email": …, "phone": …, "default_address": {…}})`."""
         details = load(ClientDetailsIn, client, "client")
-        return show_client(self.app.register_client(_code(code, "code"), details, who()))
+        return self._client(self.app.register_client(_code(code, "code"), details, who()))
 
     @command
     def update_client(self, code, changes):
         """`update_client("ACME", {"phone": "+44 …"})`: only the fields given change."""
         changes = load(ClientChangesIn, changes, "changes")
-        return show_client(self.app.update_client(_code(code, "code"), changes, who()))
+        return self._client(self.app.update_client(_code(code, "code"), changes, who()))
 
     @command
     def deactivate_client(self, code, reason):
         """`deactivate_client("ACME", "closed down")`: new orders can no longer name it."""
-        return show_client(
+        return self._client(
             self.app.deactivate_client(_code(code, "code"), reason_of(reason), who())
         )
 
@@ -271,7 +273,8 @@ class OrdersService(EventLogRpc):
         if revision is not None:
             whole(revision, "revision", 1)
         order, confirmation = self.app.confirmation(document_id, revision)
-        return documents.served(order, confirmation, documents.render(confirmation))
+        page = documents.render(self.app.opened(confirmation))
+        return documents.served(order, confirmation, page)
 
     @command
     def list_orders(self, query=None):
@@ -293,11 +296,42 @@ class OrdersService(EventLogRpc):
         who("admin")
         return {"aggregates": self.app.rebuild_read_model()}
 
+    # -- personal data -------------------------------------------------------------------------
+    @command
+    def forget_client(self, client):
+        """Forget a client: `forget_client("ACME")` (a catalogue client's code) or
+        `forget_client("order:3f0c…")` (a guest, by its first order). Its key is destroyed:
+        its name, e-mail, phone and addresses open to "forgotten client" in every service,
+        its orders, totals and history stay. -> `{"subject", "forgotten": true, "now": bool}`
+        (`now` false: it was forgotten before)."""
+        if not isinstance(client, str) or not SUBJECT_PATTERN.match(client):
+            raise ValidationFailed(
+                "invalid client",
+                {"client": ["A client code, or order:<order id> for a guest client."]},
+            )
+        return self.app.forget_client(client, who("admin"))
+
+    @command
+    def personal_keys(self, subjects):
+        """The services' way to open what is sealed: `personal_keys(["client:ACME"])` ->
+        `{"client:ACME": "<base64 key>" or None once forgotten}` (unknown subjects left out).
+        Only services' broker users may publish this request (oms/broker_users.py)."""
+        if not isinstance(subjects, list) or not 0 < len(subjects) <= 1000:
+            raise ValidationFailed("invalid subjects", {"subjects": ["A list of 1-1000 subjects."]})
+        if not all(isinstance(s, str) and SUBJECT_PATTERN.match(s) for s in subjects):
+            raise ValidationFailed(
+                "invalid subjects", {"subjects": ["Each is client:<code> or order:<id>."]}
+            )
+        return encode_keys(self.app.personal_keys(subjects))
+
+    def _client(self, client):
+        return self.app.opened(show_client(client))
+
     def _show(self, order):
         history = self.app.history_of(order)
         if history is None:
             history = self.app.history(str(order.id))
-        return show_order(order, show_history(history))
+        return self.app.opened(show_order(order, show_history(history)))
 
 
 def _code(value, field: str) -> str:

@@ -4,6 +4,8 @@ import functools
 
 from marshmallow import Schema, fields
 
+from shared.personal import Personal
+
 REGISTRY: dict[str, type["Contract"]] = {}
 
 
@@ -52,11 +54,17 @@ class Money(fields.Decimal):
 
 
 class Client(Schema):
+    """A client's details. Since version 2 of the contracts carrying it, the personal fields are
+    sealed with the key of the client's `subject` (shared/personal.py): a service that must show
+    or send them opens them with `orders.personal_keys`; once the client is forgotten they open
+    to "forgotten client"."""
+
     code = fields.String(allow_none=True)
-    name = fields.String(required=True)
-    email = fields.Email(required=True)
-    phone = fields.String(required=True)
+    name = Personal(fields.String(), required=True)
+    email = Personal(fields.Email(), required=True)
+    phone = Personal(fields.String(), required=True)
     language = fields.String()  # since 2026-12 (optional): ISO 639-1, for messages
+    subject = fields.String()  # since version 2: whose key seals the personal fields
 
 
 # Register every service's contracts (they subclass Contract, defined above).

@@ -8,6 +8,7 @@ and why (`reason`) where the change has one. Fields added since version 1 are op
 from marshmallow import Schema, fields
 
 from shared.contracts import Client, Contract, Money
+from shared.personal import Personal
 
 
 class Line(Schema):
@@ -29,10 +30,13 @@ class Line(Schema):
 
 
 class Address(Schema):
-    line1 = fields.String(required=True)
-    line2 = fields.String(allow_none=True)
-    city = fields.String(required=True)
-    postcode = fields.String(required=True)
+    """Since version 2 the lines, city and postcode are sealed with the client's key; the
+    country stays plain."""
+
+    line1 = Personal(fields.String(), required=True)
+    line2 = Personal(fields.String(), allow_none=True)
+    city = Personal(fields.String(), required=True)
+    postcode = Personal(fields.String(), required=True)
     country = fields.String(required=True)
 
 
@@ -77,6 +81,7 @@ class OrderEvent(Contract):
     """Names the order, its reference, its client and its status after the change."""
 
     service = "orders"
+    version = 2  # 2: the client's personal fields and the addresses sealed (shared/personal.py)
     order_id = fields.String(required=True)
     reference = fields.String(required=True)
     status = fields.String(required=True)
@@ -244,13 +249,15 @@ class PaymentStatusChanged(OrderEvent):
 
 class ClientEvent(Contract):
     service = "orders"
+    version = 2  # 2: name, e-mail, phone and address sealed with the client's key
     code = fields.String(required=True)
-    name_ = fields.String(required=True, data_key="name")
-    email = fields.Email(required=True)
-    phone = fields.String(required=True)
+    name_ = Personal(fields.String(), required=True, data_key="name")
+    email = Personal(fields.Email(), required=True)
+    phone = Personal(fields.String(), required=True)
     default_address = fields.Nested(Address, allow_none=True, required=True)
     active = fields.Boolean(required=True)
     language = fields.String(allow_none=True)  # since 2026-12 (optional)
+    subject = fields.String()  # since version 2: client:<code>, whose key seals the details
 
 
 class ClientRegistered(ClientEvent):
@@ -269,6 +276,17 @@ class ClientDeactivated(ClientEvent):
     """A catalogue client was deactivated: no new orders for it."""
 
     name = "client_deactivated"
+
+
+class ClientForgotten(Contract):
+    """A client was forgotten: the key sealing its personal data is destroyed. Everything
+    sealed for `subject` now opens to "forgotten client"; services drop what they kept of it."""
+
+    service = "orders"
+    name = "client_forgotten"
+    subject = fields.String(required=True)  # client:<code>, or order:<id> for a guest
+    code = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
 
 
 class ProductEvent(Contract):
