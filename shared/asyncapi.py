@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from shared import cloudevents, envelope
 from shared.contracts import REGISTRY, Contract, Money
+from shared.personal import Personal
 from shared.relay import event_exchange
 
 CONTENT_TYPE = cloudevents.CONTENT_TYPE  # structured mode: the body is the whole envelope
@@ -167,9 +168,33 @@ def _schemas(contracts: list) -> dict:
     plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(title="contracts", version="1", openapi_version="3.1.0", plugins=[plugin])
     plugin.map_to_openapi_type(Money, "string", "decimal")
+    plugin.converter.add_attribute_function(_personal)
     for _, contract in contracts:
         spec.components.schema(_schema_name(contract), schema=contract)
     return spec.to_dict()["components"]["schemas"]
+
+
+SEALED = {
+    "type": "object",
+    "description": "Personal data sealed with its client's key (AES-256-GCM, the subject as"
+    ' associated data); opens to "forgotten client" once the client is forgotten. Services'
+    " open it with `orders.personal_keys`.",
+    "required": ["sealed", "box"],
+    "additionalProperties": False,
+    "properties": {
+        "sealed": {"type": "string", "description": "The subject: `client:<code>`, `order:<id>`."},
+        "box": {"type": "string", "description": "base64url: 12-byte nonce, ciphertext, tag."},
+    },
+}
+
+
+def _personal(converter, field, **kwargs) -> dict:
+    """A personal field: sealed (since version 2 of the contracts), or plain text in events
+    stored before sealing."""
+    if not isinstance(field, Personal):
+        return {}
+    kinds = [{"type": "string"}, SEALED] + ([{"type": "null"}] if field.allow_none else [])
+    return {"anyOf": kinds}
 
 
 def _schema_name(schema) -> str | None:

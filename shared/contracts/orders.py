@@ -81,7 +81,6 @@ class OrderEvent(Contract):
     """Names the order, its reference, its client and its status after the change."""
 
     service = "orders"
-    version = 2  # 2: the client's personal fields and the addresses sealed (shared/personal.py)
     order_id = fields.String(required=True)
     reference = fields.String(required=True)
     status = fields.String(required=True)
@@ -96,6 +95,11 @@ class OrderEvent(Contract):
     links = fields.List(fields.Nested(Link))
     actor = fields.String(allow_none=True)
     version = fields.Integer()  # since 2026-12 (optional): the order's version after the change
+
+
+# 2: the client's personal fields and the addresses sealed (shared/personal.py). Set after the
+# class is made: its `version` field (the order's) takes the name in the class body.
+OrderEvent.version = 2
 
 
 class OrderPlaced(OrderEvent):

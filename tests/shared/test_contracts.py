@@ -1,8 +1,11 @@
 """The public event contract, pinned: a sample of every event type, its envelope and its version."""
 
-import pytest
+import copy
 
-from shared import envelope
+import pytest
+from marshmallow import ValidationError
+
+from shared import envelope, personal, sealing
 from shared.contracts import REGISTRY, dump, load
 
 CLIENT = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000"}
@@ -244,6 +247,7 @@ SAMPLES = {
         "default_address": None,
         "active": False,
     },
+    "orders.client_forgotten": {"subject": "client:ACME", "code": "ACME", "actor": "maria"},
     "orders.product_registered": {
         "sku": "MUG-1",
         "name": "Mug",
@@ -518,7 +522,29 @@ def test_every_registered_contract_has_a_pinned_sample():
 def test_a_sample_payload_survives_load_and_dump_unchanged(event_type):
     sample = SAMPLES[event_type]
     assert dump(event_type, load(event_type, sample)) == sample
-    assert REGISTRY[event_type].version == 1
+    assert REGISTRY[event_type].version == VERSIONS.get(event_type, 1)
+
+
+# version 2: the client's personal fields and the addresses are sealed (shared/personal.py)
+VERSIONS = {
+    t: 2
+    for t in SAMPLES
+    if t.startswith("orders.") and not t.startswith(("orders.product_", "orders.client_forgotten"))
+}
+
+
+def test_personal_fields_travel_sealed_and_a_broken_seal_is_refused():
+    key = sealing.new_key()
+    sample = copy.deepcopy(SAMPLES["orders.order_placed"])
+    sample["client"] = personal.seal_client(sample["client"], key, "client:ACME")
+    address = sample["shippings"][0]["address"]
+    sample["shippings"][0]["address"] = personal.seal_address(address, key, "client:ACME")
+    assert sealing.is_sealed(sample["client"]["email"])
+    assert dump("orders.order_placed", load("orders.order_placed", sample)) == sample
+
+    sample["client"]["name"] = {"sealed": "client:ACME"}  # no box
+    with pytest.raises(ValidationError, match="sealed"):
+        load("orders.order_placed", sample)
 
 
 def test_a_payload_that_breaks_its_contract_is_refused():
