@@ -50,6 +50,7 @@ class OrdersApplication(
         else:
             self.search_index = indexes.index_search_sqlite(self.engine)
         indexes.count_statuses(self.engine)
+        indexes.fill_subjects(self.engine)
 
     def define_tables(self, metadata: sa.MetaData) -> None:
         self.counters = counter_table(

@@ -89,6 +89,24 @@ def index_search_sqlite(engine: sa.Engine) -> bool:
     return True
 
 
+def fill_subjects(engine: sa.Engine) -> None:
+    """A store written before clients were sealed has no `orders_subjects` rows: each order's
+    subject then follows from its list row, as `projections.subject_of` names it."""
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM orders_subjects LIMIT 1")).first():
+                return
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders_subjects (order_id, subject) SELECT order_id, CASE WHEN "
+                    "client_code <> '' THEN 'client:' || client_code ELSE 'order:' || order_id "
+                    "END FROM orders_list"
+                )
+            )
+    except sa.exc.IntegrityError:
+        pass  # a replica starting beside this one filled it
+
+
 def purge_search_sqlite(engine: sa.Engine) -> None:
     """Merge the search index's segments into one: the terms of rows written again (a forgotten
     client's name) no longer linger in older segments under a delete marker."""
