@@ -12,8 +12,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
 
-from services.billing import documents, projections
+from services.billing import clients, documents, projections
 from services.billing.domain import Account, Issue, UnknownDocument, precision
+from services.billing.forgetting import Forgetting
 from services.billing.publishing import PUBLISHED
 from shared.contracts import load
 from shared.counters import counter_table, take
@@ -47,9 +48,12 @@ def on_account(method):
 
 
 CLIENT_EVENTS = ("orders.client_registered", "orders.client_updated", "orders.client_deactivated")
+# heard in every segment of the orders stream: their reactions are idempotent, and accounts of
+# any segment depend on them (a client's details; a forgotten client's key and names)
+EVERY_SEGMENT = (*CLIENT_EVENTS, "orders.client_forgotten")
 
 
-class BillingApplication(ServiceApplication):
+class BillingApplication(Forgetting, ServiceApplication):
     """Billing: one account per order holds its documents and payments."""
 
     service = "billing"
@@ -60,6 +64,7 @@ class BillingApplication(ServiceApplication):
         "orders.client_registered": "_client_changed",
         "orders.client_updated": "_client_changed",
         "orders.client_deactivated": "_client_changed",
+        "orders.client_forgotten": "_client_forgotten",
         "orders.order_placed": "_opened",
         "orders.order_accepted": "_accepted",
         "orders.order_declined": "_declined",
@@ -69,8 +74,9 @@ class BillingApplication(ServiceApplication):
     }
 
     def segment_key(self, envelope: dict) -> str | None:
-        """Clients' details go to every segment (invoices name them as they are when issued)."""
-        return None if envelope["type"] in CLIENT_EVENTS else envelope["subject"]
+        """Clients' details go to every segment (invoices name them as they are when issued), and
+        so does the forgetting of a client (every segment may hold its accounts)."""
+        return None if envelope["type"] in EVERY_SEGMENT else envelope["subject"]
 
     def order_aggregates(self, order_id: str) -> list:
         return [account_id_for(order_id)]
@@ -83,12 +89,14 @@ class BillingApplication(ServiceApplication):
             sa.Column("year", sa.Integer, primary_key=True),
         )
         self.tables = projections.define(metadata)
+        self.define_keys(metadata)
 
     def project(self, session, recordings) -> None:
         projections.record_gateway(session, self.tables, recordings)
 
     def project_aggregates(self, session, aggregates: list, events: list) -> None:
-        projections.write(session, self.tables, aggregates, events)
+        opened = functools.partial(self.opened, session=session)
+        projections.write(session, self.tables, aggregates, events, opened)
 
     @property
     def invoice_on(self) -> str:
@@ -99,7 +107,7 @@ class BillingApplication(ServiceApplication):
         """Billing keeps the catalogue's clients (their billing details) in a table of its own."""
         with self.transaction() as session:
             client = load(envelope["type"], envelope["data"])
-            projections.save_client(session, self.tables, client, envelope["sequence"])
+            clients.save(session, self.tables, client, envelope["sequence"])
         return []
 
     @on_account
@@ -165,8 +173,9 @@ class BillingApplication(ServiceApplication):
             actor=actor,
             seller=seller(self.settings),
             language=self.settings.document_language,
-            fingerprint=documents.fingerprint,
+            fingerprint=lambda document: documents.fingerprint(self.printable(document, session)),
             layout=LAYOUT,
+            retain=lambda billing, year: self.retained_buyer(session, billing, year),
         )
 
     def _number(self, session, series: str, year: int) -> int:
@@ -178,7 +187,7 @@ class BillingApplication(ServiceApplication):
 
     def _billing_details(self, session, account: Account) -> dict:
         """The client as the catalogue knows it now (else as the order named it) and an address."""
-        known = projections.client_details(session, self.tables, account.client.get("code"))
+        known = clients.details(session, self.tables, account.client.get("code"))
         client = known or account.client
         details = {k: client.get(k) for k in ("code", "name", "email", "phone")}
         details["address"] = (known or {}).get("address") or account.address
@@ -311,8 +320,11 @@ class BillingApplication(ServiceApplication):
                 f"{document_id} is a {document['kind']}, not a {kind}",
                 {"id": document_id, "kind": kind},
             )
-        content = documents.render(document, seller(self.settings), self.settings.document_language)
-        return documents.served(kind, document, content)
+        printable = self.printable(document)
+        content = documents.render(
+            printable, seller(self.settings), self.settings.document_language
+        )
+        return documents.served(kind, printable, content)
 
     def documents_for_order(self, order_id: str) -> tuple[Account | None, list[dict]]:
         account = self._find_account(order_id)
@@ -325,7 +337,7 @@ class BillingApplication(ServiceApplication):
     def rebuild_read_model(self) -> int:
         """Drop the documents list (invoices, credit notes, pro formas) and write it again from
         one replay of the whole log; return how many accounts it holds."""
-        return projections.rebuild(self)
+        return projections.rebuild(self, self.opened)
 
     def read_model_rows(self) -> list[dict]:
         """Every document row, in key order (what a rebuild must reproduce)."""

@@ -4,12 +4,19 @@ A document is rendered only from what its `Issued` event recorded — the seller
 they were, the numbers, dates, lines, VAT per rate, totals and rounding rule, the payment channel
 and terms, the language — so rendering it again gives the bytes whose SHA-256 the event holds.
 Documents issued before that was recorded render with today's seller and cannot be verified.
+
+It is given the document opened (forgetting.py `printable`): an invoice, supplementary invoice or
+credit note names the buyer as billing keeps it for the retention period (`buyer`: name and
+address, with the client's code), and so renders to the same bytes after the client is forgotten;
+a pro-forma, and documents issued before `buyer` was kept, name the buyer from its details as they
+came (name, code, address, e-mail, phone), which then open to "forgotten client".
 """
 
 from datetime import date
 
 from shared import documents
 from shared.documents import Document, Labels
+from shared.sealing import FORGOTTEN
 
 ROUTE_KINDS = {
     "invoice": ("invoice", "supplementary"),
@@ -24,7 +31,6 @@ def page(document: dict, seller: dict | None = None, language: str = "en") -> Do
     seller = document.get("seller") or seller or {"name": "", "address": []}
     total = "total_gross" if kind in ("invoice", "supplementary") else "total"
     columns, rows, totals = documents.priced_lines(document, currency, labels, total)
-    buyer = document["billing"]
     facts = [(labels["issued_on"], labels.date(document["issued_on"]))]
     if document.get("due_on"):
         facts.append((labels["due_on"], labels.date(document["due_on"])))
@@ -42,7 +48,7 @@ def page(document: dict, seller: dict | None = None, language: str = "en") -> Do
         facts=tuple(facts),
         parties=(
             (labels["seller"], documents.seller_lines(seller, labels)),
-            (labels["buyer"], _buyer(buyer)),
+            (labels["buyer"], _buyer(document)),
         ),
         columns=columns,
         rows=rows,
@@ -53,11 +59,17 @@ def page(document: dict, seller: dict | None = None, language: str = "en") -> Do
     )
 
 
-def _buyer(buyer: dict) -> tuple:
-    lines = [buyer.get("name"), buyer.get("code")]
-    lines += documents.address_lines(buyer.get("address"))
-    lines += [buyer.get("email"), buyer.get("phone")]
-    return tuple(x for x in lines if x)
+def _buyer(document: dict) -> tuple:
+    details, kept = document["billing"], document.get("buyer")
+    buyer = kept or details
+    address = buyer.get("address")
+    if address and FORGOTTEN in address.values():  # a forgotten client's: its country only
+        address = {"country": address.get("country")}
+    lines = [buyer.get("name"), details.get("code"), *documents.address_lines(address)]
+    if kept is None:
+        lines += [details.get("email"), details.get("phone")]
+    lines = [x for x in lines if x]
+    return tuple(x for n, x in enumerate(lines) if x != FORGOTTEN or FORGOTTEN not in lines[:n])
 
 
 def _payment(document: dict, seller: dict, labels: Labels) -> tuple:

@@ -21,6 +21,9 @@ PAYABLE = ("invoice", "supplementary")
 SERIES = {"invoice": "INV", "supplementary": "INV", "credit_note": "CN", "pro_forma": "PF"}
 CHANNELS = ("cash", "card", "bank_transfer", "online_gateway")
 PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "overpaid", "voided")
+#: the documents that are invoices in law (VAT directive art. 219: a document amending an invoice
+#: is one): they keep the buyer's name and address as printed (`Issue.retain`)
+RETAINED = ("invoice", "supplementary", "credit_note")
 LINE_KEY = ("sku", "name", "unit_price", "vat_rate")
 
 
@@ -42,6 +45,9 @@ class Issue:
     language: str = "en"
     fingerprint: Callable[[dict], str] | None = None
     layout: int | None = None  # the renderer's layout the fingerprint is of
+    #: `retain(billing, year) -> buyer`: the buyer's name and address as an invoice prints them,
+    #: kept under the seller's own key for the years the law keeps invoices (forgetting.py)
+    retain: Callable[[dict, int], dict] | None = None
 
 
 class Account(Aggregate):
@@ -123,6 +129,7 @@ class Account(Aggregate):
         year, sequence = issue.take(SERIES[kind])
         number = f"{SERIES[kind]}-{year}-{sequence:06d}"
         corrected = self.document(corrects)["number"] if corrects else None
+        billing = issue.billing()
         document = {
             "id": str(uuid5(DOCUMENT_IDS, number)),
             "kind": kind,
@@ -133,7 +140,7 @@ class Account(Aggregate):
             "issued_on": issue.issued_on.isoformat(),
             "issued_by": issue.actor,
             "due_on": issue.due_on.isoformat() if kind in PAYABLE else None,
-            "billing": issue.billing(),
+            "billing": billing,
             "currency": self.currency,
             "reason": reason,
             "corrects": corrects,
@@ -146,6 +153,8 @@ class Account(Aggregate):
             "language": self.client.get("language") or issue.language,
             "seller": issue.seller,
         }
+        if kind in RETAINED and issue.retain is not None:
+            document["buyer"] = issue.retain(billing, year)
         if issue.fingerprint is not None:
             document["layout"] = issue.layout
             document["sha256"] = issue.fingerprint(document)

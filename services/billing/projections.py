@@ -1,19 +1,27 @@
 """Billing's read model: one row per document (for lists and lookups by id), the clients' billing
-details (from the orders service's client events) and the gateway transactions already handled.
+details (clients.py) and the gateway transactions already handled.
 
 Document rows are a pure function of their account, rewritten in the transaction that saves it;
 the unique (series, year, sequence) key is a second guard against a reused invoice number.
+
+The client's name is the one personal column (the list is searched and sorted by it): opened
+when a document's row is first written, kept beside the subject whose key sealed it, and
+scrubbed to "forgotten client" when that client is forgotten — what a rebuild, opening the
+documents again, writes too.
 """
 
-import json
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
 
+from services.billing import clients
 from services.billing.domain import Account
 from shared.money import minor_unit
 from shared.paging import fingerprint, page
+from shared.personal import client_subject
 from shared.readmodels import rebuilding
+from shared.sealing import FORGOTTEN, subject_of
 
 SORTS = ("number", "issued_on", "due_on", "gross", "client_name", "status")
 NO_DUE_DATE = date(
@@ -51,6 +59,8 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("client_code", sa.Text, nullable=False),
         sa.Column("client_name", KEY, nullable=False),
         sa.Column("client_search", sa.Text, nullable=False),
+        # whose key sealed the client's name: the rows scrubbed when that client is forgotten
+        sa.Column("client_subject", sa.Text, index=True),
         sa.Column("issued_on", sa.Date, nullable=False, index=True),
         sa.Column("due_on", sa.Date, nullable=False, index=True),
         sa.Column("status", sa.String(20), nullable=False, index=True),
@@ -60,14 +70,6 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("paid", sa.Text, nullable=False),
         sa.UniqueConstraint("series", "year", "sequence", name="billing_document_numbers"),
     )
-    clients = sa.Table(
-        "billing_clients",
-        metadata,
-        sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("details", sa.Text, nullable=False),
-        # the orders event they come from: each replica sees every client event, in its order
-        sa.Column("position", sa.BigInteger),
-    )
     gateway = sa.Table(
         "billing_gateway_transactions",
         metadata,
@@ -76,39 +78,59 @@ def define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("signed_at", sa.BigInteger, nullable=False),
     )
-    return {"documents": documents, "clients": clients, "gateway": gateway}
+    return {"documents": documents, "clients": clients.define(metadata), "gateway": gateway}
 
 
 # -- writing -------------------------------------------------------------------------------------
-def write(session, tables: dict, aggregates, events=None) -> None:
+def _as_is(values):
+    return values
+
+
+def write(session, tables: dict, aggregates, events=None, opened: Callable = _as_is) -> None:
     """Rewrite the document rows of the accounts just saved; an account just opened has none to
-    delete (given the events saved; without them, a rebuild, every account's rows are)."""
+    delete (given the events saved; without them, a rebuild, every account's rows are). A
+    document's client name is kept from its row; `opened(values)` opens those of new documents
+    (a payment or a void opens nothing)."""
     accounts = [a for a in aggregates if isinstance(a, Account)]
     if not accounts:
         return
     documents = tables["documents"]
-    opened = {e.originator_id for e in events or () if e.originator_version == 1}
-    ids = [str(a.id) for a in accounts if a.id not in opened]
+    new = {e.originator_id for e in events or () if e.originator_version == 1}
+    ids = [str(a.id) for a in accounts if a.id not in new]
+    names = {}
     if ids:
-        session.execute(documents.delete().where(documents.c.account_id.in_(ids)))
-    rows = [document_row(a, d) for a in accounts for d in a.documents]
+        c = documents.c
+        kept = session.execute(sa.select(c.document_id, c.client_name).where(c.account_id.in_(ids)))
+        names = dict(kept.all())
+        session.execute(documents.delete().where(c.account_id.in_(ids)))
+    rows = _rows(accounts, names, opened)
     if rows:
         session.execute(documents.insert(), rows)
 
 
-def rebuild(app) -> int:
-    """Replay the log once and write every account's document rows into an emptied table."""
+def rebuild(app, opened: Callable) -> int:
+    """Replay the log once and write every account's document rows into an emptied table (the
+    names opened again: a forgotten client's are "forgotten client")."""
     documents = app.tables["documents"]
     with rebuilding(app, documents) as session:
         replayed = [a for a in app.replay_all().values() if isinstance(a, Account)]
         for start in range(0, len(replayed), 1000):
-            rows = [document_row(a, d) for a in replayed[start : start + 1000] for d in a.documents]
+            rows = _rows(replayed[start : start + 1000], {}, opened)
             if rows:
                 session.execute(documents.insert(), rows)
     return len(replayed)
 
 
-def document_row(account: Account, document: dict) -> dict:
+def _rows(accounts: list, names: dict, opened: Callable) -> list[dict]:
+    """The document rows of `accounts`, with the names in `names` or else opened."""
+    new = [d for a in accounts for d in a.documents if d["id"] not in names]
+    if new:
+        shown = opened([d["billing"]["name"] for d in new])
+        names = {**names, **{d["id"]: name for d, name in zip(new, shown, strict=True)}}
+    return [document_row(a, d, names[d["id"]]) for a in accounts for d in a.documents]
+
+
+def document_row(account: Account, document: dict, name: str) -> dict:
     client = document["billing"]
     return {
         "document_id": document["id"],
@@ -121,8 +143,11 @@ def document_row(account: Account, document: dict) -> dict:
         "year": document["year"],
         "sequence": document["sequence"],
         "client_code": client.get("code") or "",
-        "client_name": client["name"],
-        "client_search": client["name"].lower(),
+        "client_name": name,
+        "client_search": name.lower(),
+        "client_subject": subject_of(client["name"])
+        or account.client.get("subject")
+        or client_subject(account.client.get("code"), account.order_id),
         "issued_on": date.fromisoformat(document["issued_on"]),
         "due_on": date.fromisoformat(document["due_on"]) if document["due_on"] else NO_DUE_DATE,
         "status": account.status_of(document),
@@ -153,39 +178,16 @@ def record_gateway(session, tables: dict, recordings) -> None:
         session.execute(tables["gateway"].insert(), [dict(zip(keys, r, strict=True)) for r in rows])
 
 
-def save_client(session, tables: dict, client: dict, position: int) -> None:
-    """The latest billing details of a catalogue client (name, email, phone, address), unless
-    a later event of the client was saved already (by another replica)."""
-    clients = tables["clients"]
-    stands = session.execute(
-        sa.select(clients.c.position).where(clients.c.code == client["code"])
-    ).first()
-    if stands is not None and (stands[0] or 0) >= position:
-        return
-    details = json.dumps(
-        {
-            "code": client["code"],
-            "name": client["name_"],
-            "email": client["email"],
-            "phone": client["phone"],
-            "address": client["default_address"],
-        }
-    )
-    session.execute(clients.delete().where(clients.c.code == client["code"]))
+def forget_client(session, tables: dict, subject: str) -> None:
+    """A forgotten client's documents: their names scrubbed."""
+    documents = tables["documents"]
+    scrubbed = {"client_name": FORGOTTEN, "client_search": FORGOTTEN.lower()}
     session.execute(
-        clients.insert().values(code=client["code"], details=details, position=position)
+        documents.update().where(documents.c.client_subject == subject).values(**scrubbed)
     )
 
 
 # -- reading -------------------------------------------------------------------------------------
-def client_details(conn, tables: dict, code: str | None) -> dict | None:
-    if not code:
-        return None
-    clients = tables["clients"]
-    found = conn.execute(sa.select(clients.c.details).where(clients.c.code == code)).scalar()
-    return json.loads(found) if found else None
-
-
 def gateway_transaction(conn, tables: dict, transaction_id: str):
     gateway = tables["gateway"]
     query = sa.select(gateway).where(gateway.c.transaction_id == transaction_id)

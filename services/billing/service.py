@@ -2,7 +2,7 @@
 docs/billing.md), and the payment gateway's signed callback over HTTP.
 
 Every state-changing call needs an actor token in the RPC context (shared/actors.py): the name in
-it is the actor its events record.
+it is the actor its events record. Answers show the client's details opened (forgetting.py).
 """
 
 import json
@@ -31,21 +31,21 @@ class BillingService(EventLogRpc):
         "status": "unpaid", "net": "28.50", "tax": "5.70", "gross": "34.20", "due": "34.20", …}`."""
         check_id(invoice_id=invoice_id)
         account = self.app.account_of_document(invoice_id)
-        return show_document(account, account.document(invoice_id))
+        return self._shown(show_document(account, account.document(invoice_id)))
 
     @command
     def invoices_for_order(self, order_id):
         """The order's documents (invoices, credit notes, pro-formas) in issue order; [] if none."""
         check_id(order_id=order_id)
         account, documents = self.app.documents_for_order(order_id)
-        return [show_document(account, d) for d in documents]
+        return self._shown([show_document(account, d) for d in documents])
 
     @command
     def account_for_order(self, order_id):
         """Everything billing knows of an order: its documents, payment status, refund due,
         payment channel (with its changes) and rejected gateway payments."""
         check_id(order_id=order_id)
-        return show_account(self.app.account(order_id))
+        return self._shown(show_account(self.app.account(order_id)))
 
     @command
     def document(self, kind, document_id, revision=None):
@@ -75,7 +75,7 @@ class BillingService(EventLogRpc):
         """A pro-forma of a placed order not yet accepted (the same one while the order is unchanged)."""
         check_id(order_id=order_id)
         account, document = self.app.issue_pro_forma(order_id, who("storefront"))
-        return show_document(account, document)
+        return self._shown(show_document(account, document))
 
     @command
     def record_payment(self, invoice_id, payment):
@@ -84,14 +84,14 @@ class BillingService(EventLogRpc):
         check_id(invoice_id=invoice_id)
         payment = dict(load(PaymentIn, payment, "payment"), actor=who())
         account = self.app.record_payment(invoice_id, payment)
-        return show_document(account, account.document(invoice_id))
+        return self._shown(show_document(account, account.document(invoice_id)))
 
     @command
     def void_invoice(self, invoice_id, reason):
         """`void_invoice(id, "issued twice")`: a refund due is recorded if money was received."""
         check_id(invoice_id=invoice_id)
         account = self.app.void_invoice(invoice_id, reason_of(reason), who())
-        return show_document(account, account.document(invoice_id))
+        return self._shown(show_document(account, account.document(invoice_id)))
 
     @command
     def change_payment_channel(self, order_id, channel, reason):
@@ -102,7 +102,10 @@ class BillingService(EventLogRpc):
         account = self.app.change_payment_channel(
             order_id, change["channel"], change["reason"], who()
         )
-        return show_account(account)
+        return self._shown(show_account(account))
+
+    def _shown(self, answer):
+        return self.app.opened(answer)
 
     @http("POST", "/billing/gateway/callback")
     def gateway_callback(self, request):

@@ -1,11 +1,14 @@
-"""How billing shows documents and accounts to callers: JSON-ready dicts (money as strings)."""
+"""How billing shows documents and accounts to callers: JSON-ready dicts (money as strings), with
+the client's details still sealed as stored (the service opens them: forgetting.py). What an
+invoice keeps for the retention period (`buyer`) is for its PDF only: not shown here."""
 
 from services.billing.domain import Account
 from shared.jsonable import jsonable
 
 
 def show_document(account: Account, document: dict) -> dict:
-    shown = {k: v for k, v in document.items() if k not in ("series", "sequence", "year")}
+    hidden = ("series", "sequence", "year", "buyer")
+    shown = {k: v for k, v in document.items() if k not in hidden}
     shown.update(
         order_id=account.order_id,
         order_reference=account.order_reference,

@@ -3,6 +3,10 @@
 Every event names the order and carries its `payment_status` over all its invoices (None until it
 has one), its payment `channel` and the `refund_due` on it; document events add the document as it
 stands after the change. Fields added since version 1 are optional.
+
+Since version 2 the client's personal fields (in `client` and a document's `billing`) are sealed
+with the client's key as orders sealed them (shared/personal.py): they open to "forgotten client"
+once the client is forgotten. What an invoice keeps for the retention period is never published.
 """
 
 from marshmallow import Schema, fields
@@ -40,6 +44,11 @@ class BillingEvent(Contract):
     channel = fields.String(allow_none=True)
     refund_due = Money()
     version = fields.Integer()  # since 2026-12 (optional): the account's version after the change
+
+
+# 2: the client's personal fields sealed (shared/personal.py). Set after the class is made: its
+# `version` field (the account's) takes the name in the class body.
+BillingEvent.version = 2
 
 
 class DocumentEvent(BillingEvent):

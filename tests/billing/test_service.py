@@ -1,12 +1,17 @@
 """Billing through its RPC, fed by the orders service: invoices, corrections, pro-formas, voids,
 payments and channels, and the payment status orders shows — against real servers."""
 
+import base64
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
 
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
+from shared.sealing import FORGOTTEN
 from tests.support import eventually, order_payload, random_ref
 
 ADDRESS = {"line1": "1 Main St", "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"}
@@ -319,3 +324,65 @@ def test_invoices_are_listed_by_status_client_dates_and_overdue_in_pages(rpc):
     with pytest.raises(ValidationFailed) as refused:  # a cursor belongs to the query it came from
         rpc.billing.list_invoices(dict(mine, statuses=["paid"], cursor=first["next_cursor"]))
     assert "cursor" in refused.value.details
+
+
+def test_a_forgotten_client_keeps_its_invoice_and_nothing_else_of_it_in_billing(module_system):
+    """Billing opens a client's details with keys it asks orders for over RPC; once orders
+    forgets the client, billing's answers, list and tables no longer hold them, while the invoice
+    still prints the buyer's name and address, to the bytes whose hash it recorded."""
+    code = random_ref("F").upper()
+    address = dict(ADDRESS, line1="3 Farrowmere Close")
+    client = {"name": "Ysolde Farrowmere", "email": "ysolde@farrowmere.example",
+              "phone": "+447700900555", "default_address": address}  # fmt: skip
+    marks = ("Farrowmere", "farrowmere", "7700900555")
+    with module_system.rpc(timeout=30) as rpc:  # an admin: forgetting and rebuilding are theirs
+        rpc.orders.register_client(code, client)
+        payload = order_payload(client_code=code)
+        del payload["client"], payload["shippings"][0]["address"]
+        order = rpc.orders.place_order(payload)
+        pro_forma = eventually(lambda: _pro_forma(rpc, order["id"]))
+        rpc.orders.accept_order(order["id"])
+        _, invoice = documents(rpc, order["id"], 2)
+        assert invoice["billing"]["name"] == "Ysolde Farrowmere"
+        printed = rpc.billing.document("invoice", invoice["id"])
+        assert "3 Farrowmere Close" in _text(printed) and "Ysolde" in _text(printed)
+        assert "ysolde@farrowmere.example" in _text(
+            rpc.billing.document("pro_forma", pro_forma["id"])
+        )
+        plain = _stored(module_system, marks)
+        assert plain and all(line.startswith("billing_documents:") for line in plain)
+
+        rpc.orders.forget_client(code)
+        eventually(lambda: rpc.billing.get_invoice(invoice["id"])["billing"]["name"] == FORGOTTEN)
+        again = rpc.billing.document("invoice", invoice["id"])
+        assert again["content"] == printed["content"] and again["sha256"] == printed["sha256"]
+        later = _text(rpc.billing.document("pro_forma", pro_forma["id"]))
+        assert FORGOTTEN in later and "Farrowmere" not in later
+        listed = rpc.billing.list_invoices({"client_code": code})["invoices"]
+        assert {i["client_name"] for i in listed} == {FORGOTTEN}
+        assert _stored(module_system, marks) == []
+        rpc.billing.rebuild_read_model()
+        assert _stored(module_system, marks) == []
+
+
+def _text(answer: dict) -> str:
+    content = base64.b64decode(answer["content"])
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def _stored(system, marks) -> list[str]:
+    """The `table: value` of billing's store holding any of `marks`."""
+    engine = sa.create_engine(system.database_urls["billing"])
+    found = []
+    try:
+        with engine.connect() as conn:
+            for name in sa.inspect(conn).get_table_names():
+                for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')):
+                    for value in row:
+                        if isinstance(value, bytes | memoryview):
+                            value = bytes(value).decode("utf-8", "replace")
+                        if any(mark in str(value) for mark in marks):
+                            found.append(f"{name}: {str(value)[:100]}")
+    finally:
+        engine.dispose()
+    return found

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from oms.documents import verify_document
 from shared.documents import LAYOUT
+from shared.personal import encode_keys
 from shared.settings import ROOT
 from tests.inprocess import InProcess
 from tests.support import order_payload, order_with_every_document
@@ -166,21 +167,26 @@ def _uuid(value):
 
 
 def test_another_process_renders_the_same_bytes_from_the_same_events(desk, full):
-    """A fresh interpreter with another hash seed reads billing's store and renders the invoice:
-    nothing in a document depends on the process that made it."""
+    """A fresh interpreter with another hash seed reads billing's store and renders the invoice
+    (opened with the clients' keys orders gives it, and billing's own): nothing in a document
+    depends on the process that made it."""
     store = desk.apps["billing"].engine.url.render_as_string(hide_password=False)
+    keys = json.dumps(encode_keys(desk.apps["orders"].personal_keys(None)))
     script = (
-        "import json, sys\n"
+        "import base64, json, sys\n"
         "from services.billing.application import BillingApplication\n"
         "from services.billing import documents\n"
+        "from shared.sealing import Keyring\n"
         "app = BillingApplication(sys.argv[1])\n"
+        "keys = {s: k and base64.b64decode(k) for s, k in json.loads(sys.argv[3]).items()}\n"
+        "app.keyring = Keyring(lambda subjects: {s: keys[s] for s in subjects if s in keys})\n"
         "account = app.account_of_document(sys.argv[2])\n"
-        "doc = account.document(sys.argv[2])\n"
+        "doc = app.printable(account.document(sys.argv[2]))\n"
         "print(json.dumps(documents.fingerprint(doc)))\n"
     )
     env = dict(os.environ, PYTHONHASHSEED="12345")
     out = subprocess.run(
-        [sys.executable, "-c", script, store, full["invoice"]["id"]],
+        [sys.executable, "-c", script, store, full["invoice"]["id"], keys],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout.strip().splitlines()[-1]) == full["invoice"]["sha256"]
@@ -228,14 +234,15 @@ def test_a_changed_order_gets_a_new_confirmation_revision_and_the_old_one_stays(
 
 def test_a_record_changed_after_issue_no_longer_verifies(desk, capsys):
     """The point of the recorded hash: if the stored record of an issued invoice is altered (here
-    the buyer's name, straight in billing's event table), rendering it again no longer gives the
-    bytes the event's SHA-256 names, and `oms document verify` says so (exit 1)."""
+    the order's reference it prints, straight in billing's event table: the buyer's details are
+    sealed there), rendering it again no longer gives the bytes the event's SHA-256 names, and
+    `oms document verify` says so (exit 1)."""
     order = desk.orders.place_order(order_payload())
     desk.orders.accept_order(order["id"])
     (invoice,) = desk.billing.invoices_for_order(order["id"])
     assert verify_document(desk, "invoice", invoice["id"], None) == 0
     assert capsys.readouterr().out.startswith("ok")
-    name = order["client"]["name"]
+    reference = order["reference"]
     with desk.apps["billing"].engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -243,7 +250,7 @@ def test_a_record_changed_after_issue_no_longer_verifies(desk, capsys):
                 " SET state = CAST(REPLACE(CAST(state AS TEXT), :a, :b) AS BLOB)"
                 " WHERE topic LIKE '%Account.Issued'"
             ),
-            {"a": name, "b": name.replace("Ada", "Eve")},
+            {"a": f'"{reference}"', "b": f'"{reference}-X"'},
         )
     answer = desk.billing.document("invoice", invoice["id"])
     assert hashlib.sha256(base64.b64decode(answer["content"])).hexdigest() != answer["sha256"]
