@@ -65,6 +65,7 @@ class Reacting:
             try:
                 for env in reacting:
                     faults.fail_reaction(env)
+                self.app.prepare(reacting)  # before the transaction: it may call other services
                 with self.app.transaction() as session:
                     self.leases.fence(session, touched)
                     self.app.handle_batch(reacting, [self._tracking(s, up_to) for s in touched])
@@ -124,6 +125,7 @@ class Reacting:
         for attempt in range(1, self.settings.reaction_attempts + 1):
             try:
                 faults.fail_reaction(env)
+                self.app.prepare([env])
                 self._fenced(segment, lambda: self.app.handle(env, tracking))
                 metrics.reacted(self.app.service, self.upstream, [env])
                 return

@@ -91,6 +91,13 @@ class Reactions:
         """Does any reaction of this service follow events of this type (`orders.order_placed`)?"""
         return event_type in self.reactions
 
+    def prepare(self, envelopes: list[dict]) -> None:
+        """Called by the follower before the transaction `envelopes` are reacted to in: fetch
+        what their reactions need from other services (the keys of clients' details they open),
+        so that no transaction waits on the network while it holds the store — on SQLite, any
+        other writer of the process then waits inside SQLite, where eventlet cannot switch, and
+        the whole process stalls. Nothing here."""
+
     def react(self, envelope: dict) -> list:
         """The policy: the new or changed aggregates an upstream event leads to (saved by the
         caller), by `reactions`."""

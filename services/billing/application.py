@@ -32,22 +32,30 @@ def account_id_for(order_id: str) -> UUID:
     return uuid5(ACCOUNT_IDS, str(order_id))
 
 
-def on_account(method):
+def on_account(issuing: bool):
     """A reaction to an order event that changes the order's account: `method(account, order,
-    issue)` runs in one transaction with the numbers, details and dates it may issue under."""
+    issue)` runs in one transaction with the numbers, details and dates it may issue under (the
+    keys of the client's details fetched before, if it may issue: forgetting.py `warm_keys`)."""
 
-    @functools.wraps(method)
-    def reaction(self, envelope: dict) -> list:
-        order = load(envelope["type"], envelope["data"])
-        account = self._account_for(order)
-        with self.transaction() as session:
-            method(self, account, order, self._issue(session, account, order.get("actor")))
-        return [account] if account.pending_events else []
+    def decorate(method):
+        @functools.wraps(method)
+        def reaction(self, envelope: dict) -> list:
+            order = load(envelope["type"], envelope["data"])
+            account = self._account_for(order)
+            if issuing:
+                self.warm_keys(order, account.client, account.address)
+            with self.transaction() as session:
+                method(self, account, order, self._issue(session, account, order.get("actor")))
+            return [account] if account.pending_events else []
 
-    return reaction
+        return reaction
+
+    return decorate
 
 
 CLIENT_EVENTS = ("orders.client_registered", "orders.client_updated", "orders.client_deactivated")
+# the order events whose reactions may issue a document (and so open the client's details)
+ISSUING = ("orders.order_accepted", "orders.order_edited", "orders.shipping_shipped")
 # heard in every segment of the orders stream: their reactions are idempotent, and accounts of
 # any segment depend on them (a client's details; a forgotten client's key and names)
 EVERY_SEGMENT = (*CLIENT_EVENTS, "orders.client_forgotten")
@@ -77,6 +85,11 @@ class BillingApplication(Forgetting, ServiceApplication):
         """Clients' details go to every segment (invoices name them as they are when issued), and
         so does the forgetting of a client (every segment may hold its accounts)."""
         return None if envelope["type"] in EVERY_SEGMENT else envelope["subject"]
+
+    def prepare(self, envelopes: list[dict]) -> None:
+        """The keys of the clients' details of the events that may issue a document, fetched
+        before the follower's transaction (forgetting.py `warm_keys`)."""
+        self.warm_keys(*(e["data"] for e in envelopes if e["type"] in ISSUING))
 
     def order_aggregates(self, order_id: str) -> list:
         return [account_id_for(order_id)]
@@ -110,33 +123,33 @@ class BillingApplication(Forgetting, ServiceApplication):
             clients.save(session, self.tables, client, envelope["sequence"])
         return []
 
-    @on_account
+    @on_account(issuing=False)
     def _opened(self, account: Account, order: dict, issue: Issue) -> None:
         """A placed order opens its account (what a pro-forma is made from)."""
 
-    @on_account
+    @on_account(issuing=True)
     def _accepted(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("accepted")
         if self.invoice_on == "accept":
             account.invoice_order(issue)
 
-    @on_account
+    @on_account(issuing=False)
     def _declined(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("declined")
 
-    @on_account
+    @on_account(issuing=False)
     def _voided(self, account: Account, order: dict, issue: Issue) -> None:
         account.follow_order("voided")
         reason = f"order voided: {order['reason']}"
         account.void_all(reason, order["actor"] or "orders", datetime.now(UTC))
 
-    @on_account
+    @on_account(issuing=True)
     def _edited(self, account: Account, order: dict, issue: Issue) -> None:
         lines = _lines(order["lines"])
         if lines != account.order_lines:
             account.correct(lines, order["reason"], order["actor"], issue)
 
-    @on_account
+    @on_account(issuing=True)
     def _shipped(self, account: Account, order: dict, issue: Issue) -> None:
         if self.invoice_on == "dispatch":
             account.invoice_shipping(order["shipping_id"], _lines(order["lines"]), issue)
@@ -196,8 +209,9 @@ class BillingApplication(Forgetting, ServiceApplication):
     # -- commands from operators and the gateway -------------------------------------------------
     def issue_pro_forma(self, order_id: str, actor: str) -> tuple[Account, dict]:
         def command():
+            account = self.account(order_id)
+            self.warm_keys(account.client, account.address)
             with self.transaction() as session:
-                account = self.account(order_id)
                 document = account.pro_forma(self._issue(session, account, actor))
                 self.save(account)
             return account, document

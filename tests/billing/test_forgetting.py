@@ -9,11 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from eventsourcing_sqlalchemy.datastore import transactions
 from pypdf import PdfReader
 
 from oms.documents import verify_document
-from shared.sealing import FORGOTTEN, is_sealed
+from services.billing.application import BillingApplication
+from services.orders.application import OrdersApplication
+from services.orders.schemas import OrderIn
+from shared import faults
+from shared.sealing import FORGOTTEN, Keyring, is_sealed
+from shared.validation import load
 from tests.inprocess import InProcess
+from tests.shared.test_follower import follower
 from tests.support import order_payload, random_ref
 
 ADDRESS = {"line1": "8 Corvinus Mews", "line2": "Flat Yarrowdene", "city": "Brackenhollow",
@@ -165,6 +172,39 @@ def test_client_forgotten_is_heard_in_every_segment_and_drops_the_key(desk):
     (heard,) = [e for e in page["events"] if e["type"] == "orders.client_forgotten"]
     assert billing.segment_key(heard) is None and billing.tracking_for("orders", heard) is None
     assert billing.keyring.keys([f"client:{code}"]) == {f"client:{code}": None}
+
+
+def test_the_follower_asks_for_keys_before_its_transaction_never_inside_it(tmp_path):
+    """On SQLite a transaction that waits on orders for keys holds the store's write lock, and
+    any other writer of the process (the relay saving its position) then stalls it inside
+    SQLite: the keys an issuing reaction opens are asked for before the follower's transaction,
+    in a batch and one event at a time (a failing batch), and the opening finds them kept."""
+    orders = OrdersApplication(f"sqlite:///{tmp_path}/orders.sqlite3")
+    billing = BillingApplication(f"sqlite:///{tmp_path}/billing.sqlite3")
+    asked, inside = [], []
+
+    def fetch(subjects):
+        asked.append(subjects)
+        try:
+            transactions.get()  # a transaction of the store is open in this greenthread
+            inside.append(subjects)
+        except LookupError:
+            pass
+        return orders.personal_keys(subjects)
+
+    billing.keyring = Keyring(fetch, seconds=60)
+    try:
+        placed = orders.place_many([load(OrderIn, order_payload()) for _ in range(6)], "tests")
+        for order in placed:
+            orders.accept_order(str(order.id), "tests")
+        faults.set_fault("fail_reaction", [str(placed[2].id)])  # that batch goes one by one
+        follower(billing, orders, batch=10).catch_up()
+        issued = [o for o in placed if billing.documents_for_order(str(o.id))[1]]
+        assert len(issued) == 5 and sum(map(len, asked)) >= 5 and inside == []
+    finally:
+        faults.clear()
+        orders.close()
+        billing.close()
 
 
 def issued_documents(desk, order_id) -> dict:
