@@ -323,12 +323,20 @@ class Follower(Reacting):
                 self.position, self.settings.follower_pull_limit
             )
             events = [env for env in page["events"] if env["sequence"] > self.position]
+            claimed = False
             for start in range(0, len(events), size):
                 self.process_batch(events[start : start + size])
+                done += len(events[start : start + size])
                 if self.leases.due():
+                    held = set(self.done)
                     self._renew_leases(catch_up=False)
+                    # a segment claimed now had events earlier in this page, never seen: the rest
+                    # of the page must not carry it past them; read on from where it stands
+                    if claimed := bool(set(self.done) - held):
+                        break
+            if claimed:
+                continue
             self.process_batch([], page["scanned_to"])
-            done += len(events)
             if not page["more"]:
                 break
         return done

@@ -3,6 +3,7 @@ to `follower_batch` events with one tracking record each, and a batch whose reac
 again one event at a time, so only that event parks. The upstream's `events_page` is called on
 its application (the RPC hop is tested against the running system)."""
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -140,3 +141,26 @@ def test_what_a_follower_must_reach_is_the_end_of_the_log_while_the_relay_has_no
     assert last_sent(upstream, ["invoice_voided"]) == 40
     behind = dict(upstream, relayed_position=15, published_by_type={"invoice_issued": 15})
     assert last_sent(behind, ["invoice_issued"]) == 75
+
+
+def test_a_segment_claimed_in_the_middle_of_a_page_loses_none_of_its_events(apps):
+    """A replica that claims a segment while it catches up (another replica gone) reads that
+    segment's events from where it stood, those early in the page included: the rest of the page
+    must not carry the new segment's position past events it never saw."""
+    orders, billing = apps
+    placed = orders.place_many([load(OrderIn, order_payload()) for _ in range(24)], "tests")
+    settings = Settings.load({"FOLLOWER_BATCH": 12, "FOLLOWER_LEASE_SECONDS": 1})
+    first, second = (Follower(billing, "orders", settings) for _ in range(2))
+    for following in (first, second):
+        following._rpc = SimpleNamespace(orders=orders)
+    count = billing.segments("orders")
+    first._renew_leases(catch_up=False)  # alone: every segment
+    second._renew_leases(catch_up=False)  # the share is half now, none is free yet
+    first._renew_leases(catch_up=False)  # gives half back; the second never takes them
+    assert len(first.leases.held) == count // 2 and not second.leases.held
+    time.sleep(1.1)  # the second is gone: the first may take every segment
+    first.leases.due = lambda: True  # renews between the batches of the page it reads
+    first.catch_up()
+    first.save_tracking()
+    assert len(first.leases.held) == count
+    assert all(billing.account(str(order.id)) for order in placed)
