@@ -46,9 +46,9 @@ class Forgetting:
         subjects = set(subjects)
         own = {s for s in subjects if s.startswith(RETENTION)}
         keys = self.retention.keys(own, session) if own else {}
-        clients = sorted(subjects - own)
-        for start in range(0, len(clients), KEYS_AT_ONCE):
-            keys.update(self.keyring.keys(clients[start : start + KEYS_AT_ONCE]))
+        theirs = sorted(subjects - own)
+        for start in range(0, len(theirs), KEYS_AT_ONCE):
+            keys.update(self.keyring.keys(theirs[start : start + KEYS_AT_ONCE]))
         return keys
 
     def opened(self, data, session=None):
