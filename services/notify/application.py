@@ -1,23 +1,27 @@
 """Notify use cases: every status event a template covers becomes a notification, sent at once,
 left for an operator or kept unsent by its event type's policy; operators send, resend and write
-their own messages; the shared sender delivers them and every attempt is recorded."""
+their own messages; the shared sender delivers them and every attempt is recorded. A client's
+details stay sealed as they came; they are opened only to send or show a message
+(services/notify/sealed.py, sending.py)."""
 
-from datetime import UTC, datetime
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from services.notify.domain import POLICIES, Notification, Policies, TrackingAccess
+from services.notify.forgetting import Forgetting
 from services.notify.publishing import PUBLISHED
+from services.notify.sealed import Blanks, client_subject_of, forgotten_in, shown
+from services.notify.sending import Sending
 from services.notify.subscriptions import WebhookDelivery
 from services.notify.templates import Templates
 from services.notify.tracking import TrackingLinks
-from services.notify.webhooks import PREFIX as WEBHOOK_SENDS
 from services.notify.webhooks import Webhooks
 from shared import context
 from shared.links import CourierLinks
 from shared.outbox import Sends
+from shared.personal import client_subject, seal_client
 from shared.readmodels import OrderIndexed
 from shared.refusals import Missing, Refused
-from shared.sender import Delivery, Outcome
+from shared.sealing import seal
 from shared.store import ServiceApplication
 
 NOTIFICATION_IDS = uuid5(NAMESPACE_URL, "https://oms.example/notifications")
@@ -27,11 +31,14 @@ POLICIES_ID = uuid5(NAMESPACE_URL, "https://oms.example/notify-policies")
 EVENT_TYPES = Templates().event_types  # what the built-in templates cover: the queues' bindings
 
 
-class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
+class NotifyApplication(Forgetting, Sending, Webhooks, Sends, OrderIndexed, ServiceApplication):
     service = "notify"
     follows = ("orders", "billing", "production", "fulfilment")
     published = PUBLISHED
-    reactions = {kind: "_queue_notification" for kind in sorted(EVENT_TYPES)}
+    reactions = {
+        **{kind: "_queue_notification" for kind in sorted(EVENT_TYPES)},
+        "orders.client_forgotten": "_forget_client",
+    }
     send_requested = (
         Notification.SendRequested,
         WebhookDelivery.Requested,
@@ -69,7 +76,8 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
         kind, client = envelope["type"], data.get("client") or {}
         order_id = data.get("order_id")
         link = self.tracking_url(order_id) if order_id else None
-        rendered = self.templates.render(key, data, client.get("language"), link)
+        blanks = Blanks(data)  # written without opening anything: sealed values left blank
+        rendered = self.templates.render(key, blanks.data, client.get("language"), link)
         recipient, phone = self._audience(rendered, data, client)
         if rendered.channel == "sms" and not phone:
             return None  # written for SMS, to someone without a number
@@ -97,14 +105,16 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
             attachments=[data["document"]]
             if rendered.to_recipient and data.get("document")
             else None,
+            personal=blanks.kept(rendered.subject, rendered.text, rendered.html, rendered.sms),
+            client_subject=client_subject_of(data),
         )
         if policy == "auto":
             how = rendered.channel
             notification.request_send(how, self._default_recipient(notification, how), None, False)
         return notification
 
-    def _audience(self, rendered, data: dict, client: dict) -> tuple[str, str | None]:
-        """(e-mail address, phone) of whom the message is for."""
+    def _audience(self, rendered, data: dict, client: dict) -> tuple:
+        """(e-mail address, phone) of whom the message is for (a client's: sealed)."""
         if rendered.to_courier:
             return data["courier"]["email"], data["courier"]["phone"]
         if rendered.to_recipient:
@@ -115,6 +125,8 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
 
     # -- what operators do ------------------------------------------------------------------------
     def send(self, notification_id: str, actor: str) -> Notification:
+        self._check_reachable(self.get(notification_id, "notification"))
+
         def command():
             n = self.get(notification_id, "notification")
             n.request_send(n.channel, self._default_recipient(n, n.channel), actor, resend=False)
@@ -124,6 +136,13 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
         return self.retrying(command, replay=lambda: self.get(notification_id))
 
     def resend(self, notification_id: str, actor: str, recipient=None, channel=None):
+        """Again, to its recipient or to `recipient` — sealed with the client's key when what
+        the notification keeps of its client is sealed (an operator's address for the client
+        is the client's too)."""
+        sealing = self._check_reachable(self.get(notification_id, "notification"))
+        if recipient is not None and sealing is not None:
+            recipient = seal(sealing[1], sealing[0], recipient)
+
         def command():
             n = self.get(notification_id, "notification")
             how = channel or (list(n.sends.values())[-1]["channel"] if n.sends else n.channel)
@@ -134,17 +153,27 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
         return self.retrying(command, replay=lambda: self.get(notification_id))
 
     def message_client(self, order: dict, channel: str, subject: str, body: str, actor: str):
-        """An operator's message to the order's client, kept and sent like the others. The request
-        identity names it, so a redelivered call writes it once."""
+        """An operator's message to the order's client (`order` as orders shows it: opened),
+        kept and sent like the others: the client's details are sealed again with its key
+        before they are kept. The request identity names it, so a redelivered call writes it
+        once."""
         request = (
             context.current().get("causation_id") if context.current().get("request_id") else None
         )
         notification_id = uuid5(MESSAGE_IDS, request) if request else uuid4()
+        client = order["client"]
+        if forgotten_in(client.get("email"), client.get("name")):
+            raise Refused("the order's client was forgotten: no message can reach them",
+                          "client_forgotten")  # fmt: skip
+        who = client.get("subject") or client_subject(client.get("code"), order["id"])
+        key = self.keyring.keys([who]).get(who)  # none: a client named before sealing
+        client = seal_client(client, key, who) if key else client
+        blanks = Blanks({**order, "client": client})
 
         def command():
-            client = order["client"]
             link = self.tracking_url(order["id"])
-            rendered = self.templates.message(subject, body, order, client.get("language"), link)
+            language = client.get("language")
+            rendered = self.templates.message(subject, body, blanks.data, language, link)
             n = Notification(
                 id=notification_id,
                 order_id=order["id"],
@@ -165,6 +194,8 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
                 },
                 policy="manual",
                 actor=actor,
+                personal=blanks.kept(rendered.subject, rendered.text, rendered.html, rendered.sms),
+                client_subject=who,
             )
             n.request_send(channel, self._default_recipient(n, channel), actor, resend=False)
             self.save(n)
@@ -172,7 +203,7 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
 
         return self.retrying(command, replay=lambda: self.get(notification_id))
 
-    def _default_recipient(self, n: Notification, channel: str) -> str:
+    def _default_recipient(self, n: Notification, channel: str):
         if channel == "sms":
             if not n.phone:
                 raise Refused(
@@ -180,6 +211,10 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
                 )
             return n.phone
         return n.recipient
+
+    def shown(self, n: Notification) -> dict:
+        """`n` as an RPC answer shows it, the client's details opened (services/notify/sealed)."""
+        return shown(n, self.keyring)
 
     # -- policies -----------------------------------------------------------------------------------
     def policies(self) -> dict:
@@ -240,58 +275,7 @@ class NotifyApplication(Webhooks, Sends, OrderIndexed, ServiceApplication):
             raise Missing("no such tracking link", token="…")
         return read[0]
 
-    # -- the sender's side ------------------------------------------------------------------------
-    def delivery(self, send_id: str) -> Delivery | None:
-        """The next attempt of a send still under way (None once it is settled)."""
-        if send_id.startswith(WEBHOOK_SENDS):
-            return self.webhook_delivery(send_id)
-        n = self.repository.get(UUID(send_id.split(":")[0]))
-        send = n.sends.get(send_id)
-        if send is None or send["status"] != "sending":
-            return None
-        attempt = len(send["attempts"]) + 1
-        content = n.content_for(send["channel"])
-        if send["channel"] == "email":
-            content["message_id"] = f"<{send_id.replace(':', '.')}.{attempt}@{self.mail_domain}>"
-            content["automatic"] = n.actor is None
-        return Delivery(send_id, attempt, send["channel"], send["recipient"], content)
-
-    def record_attempt(self, delivery: Delivery, outcome: Outcome) -> None:
-        if delivery.channel == "webhook":
-            return self.record_webhook_attempt(delivery, outcome)
-        notification_id = delivery.send_id.split(":")[0]
-
-        def command():
-            n = self.get(notification_id, "notification")
-            send = n.sends[delivery.send_id]
-            if send["status"] != "sending" or len(send["attempts"]) >= delivery.attempt:
-                return  # recorded already (by a sender that led before this one)
-            n.record_attempt(
-                delivery.send_id,
-                delivery.attempt,
-                delivery.channel,
-                delivery.recipient,
-                _kept(delivery.content),
-                outcome.status,
-                outcome.answer,
-                outcome.reference,
-                outcome.retry_at,
-                n.about,
-                datetime.now(UTC).isoformat(),
-            )
-            self.save(n)
-
-        self.retrying(command)
-
+    # -- the sender's side (services/notify/sending.py) --------------------------------------------
     def sends(self, status: str | None) -> list[dict]:
         """The outbox: sends by status (pending, sent, failed; None: all), newest first."""
         return self.outbox.entries(self.engine, status)
-
-
-def _kept(content: dict) -> dict:
-    """What the ledger keeps of a sent message: everything but the attachments' bytes (the
-    notification holds them once; each attempt names them by SHA-256)."""
-    if not content.get("attachments"):
-        return content
-    files = [{k: a[k] for k in ("filename", "sha256")} for a in content["attachments"]]
-    return dict(content, attachments=files)

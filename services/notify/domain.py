@@ -1,7 +1,12 @@
 """Notify's aggregates: a `Notification` (one message to a person about one status event, or one an
 operator wrote) with every request to send it and every attempt — the ledger of what exactly the
 client was told, and when; the `Policies` an admin sets per event type; and an order's
-`TrackingAccess`, whose generation a revocation moves on (old links then lead nowhere)."""
+`TrackingAccess`, whose generation a revocation moves on (old links then lead nowhere).
+
+A client's details stay as the event that caused a notification carried them: sealed with the
+client's key (services/notify/sealed.py). The recipient and phone may be sealed values, the
+written parts hold blanks where a sealed value goes (`personal` keeps those values), and each
+attempt records what was sent sealed again with the client's key (`client_subject`)."""
 
 from uuid import UUID
 
@@ -21,11 +26,11 @@ class Notification(Aggregate):
         order_id: str | None,
         source_event: str,
         event_type: str,
-        recipient: str,
+        recipient: str | dict,
         channel: str,
         subject: str,
         body: str,
-        phone: str | None = None,
+        phone: str | dict | None = None,
         language: str = "en",
         html: str | None = None,
         sms: str | None = None,
@@ -33,12 +38,14 @@ class Notification(Aggregate):
         policy: str = "auto",
         actor: str | None = None,
         attachments: list | None = None,
+        personal: dict | None = None,
+        client_subject: str | None = None,
     ):
         self.order_id = order_id
         self.source_event = source_event
         self.event_type = event_type
-        self.recipient = recipient  # the e-mail address (ops, or the client's)
-        self.phone = phone  # the client's number as the order gave it, for SMS
+        self.recipient = recipient  # the e-mail address (ops, or the client's: sealed)
+        self.phone = phone  # the client's number as the order gave it, for SMS (sealed)
         self.channel = channel  # the channel it is meant for first
         self.language = language
         self.subject = subject
@@ -50,6 +57,10 @@ class Notification(Aggregate):
         self.actor = actor  # who wrote it (ad-hoc messages)
         #: files sent with the e-mail: [{"filename", "content_type", "sha256", "content" (base64)}]
         self.attachments = attachments or []
+        #: the sealed values the written parts leave blanks for, by blank number
+        self.personal = personal or {}
+        #: whose key seals what it keeps of the client (`client:<code>`, `order:<id>`)
+        self.client_subject = client_subject
         self.sends: dict[str, dict] = {}  # send id -> the request and its attempts, in order
 
     @property
@@ -69,7 +80,7 @@ class Notification(Aggregate):
         return content
 
     # -- commands --------------------------------------------------------------------------------
-    def request_send(self, channel: str, recipient: str, by: str | None, resend: bool) -> str:
+    def request_send(self, channel: str, recipient, by: str | None, resend: bool) -> str:
         """Ask for it to be sent (again: `resend`); answers the new send's id."""
         if channel not in CHANNELS:
             raise Refused(f"no channel {channel!r}", "unknown_channel", field="channel")
@@ -85,7 +96,7 @@ class Notification(Aggregate):
         return send_id
 
     @event("SendRequested")
-    def _request(self, send_id: str, channel: str, recipient: str, by, resend: bool) -> None:
+    def _request(self, send_id: str, channel: str, recipient, by, resend: bool) -> None:
         self.sends[send_id] = {
             "send_id": send_id,
             "channel": channel,
@@ -105,7 +116,7 @@ class Notification(Aggregate):
         send_id: str,
         attempt: int,
         channel: str,
-        recipient: str,
+        recipient,
         content: dict,
         outcome: str,
         answer: str,
@@ -165,5 +176,11 @@ def _upcast_queued(state: dict) -> None:
     )
 
 
-Notification.Queued.class_version = 2
+def _upcast_queued_unsealed(state: dict) -> None:
+    """Notifications queued before sealing hold their client's details as they came (plain)."""
+    state.update(personal=None, client_subject=None)
+
+
+Notification.Queued.class_version = 3
 Notification.Queued.upcast_v1_v2 = staticmethod(_upcast_queued)
+Notification.Queued.upcast_v2_v3 = staticmethod(_upcast_queued_unsealed)

@@ -1,6 +1,9 @@
-"""What the notify service publishes: each private domain event mapped to a public contract."""
+"""What the notify service publishes: each private domain event mapped to a public contract.
+A client's recipient address stays sealed as notify keeps it, and a subject written with the
+client's details shows "…" where they go (services/notify/sealed.py)."""
 
 from services.notify.domain import Notification, Policies
+from services.notify.sealed import redacted
 from shared.publishing import Publish
 
 
@@ -11,12 +14,13 @@ def notification_data(app, domain_event) -> dict:
         "order_id": n.order_id,
         "recipient": n.recipient,
         "channel": n.channel,
-        "subject_": n.subject,
+        "subject_": redacted(n.subject),
         "status": n.status,
         "source_event": n.source_event,
         "event_type": n.event_type,
         "policy": n.policy,
         "language": n.language,
+        "client_subject": n.client_subject,
     }
 
 

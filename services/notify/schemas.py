@@ -59,7 +59,8 @@ class AttemptOut(Strict):
     attempt = fields.Integer()
     channel = fields.String()
     recipient = fields.String()
-    content = fields.Dict()
+    #: what was sent (the client's details opened): "forgotten client" once it is forgotten
+    content = fields.Raw()
     outcome = fields.String()
     answer = fields.String()
     reference = fields.String(allow_none=True)
@@ -79,6 +80,8 @@ class SendOut(Strict):
 
 
 class NotificationOut(Strict):
+    """A notification as the application shows it (`NotifyApplication.shown`: opened)."""
+
     id = fields.String()
     order_id = fields.String(allow_none=True)
     source_event = fields.String()
@@ -94,15 +97,16 @@ class NotificationOut(Strict):
     about = fields.Dict(allow_none=True)
     policy = fields.String()
     actor = fields.String(allow_none=True)
+    client_subject = fields.String(allow_none=True)
     status = fields.String()
     version = fields.Integer()
     sends = fields.Method("_sends")
     attachments = fields.Method("_attachments")
 
-    def _attachments(self, n):
+    def _attachments(self, n: dict):
         """Named by file name, type and SHA-256 (the bytes stay in the ledger)."""
         keys = ("filename", "content_type", "sha256")
-        return [{k: a[k] for k in keys} for a in getattr(n, "attachments", [])]
+        return [{k: a[k] for k in keys} for a in n.get("attachments") or []]
 
-    def _sends(self, n):
-        return SendOut(many=True).dump(list(n.sends.values()))
+    def _sends(self, n: dict):
+        return SendOut(many=True).dump(list(n["sends"].values()))

@@ -35,19 +35,23 @@ class NotifyService(EventLogRpc, WebhookRpc):
         """`[{"event_type": "orders.order_accepted", "recipient": "ada@example.com", "status":
         "sent", "sends": [{"attempts": [{"outcome": "sent", "answer": "250 OK", …}]}], …}]`."""
         check_id(order_id=order_id)
-        return NotificationOut(many=True).dump(self.app.for_order(order_id))
+        return NotificationOut(many=True).dump(
+            [self.app.shown(n) for n in self.app.for_order(order_id)]
+        )
 
     @command
     def get_notification(self, notification_id):
         """One notification with every send and attempt (the ledger)."""
         check_id(notification_id=notification_id)
-        return NotificationOut().dump(self.app.get(notification_id, "notification"))
+        return NotificationOut().dump(self.app.shown(self.app.get(notification_id, "notification")))
 
     @command
     def send_notification(self, notification_id):
         """Send a notification waiting for an operator (policy `manual`, or `off`)."""
         check_id(notification_id=notification_id)
-        return NotificationOut().dump(self.app.send(notification_id, who("operator")))
+        return NotificationOut().dump(
+            self.app.shown(self.app.send(notification_id, who("operator")))
+        )
 
     @command
     def resend_notification(self, notification_id, recipient=None, channel=None):
@@ -57,9 +61,8 @@ class NotifyService(EventLogRpc, WebhookRpc):
         given = load(ResendIn, {"recipient": recipient, "channel": channel}, "resend")
         recipient = check_recipient(given["channel"] or "email", given["recipient"])
         actor = who("operator")
-        return NotificationOut().dump(
-            self.app.resend(notification_id, actor, recipient, given["channel"])
-        )
+        n = self.app.resend(notification_id, actor, recipient, given["channel"])
+        return NotificationOut().dump(self.app.shown(n))
 
     @command
     def message_client(self, order_id, channel, subject, body):
@@ -72,7 +75,7 @@ class NotifyService(EventLogRpc, WebhookRpc):
         if given["channel"] == "sms" and not order["client"].get("phone"):
             raise ValidationFailed("no phone", {"channel": ["The client gave no phone number."]})
         n = self.app.message_client(order, given["channel"], given["subject"], given["body"], actor)
-        return NotificationOut().dump(n)
+        return NotificationOut().dump(self.app.shown(n))
 
     @command
     def outbox(self, status=None):

@@ -59,7 +59,8 @@ class Webhooks:
 
     def react(self, envelope: dict) -> list:
         with self.transaction() as session:
-            self.journal.append(session, envelope)
+            # as journaled: the plain details of a client forgotten already are scrubbed
+            envelope = self.journal.append(session, envelope)
             self.prompt_on_commit()  # the sender feeds the subscriptions that take it
         return super().react(envelope)
 

@@ -3,16 +3,21 @@
 from marshmallow import fields
 
 from shared.contracts import Contract
+from shared.personal import Personal
 
 
 class NotificationQueued(Contract):
-    """A message to a client, a courier or operations was written about an event."""
+    """A message to a client, a courier or operations was written about an event. Since version
+    2 a client's address (`recipient`, and each attempt's) is sealed with the client's key, as
+    the event it is about carried it (shared/personal.py), and `client_subject` names the
+    client (`client:<code>`, or `order:<id>` for a guest)."""
 
     service = "notify"
     name = "notification_queued"
+    version = 2
     notification_id = fields.String(required=True)
     order_id = fields.String(allow_none=True, required=True)
-    recipient = fields.String(required=True)
+    recipient = Personal(fields.String(), required=True)
     channel = fields.String(required=True)
     subject_ = fields.String(required=True, data_key="subject")
     status = fields.String(required=True)
@@ -23,6 +28,8 @@ class NotificationQueued(Contract):
     # since 2026-12 (optional): its event type's policy (auto, manual, off) and its language
     policy = fields.String()
     language = fields.String()
+    # since version 2 (optional): whose details the message was written from (none: nobody's)
+    client_subject = fields.String(allow_none=True)
 
 
 class NotificationAttempt(NotificationQueued):

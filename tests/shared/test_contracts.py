@@ -473,7 +473,7 @@ SAMPLES = {
     "notify.notification_queued": {
         "notification_id": "n1",
         "order_id": "o1",
-        "recipient": "ada@example.com",
+        "recipient": {"sealed": "client:ACME", "box": "bm9uY2UrY2lwaGVydGV4dA=="},
         "channel": "email",
         "subject": "Order 2026-000001 accepted",
         "status": "sending",
@@ -481,6 +481,7 @@ SAMPLES = {
         "event_type": "orders.order_accepted",
         "policy": "auto",
         "language": "en",
+        "client_subject": "client:ACME",
     },
     **{
         f"notify.notification_{name}": {
@@ -494,6 +495,7 @@ SAMPLES = {
             "event_type": "orders.order_accepted",
             "policy": "auto",
             "language": "pl",
+            "client_subject": None,  # written before sealing: the number as it was
             "send_id": "n1:2",
             "attempt": 1,
             "outcome": outcome,
@@ -532,6 +534,8 @@ VERSIONS = {
     if t.startswith("orders.") and not t.startswith(("orders.product_", "orders.client_forgotten"))
 }
 VERSIONS.update({t: 2 for t in SAMPLES if t.startswith("billing.")})  # the client, as it came
+# notify's version 2: a client's address (recipient) sealed, the client's subject named
+VERSIONS |= {f"notify.notification_{n}": 2 for n in ("queued", "sent", "deferred", "failed")}
 
 
 def test_personal_fields_travel_sealed_and_a_broken_seal_is_refused():
