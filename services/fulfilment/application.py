@@ -1,7 +1,12 @@
 """Fulfilment use cases: the distributors and products it buys (registry.py), the purchase
 orders a shipped shipping raises and follows to the end (purchasing.py) and sends (sending.py),
 stock and price live and from feeds (availability.py), the best source of some lines
-(choosing.py), and own couriers' deliveries (delivering.py)."""
+(choosing.py), and own couriers' deliveries (delivering.py).
+
+What it keeps of a client (a purchase order's address, a courier's delivery) stays sealed with
+the client's key as orders sent it; it is opened where it is rendered, sent or shown, with keys
+`keyring` asks orders for. Nothing it keeps in a table is personal: a forgotten client's key is
+only dropped from the keyring at once."""
 
 from services.fulfilment.availability import Availability
 from services.fulfilment.choosing import BestSource
@@ -12,6 +17,7 @@ from services.fulfilment.publishing import PUBLISHED
 from services.fulfilment.purchasing import Purchasing
 from services.fulfilment.registry import Registry
 from services.fulfilment.sending import Sending
+from shared.contracts import load
 from shared.outbox import Sends
 from shared.readmodels import OrderIndexed, ReadModel, rebuilding
 from shared.store import ServiceApplication
@@ -36,7 +42,17 @@ class FulfilmentApplication(
         "orders.order_voided": "_cancel_for_void",
         "orders.product_registered": "_know_product",
         "orders.product_updated": "_know_product",
+        "orders.client_forgotten": "_forget_client",
     }
+
+    def _forget_client(self, envelope: dict) -> list:
+        """Its key is no longer kept: what is sealed for it opens to "forgotten client"."""
+        self.keyring.forget(load("orders.client_forgotten", envelope["data"])["subject"])
+        return []
+
+    def opened(self, data):
+        """An answer with what is sealed in it opened: what an RPC shows."""
+        return self.keyring.open_all(data)
 
     def read_models(self) -> dict:
         return {

@@ -1,6 +1,7 @@
 """Own couriers, and the deliveries they make: a `Courier` (by its code: name, e-mail, phone) and
 a `CourierRun` — one shipping delivered by a courier instead of a distributor: where to, to whom
-(the client's name and phone), what, by when, who is carrying it, and when it was delivered.
+(the client's name and phone, kept sealed with the client's key), what, by when, who is carrying
+it, and when it was delivered.
 
 Every assignment (a first one, or another courier taking over) moves the run's `generation` on:
 the courier's signed links name it, so the links of a courier who was taken off stop working."""
@@ -42,8 +43,10 @@ class CourierRun(Aggregate):
         expires: int,
         actor: str,
     ):
-        """`courier`: its code, name, e-mail and phone; `client`: name, phone, e-mail, language;
-        `eta`: when the client may expect it (ISO); `expires`: when its links stop working."""
+        """`courier`: its code, name, e-mail and phone; `client`: name, phone, e-mail, language
+        and (since 2026-12) `subject`, its personal fields and the `address` sealed with that
+        subject's key (shared/personal.py); `eta`: when the client may expect it (ISO);
+        `expires`: when its links stop working."""
         self.order_id, self.order_reference = order_id, order_reference
         self.shipping_id, self.courier, self.client = shipping_id, courier, client
         self.address, self.lines, self.planned_date = address, lines, planned_date

@@ -2,7 +2,11 @@
 delivery. The courier gets the task through notify (e-mail and SMS: the address, the client's name
 and phone, a signed link to the delivery); opening the link shows it, and its button marks the
 shipping delivered — once, whoever clicks again; a link that expired, was made for an earlier
-assignment, or was tampered with opens nothing. The orders service follows the delivery."""
+assignment, or was tampered with opens nothing. The orders service follows the delivery.
+
+Orders shows the order opened; the run keeps the client's name, e-mail, phone and the address
+sealed again with the client's key (its `subject`), and they are opened only where they are
+shown (the courier's page, the answers) or sent (notify's messages)."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +17,7 @@ import sqlalchemy as sa
 from services.fulfilment.couriers import Courier, CourierRun
 from services.fulfilment.registry import code_table, index_codes
 from shared.links import CourierLinks
+from shared.personal import FORGOTTEN, client_subject, seal_address, seal_client
 from shared.refusals import Missing, Refused
 
 COURIER_IDS = uuid5(NAMESPACE_URL, "https://oms.example/couriers")
@@ -70,6 +75,7 @@ class Delivering:
                 " is delivered",
                 "courier_requires_open_accepted_order",
             )
+        client, address = self._sealed_client(order, shipping)
         courier = self.courier(code)
         if not courier.active:
             raise Refused(f"courier {code} is not active", "courier_inactive", field="courier")
@@ -87,15 +93,14 @@ class Delivering:
                     return run  # assigned already (a retried call)
                 run.reassign(courier.contact(), eta, expires, actor)
             else:
-                client = order["client"]
                 run = CourierRun(
                     id=run_id,
                     order_id=order["id"],
                     order_reference=order["reference"],
                     shipping_id=shipping_id,
                     courier=courier.contact(),
-                    client={k: client.get(k) for k in ("name", "email", "phone", "language")},
-                    address=shipping["address"],
+                    client=client,
+                    address=address,
                     lines=[_line(order, x) for x in shipping["lines"]],
                     planned_date=shipping.get("planned_date"),
                     eta=eta,
@@ -106,6 +111,25 @@ class Delivering:
             return run
 
         return self.retrying(command)
+
+    def _sealed_client(self, order: dict, shipping: dict) -> tuple[dict, dict]:
+        """The client (name, e-mail, phone, language, subject) and the shipping's address as
+        the run keeps them: sealed with the client's key. A client orders has no key for
+        (orders placed before sealing) is kept as orders keeps it; a forgotten one is refused:
+        there is no one to deliver to."""
+        shown = order["client"]
+        if shown.get("name") == FORGOTTEN:
+            raise Refused(
+                f"the client of order {order['reference']} was forgotten: there is no one to"
+                " deliver to",
+                "client_forgotten",
+            )
+        subject = shown.get("subject") or client_subject(shown.get("code"), order["id"])
+        client = {k: shown.get(k) for k in ("name", "email", "phone", "language")}
+        key = self.keyring.keys([subject]).get(subject)
+        if key is None:
+            return dict(client, subject=subject), shipping["address"]
+        return seal_client(client, key, subject), seal_address(shipping["address"], key, subject)
 
     def courier_runs_for_order(self, order_id: str) -> list[CourierRun]:
         return [a for a in self.for_order(order_id) if isinstance(a, CourierRun)]

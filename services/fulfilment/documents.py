@@ -2,18 +2,31 @@
 where and by when, from whom. Its content and the SHA-256 of its PDF are recorded in the event
 that raises it (and again in the event that edits its cost prices: a new revision), so rendering
 it again gives the same bytes. Lines show the cost price agreed with the distributor where one
-is known; the distributor invoices the others at its own price."""
+is known; the distributor invoices the others at its own price.
 
+The address is the client's: the content keeps it sealed as orders sent it, and it is opened
+only to render the PDF (`open_all`: a keyring's); the recorded hash is of the PDF rendered then.
+Once the client is forgotten it renders as "forgotten client" (its hash then differs)."""
+
+import base64
+from collections.abc import Callable
 from decimal import Decimal
 
-from shared import documents
+from shared import documents, sealing
 from shared.documents import Column, Document, Labels
 
 
 def issued(
-    number: str, shipped: dict, distributor: str, lines: list, settings, on: str, revision: int = 1
+    number: str,
+    shipped: dict,
+    distributor: str,
+    lines: list,
+    settings,
+    on: str,
+    open_all: Callable,
+    revision: int = 1,
 ) -> dict:
-    """`shipped`: reference, address and planned_date of the shipping."""
+    """`shipped`: reference, address (sealed) and planned_date of the shipping."""
     content = {
         "language": Labels(None, settings.document_language).language,
         "seller": documents.seller(settings),
@@ -27,7 +40,7 @@ def issued(
     document = {"issued_on": on, "layout": documents.LAYOUT, "content": content}
     if revision > 1:
         document["revision"] = revision
-    document["sha256"] = documents.sha256(render(document))
+    document["sha256"] = documents.sha256(render(document, open_all))
     return document
 
 
@@ -102,5 +115,18 @@ def _totals(labels: Labels, lines: list) -> tuple:
     return ((labels["total"], labels.money(total, priced[0]["currency"])),)
 
 
-def render(document: dict) -> bytes:
-    return documents.render(page(document))
+def render(document: dict, open_all: Callable) -> bytes:
+    """The PDF, with what is sealed in it opened by `open_all`."""
+    return documents.render(page(open_all(document)))
+
+
+def pdf_for(document: dict, keys: dict) -> str | dict:
+    """The PDF (base64) as it is handed on (to notify, for an account manager) and recorded:
+    sealed with its client's key, for it shows where the goods go; plain when nothing in it is
+    sealed (raised before addresses were) or its client is forgotten (it then shows "forgotten
+    client" and names nobody). `keys`: {subject: key} as a keyring gives them."""
+    subject = next(iter(sealing.subjects_in(document)), None)
+    pdf = render(document, lambda value: sealing.open_all(value, keys))
+    content = base64.b64encode(pdf).decode()
+    key = keys.get(subject)
+    return content if key is None else sealing.seal(key, subject, content)

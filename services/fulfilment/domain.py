@@ -42,12 +42,15 @@ class PurchaseOrder(Aggregate):
         channel: str | None = None,
         deliver_to: dict | None = None,
         planned_date: str | None = None,
+        subject: str | None = None,
     ):
         """`lines`: sku, name, quantity, unit_price (the order's), currency and, since 2026-12,
         `cost_price` (None: the distributor's own price) and `cost_source` (catalogue, feed,
         edited). `document` (since 2026-12): the purchase order as issued — its content and the
         SHA-256 of its PDF (documents.py). `channel`: how it is sent (`api`, `email`; None for
-        one raised before distributors were registered: never sent)."""
+        one raised before distributors were registered: never sent). `deliver_to` is the
+        shipping's address as orders sent it: sealed with the key of the client's `subject`
+        (since 2026-12; None before: its address was plain), opened only to be rendered or sent."""
         self.order_id = order_id
         self.order_reference = order_reference
         self.shipping_id = shipping_id
@@ -58,6 +61,7 @@ class PurchaseOrder(Aggregate):
         self.channel = channel
         self.deliver_to = deliver_to
         self.planned_date = planned_date
+        self.subject = subject
         self.status = "raised"
         self.sends: dict[str, dict] = {}  # send id -> its kind, channel, status and attempts
         self.acknowledgement: dict | None = None  # {"reference", "by", "at"}

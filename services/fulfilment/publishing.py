@@ -1,14 +1,19 @@
 """What the fulfilment service publishes: each private domain event mapped to a public contract.
 Requests to send and their rescheduling stay private; every attempt is public (sent, deferred,
 failed), and one that hands a purchase order to an account manager carries its PDF, which notify
-mails."""
+mails.
 
-import base64
+Every event about a purchase order or a courier's delivery names its client's `subject`; what
+they carry of the client (a delivery's client and address, a purchase order's PDF, which shows
+where the goods go) is sealed with that subject's key, as fulfilment keeps it, and copied from
+what it keeps (the relay opens nothing, and a page of the log reads the same every time):
+whoever must show or send it opens it (shared/personal.py)."""
 
 from services.fulfilment import documents
 from services.fulfilment.couriers import Courier, CourierRun
 from services.fulfilment.distributors import Distributor
 from services.fulfilment.domain import PurchaseOrder
+from shared import sealing
 from shared.publishing import Publish
 
 ATTEMPT_NAMES = {
@@ -31,6 +36,7 @@ def purchase_order_data(app, domain_event) -> dict:
         "lines": po.lines,
         "status": po.status,
         "version": po.version,
+        "subject": po.subject,
     }
 
 
@@ -63,9 +69,18 @@ def attempt_data(app, domain_event) -> dict:
             "filename": f"{po.number}.pdf",
             "content_type": "application/pdf",
             "sha256": po.document["sha256"],
-            "content": base64.b64encode(documents.render(po.document)).decode(),
+            "content": _pdf(app, po, domain_event),
         }
     return data
+
+
+def _pdf(app, po, domain_event) -> str | dict:
+    """The PDF the attempt handed on, as it recorded it (sealed with the client's key); one
+    recorded before attempts kept it is rendered again (its address was plain then)."""
+    recorded = domain_event.content.get("document")
+    if recorded is not None:
+        return recorded
+    return documents.pdf_for(po.document, app.keyring.keys(sealing.subjects_in(po.document)))
 
 
 def attempt_name(data: dict) -> str:
@@ -94,6 +109,7 @@ def run_data(app, domain_event) -> dict:
     by notify from `run_id`, `generation` and `expires`: no link travels in an event)."""
     run = app.state_at(domain_event)
     return {
+        "subject": run.client.get("subject"),
         "run_id": str(run.id),
         "order_id": run.order_id,
         "order_reference": run.order_reference,

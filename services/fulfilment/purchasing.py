@@ -2,7 +2,11 @@
 bought-in lines (at the cost prices fulfilment knows) and asks the sender to send it (sending.py
 is the sender's side); operators edit cost prices before it goes, send it at once, receive goods,
 close and cancel; a voided order cancels its purchase orders (and a sent one is cancelled with the
-distributor too)."""
+distributor too).
+
+The address a purchase order delivers to is the client's, kept sealed as the shipping event
+carried it (with the key of the client's `subject`, which the purchase order names): it is
+opened to render the PDF whose hash is recorded (here, in the reaction), and when sent."""
 
 import time
 from datetime import UTC, datetime
@@ -14,6 +18,7 @@ from services.fulfilment.domain import CANCELLABLE, PurchaseOrder
 from shared.contracts import load
 from shared.documents import served
 from shared.errors import NotFound
+from shared.personal import client_subject
 from shared.refusals import Missing
 
 PURCHASE_IDS = uuid5(NAMESPACE_URL, "https://oms.example/purchase-orders")
@@ -42,6 +47,8 @@ class Purchasing:
             return []  # an own courier delivers it from stock: nothing is bought for it
         raised, count = [], len(self.purchase_orders_of(shipped["order_id"]))
         today = datetime.now(UTC).date().isoformat()
+        client = shipped["client"]  # older events name no subject: the one orders gave them
+        subject = client.get("subject") or client_subject(client.get("code"), shipped["order_id"])
         for code, lines in sorted(by_distributor.items()):
             po_id = uuid5(PURCHASE_IDS, f"{shipped['shipping_id']}:{code}")
             if self.exists(po_id):
@@ -58,10 +65,13 @@ class Purchasing:
                 distributor=code,
                 lines=priced,
                 number=number,
-                document=documents.issued(number, shipped, code, priced, self.settings, today),
+                document=documents.issued(
+                    number, shipped, code, priced, self.settings, today, self.keyring.open_all
+                ),
                 channel=distributor.ordering["channel"] if distributor else None,
                 deliver_to=shipped["address"],
                 planned_date=shipped["planned_date"],
+                subject=subject,
             )
             if distributor is not None and distributor.active:
                 due = time.time() + self.settings.po_send_delay_seconds
@@ -131,8 +141,9 @@ class Purchasing:
 
             def document(lines):
                 return documents.issued(
-                    po.number, shipped, po.distributor, lines, self.settings, today, revision
-                )
+                    po.number, shipped, po.distributor, lines, self.settings, today,
+                    self.keyring.open_all, revision,
+                )  # fmt: skip
 
             po.edit_costs(costs, document, reason, actor)
 
@@ -179,7 +190,7 @@ class Purchasing:
                 {"id": purchase_order_id, "revision": revision},
             )
         document = po.documents[(revision or len(po.documents)) - 1]
-        content = documents.render(document)
+        content = documents.render(document, self.keyring.open_all)
         layout = document.get("layout")
         return served("purchase_order", str(po.id), po.number, document["sha256"], content, layout)
 

@@ -1,18 +1,30 @@
 """Purchase orders on their way out and their answers: the sender's side (what each attempt sends
 to the distributor, and recording what came of it: acknowledged or rejected in the answer), and
-the distributors' signed callbacks that answer later."""
+the distributors' signed callbacks that answer later.
+
+The sender opens the address a purchase order delivers to (outside any transaction) to send it,
+and renders the PDF an account manager is handed; the attempt records what was sent sealed with
+the client's key — the request's body, the PDF (which its event hands to notify as it is) — so
+forgetting the client forgets it there too. A purchase order whose client is forgotten has
+nowhere to go: its send fails at once, and nothing reaches the distributor."""
 
 import json
 import secrets
 import time
 from uuid import UUID
 
+from services.fulfilment import documents
 from services.fulfilment.domain import PurchaseOrder
 from services.fulfilment.purchasing import now_iso
-from shared import signing
+from shared import sealing, signing
 from shared.errors import Unauthenticated, ValidationFailed
 from shared.refusals import Missing
 from shared.sender import Delivery, Outcome
+
+#: what a delivery carries that its attempt does not record as such: the distributor's
+#: credential (never recorded), and the body as recorded (sealed) in the place of the one sent
+UNRECORDED = ("credential", "recorded_body")
+FORGOTTEN_ANSWER = "not sent: the client was forgotten, there is no address to deliver to"
 
 
 class Sending:
@@ -28,12 +40,24 @@ class Sending:
         attempt = len(send["attempts"]) + 1
         distributor = self.distributor(po.distributor)
         # how the distributor takes orders now (it may have changed since the send was asked for)
-        if distributor.ordering["channel"] == "email":
-            content = {"document_sha256": po.document["sha256"], "kind": send["kind"]}
-            return Delivery(send_id, attempt, "email", distributor.account_manager_email, content)
         ordering = distributor.ordering
+        subject = _sealed_for(po.deliver_to)  # None: raised before addresses were sealed
+        keys = self.keyring.keys([subject]) if subject else {}
+        if send["kind"] == "order" and subject and keys.get(subject) is None:
+            to = distributor.account_manager_email if ordering["channel"] == "email" else None
+            refused = Delivery(send_id, attempt, ordering["channel"], to or ordering["url"])
+            self.record_attempt(refused, Outcome("failed", FORGOTTEN_ANSWER))
+            return None  # settled: failed for good, as operators see it
+        if ordering["channel"] == "email":
+            content = {"document_sha256": po.document["sha256"], "kind": send["kind"]}
+            content["document"] = documents.pdf_for(po.document, keys)  # what notify mails
+            return Delivery(send_id, attempt, "email", distributor.account_manager_email, content)
+        recorded_body = None
         if send["kind"] == "order":
-            url, key, body = ordering["url"], str(po.id), self._order_body(po)
+            url, key = ordering["url"], str(po.id)
+            body = sealing.open_all(self._order_body(po), keys)
+            if subject:  # recorded as sent, sealed again with its client's key
+                recorded_body = sealing.seal(keys[subject], subject, body)
         else:
             reason = (po.cancellation or {}).get("reason")
             url = f"{ordering['url'].rstrip('/')}/{po.id}/cancel"
@@ -41,9 +65,11 @@ class Sending:
         content = {"url": url, "idempotency_key": key, "body": body}
         if send["kind"] == "order" and po.costs_edited:  # the PDF goes to its manager as well
             content["copy_to"] = distributor.account_manager_email
-        return Delivery(
-            send_id, attempt, "api", url, dict(content, credential=ordering.get("credential"))
-        )
+            content["document"] = documents.pdf_for(po.document, keys)
+        content["credential"] = ordering.get("credential")
+        if recorded_body is not None:
+            content["recorded_body"] = recorded_body
+        return Delivery(send_id, attempt, "api", url, content)
 
     def _order_body(self, po: PurchaseOrder) -> dict:
         return {
@@ -75,7 +101,11 @@ class Sending:
                 return
             if send["status"] == "dropped" and outcome.status != "sent":
                 return
-            recorded = {k: v for k, v in delivery.content.items() if k != "credential"}
+            recorded = {k: v for k, v in delivery.content.items() if k not in UNRECORDED}
+            if "recorded_body" in delivery.content:
+                recorded["body"] = delivery.content["recorded_body"]
+            if outcome.status != "sent":  # the PDF is handed on only with a send that went
+                recorded.pop("document", None)
             po.record_attempt(
                 delivery.send_id,
                 delivery.attempt,
@@ -144,6 +174,11 @@ class Sending:
             "status": po.status,
             "result": "recorded" if results.get("changed") else "known",
         }
+
+
+def _sealed_for(value) -> str | None:
+    """The subject whose key sealed something in `value` (None: nothing is sealed)."""
+    return next(iter(sealing.subjects_in(value)), None)
 
 
 def answer_of(answer: str) -> dict:

@@ -79,12 +79,12 @@ class FulfilmentService(EventLogRpc):
         "lines": [{"sku": "MUG-1", "quantity": 3, "cost_price": "4.10", …}], "sends":
         [{"kind": "order", "status": "sent", "attempts": [{"answer": "HTTP 201: …"}]}], …}]`."""
         check_id(order_id=order_id)
-        return OUT.dump(self.app.purchase_orders_of(order_id), many=True)
+        return self._shown(OUT, self.app.purchase_orders_of(order_id), many=True)
 
     @command
     def get_purchase_order(self, purchase_order_id):
         check_id(purchase_order_id=purchase_order_id)
-        return OUT.dump(self.app.purchase_order(purchase_order_id))
+        return self._shown(OUT, self.app.purchase_order(purchase_order_id))
 
     @command
     def edit_purchase_order_costs(self, purchase_order_id, costs, reason=None):
@@ -93,33 +93,33 @@ class FulfilmentService(EventLogRpc):
         check_id(purchase_order_id=purchase_order_id)
         given = load(CostsIn, {"costs": costs, "reason": reason}, "costs")
         po = self.app.edit_costs(purchase_order_id, given["costs"], given["reason"], who())
-        return OUT.dump(po)
+        return self._shown(OUT, po)
 
     @command
     def send_purchase_order(self, purchase_order_id):
         """Send it now, without waiting for the rest of OMS_PO_SEND_DELAY_SECONDS."""
         check_id(purchase_order_id=purchase_order_id)
-        return OUT.dump(self.app.send_now(purchase_order_id, who()))
+        return self._shown(OUT, self.app.send_now(purchase_order_id, who()))
 
     @command
     def cancel_purchase_order(self, purchase_order_id, reason):
         """Cancel it (a sent one is cancelled with the distributor too)."""
         check_id(purchase_order_id=purchase_order_id)
         reason, actor = reason_of(reason), who()
-        return OUT.dump(self.app.cancel(purchase_order_id, reason, actor))
+        return self._shown(OUT, self.app.cancel(purchase_order_id, reason, actor))
 
     @command
     def receive_purchase_order(self, purchase_order_id, lines):
         """Goods arrived: `receive_purchase_order(id, [{"sku": "MUG-1", "quantity": 2}])`."""
         check_id(purchase_order_id=purchase_order_id)
         given = load(ReceiveIn, {"lines": lines}, "receipt")
-        return OUT.dump(self.app.receive(purchase_order_id, given["lines"], who()))
+        return self._shown(OUT, self.app.receive(purchase_order_id, given["lines"], who()))
 
     @command
     def close_purchase_order(self, purchase_order_id, reason=None):
         check_id(purchase_order_id=purchase_order_id)
         reason, actor = reason_of(reason, required=False), who()
-        return OUT.dump(self.app.close_purchase_order(purchase_order_id, reason, actor))
+        return self._shown(OUT, self.app.close_purchase_order(purchase_order_id, reason, actor))
 
     @command
     def distributor_callback(self, code, timestamp, signature, body):
@@ -153,13 +153,13 @@ class FulfilmentService(EventLogRpc):
         code = load(AssignIn, {"courier": courier}, "assignment")["courier"]
         actor = who()
         order = self.orders.get_order(order_id)
-        return RUN.dump(self.app.assign_courier(order, shipping_id, code, actor))
+        return self._shown(RUN, self.app.assign_courier(order, shipping_id, code, actor))
 
     @command
     def courier_runs_for_order(self, order_id):
         """The order's deliveries by own couriers, each with its courier, ETA and delivery."""
         check_id(order_id=order_id)
-        return RUN.dump(self.app.courier_runs_for_order(order_id), many=True)
+        return self._shown(RUN, self.app.courier_runs_for_order(order_id), many=True)
 
     @command
     def courier_task(self, token):
@@ -167,13 +167,13 @@ class FulfilmentService(EventLogRpc):
         credential): NotFound for a tampered, unknown or superseded link, InvalidTransition
         `link_expired` for an expired one."""
         run, _ = self.app.run_by_link(token)
-        return TASK.dump(run)
+        return self._shown(TASK, run)
 
     @command
     def courier_delivered(self, token):
         """The courier's button: marks the shipping delivered (once; again: as it is)."""
         run, marked = self.app.mark_delivered_by_link(token)
-        return dict(TASK.dump(run), marked_now=marked)
+        return dict(self._shown(TASK, run), marked_now=marked)
 
     # -- stock, price and the best source -----------------------------------------------------
     @command
@@ -240,6 +240,10 @@ class FulfilmentService(EventLogRpc):
     def feeds(self):
         """Every feed: when it was last read, how many items, and the last failure if any."""
         return self.app.feeds()
+
+    def _shown(self, view, value, many: bool = False):
+        """A purchase order or a delivery as answered, the client's data opened in it."""
+        return self.app.opened(view.dump(value, many=many))
 
     def _deadline(self, given: dict) -> int:
         return given.get("deadline_ms") or self.app.settings.availability_deadline_ms

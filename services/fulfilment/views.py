@@ -80,6 +80,12 @@ def _hidden(config: dict) -> dict:
     return shown
 
 
+def _attempt(attempt: dict) -> dict:
+    """An attempt as answered: what it sent, but the PDF it handed on (`document` serves it)."""
+    content = {k: v for k, v in attempt["content"].items() if k != "document"}
+    return dict(attempt, content=content)
+
+
 def _strings(value):
     """Decimals (money, weights) as strings, all the way down."""
     if isinstance(value, dict):
@@ -114,7 +120,8 @@ class PurchaseOrderOut(Schema):
         return _strings(po.lines)
 
     def dump_sends(self, po):
-        return _strings(list(po.sends.values()))
+        return _strings([dict(s, attempts=[_attempt(a) for a in s["attempts"]])
+                         for s in po.sends.values()])  # fmt: skip
 
     def dump_revisions(self, po):
         return len(po.documents)

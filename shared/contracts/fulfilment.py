@@ -1,9 +1,15 @@
-"""Public events of the fulfilment service. Fields added since version 1 are optional."""
+"""Public events of the fulfilment service. Fields added since version 1 are optional.
+
+Since 2026-12 every event about a purchase order or a courier's delivery names the client's
+`subject` (shared/personal.py); what it carries of the client — a delivery's client and address,
+a purchase order's PDF — is sealed with that subject's key (`{"sealed", "box"}`), plain in events
+from before. Whoever must show or send it opens it with `orders.personal_keys`."""
 
 from marshmallow import Schema, fields
 
 from shared.contracts import Contract, Money
 from shared.contracts.orders import Address
+from shared.personal import Personal
 
 
 class PurchaseLine(Schema):
@@ -29,6 +35,9 @@ class PurchaseOrderEvent(Contract):
     version = fields.Integer()  # since 2026-12 (optional): the purchase order's version
     number = fields.String(allow_none=True)  # since 2026-12 (optional)
     channel = fields.String(allow_none=True)  # since 2026-12 (optional): api | email
+    #: since 2026-12 (optional): whose key seals what it carries of the client (`client:<code>`,
+    #: `order:<id>`); null for a purchase order raised before
+    subject = fields.String(allow_none=True)
 
 
 class PurchaseOrderRaised(PurchaseOrderEvent):
@@ -41,7 +50,8 @@ class Document(Schema):
     filename = fields.String(required=True)
     content_type = fields.String(required=True)
     sha256 = fields.String(required=True)
-    content = fields.String(required=True)  # base64
+    #: base64; since 2026-12 sealed with the client's key (it shows the address delivered to)
+    content = Personal(fields.String(), required=True)
 
 
 class Attempt(PurchaseOrderEvent):
@@ -162,10 +172,13 @@ class CourierContact(Schema):
 
 
 class RunClient(Schema):
-    name = fields.String(required=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+    """Since 2026-12 the name, e-mail and phone are sealed with the key of `subject`."""
+
+    name = Personal(fields.String(), required=True)
+    email = Personal(fields.String(), allow_none=True)
+    phone = Personal(fields.String(), allow_none=True)
     language = fields.String(allow_none=True)
+    subject = fields.String()  # since 2026-12 (optional)
 
 
 class RunLine(Schema):
@@ -198,6 +211,7 @@ class CourierRunEvent(Contract):
     expires = fields.Integer(required=True)  # unix seconds: when the courier's links stop
     delivered = fields.Nested(Delivered, allow_none=True, required=True)
     version = fields.Integer(required=True)
+    subject = fields.String(allow_none=True)  # since 2026-12 (optional): the client's
 
 
 class CourierAssigned(CourierRunEvent):
