@@ -1,5 +1,6 @@
 """`oms`: the operator's command line over the running services (status and lag, logs, parked
-events, rebuilding the read models, webhooks, documents, feeds, keys), on click and rich."""
+events, rebuilding the read models, webhooks, documents, feeds, keys, forgetting a client), on
+click and rich."""
 
 import warnings
 
@@ -14,7 +15,18 @@ import sys  # noqa: E402
 
 import click  # noqa: E402
 
-from oms import access, documents, feeds, history, hooks, mailbox, ops, replaydiff, tail  # noqa: E402
+from oms import (  # noqa: E402
+    access,
+    clients,
+    documents,
+    feeds,
+    history,
+    hooks,
+    mailbox,
+    ops,
+    replaydiff,
+    tail,
+)
 from oms.console import Session, err, say  # noqa: E402
 from shared.errors import OmsError  # noqa: E402
 
@@ -38,6 +50,7 @@ def oms(ctx, amqp_uri, actor) -> None:
 for command in (
     *ops.COMMANDS,
     access.keys,
+    clients.forget_client,
     documents.document,
     feeds.feeds,
     hooks.webhooks,

@@ -40,11 +40,6 @@ class InProcess:
             service = cls()
             service.app = self.apps[name]
             self.services[name] = service
-        if "orders" in self.apps:  # keys as `orders.personal_keys` answers them, kept as usual
-            for name, app in self.apps.items():
-                if name != "orders":
-                    fetch = self.apps["orders"].personal_keys
-                    app.keyring = Keyring(fetch, self.settings.personal_keys_seconds)
         for service in self.services.values():  # a service's RPC to another: a plain call
             for attr, dependency in vars(type(service)).items():
                 if isinstance(dependency, RpcProxy) and dependency.target_service in self.services:

@@ -16,8 +16,10 @@ from services.gateway.inputs import JSON, Request, fingerprint, read_body, read_
 from services.gateway.problems import Problem
 from services.gateway.routes import INTEGER_PARAMETERS, ROUTES, Route
 from shared import actors
+from shared import logging as oms_logging
 from shared.errors import OmsError
 
+log = oms_logging.get("gateway")
 TOKEN_SECONDS = 60  # the actor token minted for one request
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,11})"?\s*$')
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id"
@@ -45,8 +47,8 @@ def _werkzeug_path(path: str) -> str:
 class Edge:
     """Answers HTTP requests (built once; each request brings its worker's RPC `call`)."""
 
-    def __init__(self, store, settings, pages: dict, local):
-        self.store, self.settings, self.local = store, settings, local
+    def __init__(self, store, settings, pages: dict, local, replays):
+        self.store, self.settings, self.local, self.replays = store, settings, local, replays
         # name -> (path, page(http, call, params)[, methods]): the gateway's own pages (GET)
         self.pages = pages
         self.routes = {r.op: r for r in ROUTES}
@@ -135,8 +137,9 @@ class Edge:
             kept = self.store.begin(request.caller["name"], replay_key, fingerprint(request))
             if kept is not None:
                 status, answer = kept
+                body = self.replays.opened(request, answer["body"])
                 answer["headers"]["Idempotent-Replayed"] = "true"
-                return status, answer["headers"], answer["body"]
+                return status, answer["headers"], body
         try:
             status, headers, body = self._answer(request)
         except Problem as problem:
@@ -148,9 +151,20 @@ class Edge:
                 self.store.finish(request.caller["name"], replay_key, 500, {})
             raise
         if replay_key is not None:
-            kept = {"headers": headers, "body": body}
-            self.store.finish(request.caller["name"], replay_key, status, kept)
+            self._keep(request, replay_key, status, headers, body)
         return status, headers, body
+
+    def _keep(self, request: Request, replay_key: str, status: int, headers: dict, body) -> None:
+        """Keep the answer for replays, sealed with its client's key; not at all when it cannot
+        be sealed now (the retry runs again, as after a server error)."""
+        name = request.caller["name"]
+        try:
+            kept = self.replays.sealed(request, body) if status < 500 else None
+        except Exception as exc:  # noqa: BLE001 - the answer stands; only its replay is lost
+            self.store.finish(name, replay_key, 500, {})
+            log.warning("replay_not_kept", operation=request.route.op, error=type(exc).__name__)
+            return
+        self.store.finish(name, replay_key, status, {"headers": headers, "body": kept})
 
     def _answer(self, request: Request) -> tuple[int, dict, str]:
         route = request.route

@@ -1,11 +1,11 @@
 """The routes the gateway answers itself (the rest are one RPC call each): the logs over HTTP,
-health, parked events, rebuilds, actor tokens and API keys."""
+health, parked events, rebuilds, forgetting a client, actor tokens and API keys."""
 
 import time
 
 import eventlet
 
-from services.gateway import documents
+from services.gateway import documents, forgetting
 from services.gateway.problems import Problem
 from services.gateway.routes import ENUMS, REBUILDABLE, EventsQuery, ParkedQuery
 from services.gateway.store import KeyIn
@@ -17,8 +17,8 @@ from shared.validation import load
 class LocalRoutes:
     """`handle(request)` runs the handler named by the route's operation id."""
 
-    def __init__(self, store, settings):
-        self.store, self.settings = store, settings
+    def __init__(self, store, settings, replays):
+        self.store, self.settings, self.replays = store, settings, replays
 
     def __call__(self, request):
         return getattr(self, request.route.op)(request)
@@ -93,6 +93,17 @@ class LocalRoutes:
     def rebuildReadModel(self, request):  # noqa: N802
         service = self._service(request, REBUILDABLE)
         return dict(request.rpc(service, "rebuild_read_model", []), service=service)
+
+    # -- forgetting a client ------------------------------------------------------------------------
+    def forgetClient(self, request):  # noqa: N802
+        code = request.params["code"]
+        if ":" in code:  # a subject is not a code: a guest is forgotten by its order
+            raise ValidationFailed("invalid code", {"code": ["A catalogue client's code."]})
+        return forgetting.forget(request.rpc, code, self.replays)
+
+    def forgetOrderClient(self, request):  # noqa: N802
+        who = f"order:{request.params['order_id']}"
+        return forgetting.forget(request.rpc, who, self.replays)
 
     # -- documents and files -------------------------------------------------------------------------
     def getDocument(self, request):  # noqa: N802

@@ -43,6 +43,8 @@ class Route:
     owned: bool = False  # a storefront key sees only the orders it placed (path:order_id)
     items: str | None = None  # a page of this list: a `next` link is added
     media: str = JSON  # what a success answers: JSON, or bytes of this type (documents, files)
+    # its answers never name a client: kept for Idempotency-Key replays as they are (replays.py)
+    anonymous: bool = False
 
     @property
     def creates(self) -> bool:

@@ -103,6 +103,9 @@ ROUTES = (
     R("POST", "/v1/orders/{order_id}/client-orders", "newOrderForClient", "operator", "orders",
       "A new order for the client of this one", ("orders", "new_order_for_client"),
       (ORDER, "body", "key!"), ForClientIn, status=201, versioned=True),
+    R("POST", "/v1/orders/{order_id}/forget-client", "forgetOrderClient", "admin", "orders",
+      "Forget the guest client this order names (any of its orders; a catalogue client is"
+      " forgotten by its code)", None, (ORDER,), NoBody, anonymous=True),
     # -- what an order led to --------------------------------------------------------------------
     R("GET", "/v1/orders/{order_id}/invoices", "orderInvoices", "operator", "billing",
       "The order's invoices, credit notes and pro-formas", ("billing", "invoices_for_order"),
@@ -180,6 +183,10 @@ ROUTES = (
     R("POST", "/v1/clients/{code}/deactivate", "deactivateClient", "operator", "catalogue",
       "Deactivate a client: new orders can no longer name it",
       ("orders", "deactivate_client"), ("path:code", "body.reason"), ReasonIn, versioned=True),
+    R("POST", "/v1/clients/{code}/forget", "forgetClient", "admin", "catalogue",
+      "Forget a client: its name, e-mail, phone and addresses read \"forgotten client\" in"
+      " every service from now on; its orders, totals and history stay", None, ("path:code",),
+      NoBody, anonymous=True),
     R("GET", "/v1/products", "listProducts", "operator", "catalogue", "List products",
       ("orders", "list_products"), ("query",), query=ListCatalogueIn, items="products"),
     R("PUT", "/v1/products/{sku}", "registerProduct", "operator", "catalogue",

@@ -25,6 +25,7 @@ from services.gateway.edge import Edge
 from services.gateway.live import LiveEvents
 from services.gateway.local import LocalRoutes
 from services.gateway.problems import Problem, encode
+from services.gateway.replays import Replays
 from services.gateway.store import GatewayStore, KeyIn
 from services.gateway.tracking import TrackingPages
 from shared import asyncapi, health, metrics
@@ -119,7 +120,9 @@ class Gateway(DependencyProvider):
         self.spec = openapi.build()
         self.events = asyncapi.build()
         self.docs = openapi.docs_page(self.spec)
-        self.local = LocalRoutes(self.store, self.settings)
+        # answers kept for replays are sealed with their client's key (replays.py)
+        self.replays = Replays(self.settings.personal_keys_seconds)
+        self.local = LocalRoutes(self.store, self.settings, self.replays)
         self.live = LiveEvents(self.settings)
         self.tracking = TrackingPages(self.settings, self.live)
         pages = {
@@ -133,7 +136,7 @@ class Gateway(DependencyProvider):
             **CourierPages(self.settings).routes(),
             **Dashboard(self.settings, self.live, self.store).routes(),
         }
-        self.edge = Edge(self.store, self.settings, pages, self.local)
+        self.edge = Edge(self.store, self.settings, pages, self.local, self.replays)
 
     def start(self):
         metrics.serve(self.settings.metrics_address)

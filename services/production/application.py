@@ -146,7 +146,7 @@ class ProductionApplication(Planning, OrderIndexed, ServiceApplication):
                     {"id": production_order_id, "kind": "work_sheet", "revision": revision},
                 )
             sheet = sheets[revision - 1]
-            return documents.served(sheet, documents.render(sheet))
+            return documents.served(sheet, documents.render(self.keyring.open_all(sheet)))
 
         def current():
             job = self.production_order(production_order_id)
@@ -155,10 +155,14 @@ class ProductionApplication(Planning, OrderIndexed, ServiceApplication):
             return job.work_sheets[-1]
 
         sheet = self.retrying(current)
-        content = documents.render(sheet)
+        content = documents.render(self.keyring.open_all(sheet))
         return documents.served(sheet, content)
 
     def _issue_work_sheet(self, job: ProductionOrder) -> bool:
+        """A new revision when the sheet would show something else. Its content keeps the
+        client's name sealed as the production order holds it; its SHA-256 is of the page
+        rendered with the name opened (a forgotten client's shows "forgotten client", so the
+        recorded hash no longer matches the bytes served then)."""
         content = documents.content(job, self.settings)
         if job.work_sheets and job.work_sheets[-1]["content"] == content:
             return False
@@ -171,7 +175,7 @@ class ProductionApplication(Planning, OrderIndexed, ServiceApplication):
             "layout": LAYOUT,
             "content": content,
         }
-        sheet["sha256"] = documents.fingerprint(sheet)
+        sheet["sha256"] = documents.fingerprint(self.keyring.open_all(sheet))
         job.issue_work_sheet(sheet)
         return True
 

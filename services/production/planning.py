@@ -1,7 +1,10 @@
 """Planning production from the orders service's events: what the workshop keeps of each order
 (its brief), production orders for the made-in-house quantity not yet covered (on acceptance or
 when an operator asks, by policy), cancellation when the order is voided, and the order's
-production notes carried to its production orders."""
+production notes carried to its production orders.
+
+The client's name comes sealed with its key (shared/personal.py) and is kept so, in the brief and
+the production orders alike; only the work sheet opens it, when it is rendered."""
 
 from uuid import NAMESPACE_URL, uuid5
 
@@ -64,6 +67,7 @@ class Planning:
         "orders.order_voided": "_order_closed",
         "orders.order_declined": "_order_closed",
         "orders.note_added": "_order_noted",
+        "orders.client_forgotten": "_client_forgotten",
     }
 
     # -- reactions -----------------------------------------------------------------------------
@@ -122,6 +126,12 @@ class Planning:
             if job.status in OPEN and job.follow_order_note(note):
                 changed.append(job)
         return changed
+
+    def _client_forgotten(self, envelope: dict) -> list:
+        """The client's key is destroyed: its kept copy goes at once. Nothing else changes —
+        what production stores of the client is sealed, and now opens to "forgotten client"."""
+        self.keyring.forget(load(envelope["type"], envelope["data"])["subject"])
+        return []
 
     # -- planning ------------------------------------------------------------------------------
     def plan(self, brief: OrderBrief, policy: str | None, actor: str | None) -> list:
