@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import Tracking
 
-from shared import context, segments
+from shared import context, sealing, segments
 from shared.integration_log import bound_names
 
 
@@ -21,6 +21,9 @@ class Reactions:
     #: the upstreams whose streams several replicas may share out by aggregate (the policy needs
     #: per-aggregate order only: `segment_key`); the others are followed by one at a time
     partitioned: frozenset[str] = frozenset()
+    #: the upstream event types whose reactions open clients' sealed details (to render a
+    #: document, say): their keys are fetched before the reaction's transaction (`prepare`)
+    opening: frozenset[str] = frozenset()
 
     def segments(self, upstream: str) -> int:
         """How many segments the upstream's stream is cut into (shared/segments.py)."""
@@ -92,11 +95,14 @@ class Reactions:
         return event_type in self.reactions
 
     def prepare(self, envelopes: list[dict]) -> None:
-        """Called by the follower before the transaction `envelopes` are reacted to in: fetch
-        what their reactions need from other services (the keys of clients' details they open),
-        so that no transaction waits on the network while it holds the store — on SQLite, any
-        other writer of the process then waits inside SQLite, where eventlet cannot switch, and
-        the whole process stalls. Nothing here."""
+        """Called by the follower before the transaction `envelopes` are reacted to in: fetch the
+        keys of the clients' details that reactions `opening` them will open, so that no
+        transaction waits on the network while it holds the store — on SQLite, any other writer
+        of the process then waits inside SQLite, where eventlet cannot switch, and the whole
+        process stalls. Within the keyring's time the opening then asks nothing."""
+        subjects = sealing.subjects_in([e["data"] for e in envelopes if e["type"] in self.opening])
+        if subjects:
+            self.keyring.keys(sorted(subjects))
 
     def react(self, envelope: dict) -> list:
         """The policy: the new or changed aggregates an upstream event leads to (saved by the

@@ -67,6 +67,7 @@ class BillingApplication(Forgetting, ServiceApplication):
     service = "billing"
     follows = ("orders",)
     partitioned = frozenset({"orders"})  # an account follows its own order only
+    opening = frozenset(ISSUING)  # an issued document prints the client's details
     published = PUBLISHED
     reactions = {
         "orders.client_registered": "_client_changed",
@@ -85,11 +86,6 @@ class BillingApplication(Forgetting, ServiceApplication):
         """Clients' details go to every segment (invoices name them as they are when issued), and
         so does the forgetting of a client (every segment may hold its accounts)."""
         return None if envelope["type"] in EVERY_SEGMENT else envelope["subject"]
-
-    def prepare(self, envelopes: list[dict]) -> None:
-        """The keys of the clients' details of the events that may issue a document, fetched
-        before the follower's transaction (forgetting.py `warm_keys`)."""
-        self.warm_keys(*(e["data"] for e in envelopes if e["type"] in ISSUING))
 
     def order_aggregates(self, order_id: str) -> list:
         return [account_id_for(order_id)]

@@ -44,6 +44,7 @@ class FulfilmentApplication(
         "orders.product_updated": "_know_product",
         "orders.client_forgotten": "_forget_client",
     }
+    opening = frozenset({"orders.shipping_shipped"})  # its purchase orders print the address
 
     def _forget_client(self, envelope: dict) -> list:
         """Its key is no longer kept: what is sealed for it opens to "forgotten client"."""

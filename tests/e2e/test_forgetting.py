@@ -114,7 +114,8 @@ def test_a_forgotten_client_leaves_no_trace_and_its_orders_stay(system, capfd):
         guest["shippings"] = [
             {"planned_date": "2026-12-20", "address": GUEST_ADDRESS, "lines": _quantities(lines)}
         ]
-        other = order_payload()  # a client nobody forgets
+        other = dict(order_payload(), lines=lines)  # a client nobody forgets
+        other["shippings"] = [dict(other["shippings"][0], lines=_quantities(lines))]
         orders = [rpc.orders.place_order(p) for p in (known, guest, other)]
         for order in orders:
             rpc.orders.accept_order(order["id"])
