@@ -45,6 +45,7 @@ bench: install servers  ## throughput and latency on SQLite and PostgreSQL; see 
 	$(PY) -m bench.fulfilment
 	$(PY) -m bench.integrators
 	$(PY) -m bench.replicas
+	$(PY) -m bench.sealing
 
 profile: install servers  ## where each service's CPU goes under load (py-spy); see docs/benchmarks.md
 	$(PY) -m pip install -q -e '.[bench]'

@@ -14,7 +14,7 @@ and stores is sealed again with the same subject's key (`reseal`).
 """
 
 import base64
-import threading
+import contextlib
 from collections.abc import Callable
 
 from marshmallow import ValidationError, fields
@@ -86,26 +86,35 @@ class Personal(fields.Field):
         return self.inner.deserialize(value, attr, data, **kwargs)
 
 
-def remote_fetch(config_for: Callable[[], dict], timeout: float = 5.0):
-    """A `Keyring`'s fetch asking orders for keys over RPC, one proxy per greenthread (a
-    follower's, a sender's, a worker's), made again after a failure."""
+def remote_fetch(config_for: Callable[[], dict], timeout: float = 5.0, keep: int = 4):
+    """A `Keyring`'s fetch asking orders for keys over RPC. Proxies are pooled: a call takes a
+    free one (or starts one), uses it alone — one proxy per greenthread at a time — and gives it
+    back, so RPC workers' short-lived greenthreads share a few connections instead of each
+    opening its own. At most `keep` wait free; one that failed is stopped, not given back."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    local = threading.local()  # greenthread-local under eventlet's monkey-patching
+    free: list = []  # (runner, proxy) started and idle; list ops never yield under eventlet
 
     def fetch(subjects: list[str]) -> dict:
-        proxy = getattr(local, "proxy", None)
-        if proxy is None:
-            local.runner = ClusterRpcProxy(config_for(), timeout=timeout)
-            local.proxy = proxy = local.runner.start()
+        if free:
+            runner, proxy = free.pop()
+        else:
+            runner = ClusterRpcProxy(config_for(), timeout=timeout)
+            proxy = runner.start()
+            fetch.started += 1
         try:
             answer = proxy.orders.personal_keys(subjects)
-        except Exception:
-            local.runner.stop()
-            local.proxy = None
+        except BaseException:
+            with contextlib.suppress(Exception):  # its connection may be what failed
+                runner.stop()
             raise
+        if len(free) < keep:
+            free.append((runner, proxy))
+        else:
+            runner.stop()
         return {s: (base64.b64decode(k) if k is not None else None) for s, k in answer.items()}
 
+    fetch.started = 0  # how many proxies it has started: what its test reads
     return fetch
 
 
