@@ -59,6 +59,7 @@ class Webhooks:
 
     def react(self, envelope: dict) -> list:
         with self.transaction() as session:
+            self.lock_log(session)  # the log first, then the journal: one lock order
             # as journaled: the plain details of a client forgotten already are scrubbed
             envelope = self.journal.append(session, envelope)
             self.prompt_on_commit()  # the sender feeds the subscriptions that take it
